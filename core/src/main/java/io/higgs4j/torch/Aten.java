@@ -1,0 +1,141 @@
+package io.higgs4j.torch;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * The escape hatch: calls any ATen op by name and overload through libtorch's dispatcher (autograd records it).
+ *
+ * <p>Arguments are given in schema order, every argument present, defaults included, as Java values:
+ * {@link Tensor} (Tensor), {@code long}/{@code int} (int, SymInt), {@code double}/{@code float} (float),
+ * {@code boolean} (bool), {@code long[]}/{@code int[]} (int[], SymInt[]), {@code Tensor[]} or a collection of
+ * tensors (Tensor[]), {@link String} (str), {@link DType} (ScalarType), {@link Device} (Device), {@link #NONE} for
+ * an absent optional, and {@link #some(Object)} for a present optional ({@code Tensor?}, {@code int?}, ...).
+ * Scalar arguments cannot be passed in libtorch 2.10: use the op's Tensor overload with a 0-dim tensor.
+ *
+ * <p>The dispatcher of 2.10 cannot tell us an op's schema, so the argument count and kinds are the caller's
+ * responsibility: a call that passes fewer arguments than the schema has is refused by libtorch only for some ops.
+ * Use the typed methods of {@link Tensor} where they exist.
+ *
+ * <pre>{@code
+ * Tensor y = Aten.callTensor("aten::hardtanh", "", x, ...);            // one tensor result
+ * List<Object> r = Aten.call("aten::sort", "", List.of(Ret.TENSOR, Ret.TENSOR), x, -1L, false);
+ * }</pre>
+ */
+public final class Aten {
+
+    private Aten() {}
+
+    /** What a result slot holds. */
+    public enum Ret { TENSOR, TENSOR_LIST, INT, FLOAT, BOOL }
+
+    /** The absent value of an optional argument. */
+    public static final Object NONE = new Object() {
+        @Override
+        public String toString() { return "None"; }
+    };
+
+    /** A present value of an optional argument. */
+    public record Some(Object value) {}
+
+    public static Some some(Object value) {
+        if (value == null || value == NONE) throw new IllegalArgumentException("some() needs a value; use Aten.NONE for absent");
+        return new Some(value);
+    }
+
+    /** Calls op.overload and returns its results as listed in returns (Tensor, List of Tensor, Long, Double, Boolean). */
+    public static List<Object> call(String op, String overload, List<Ret> returns, Object... args) {
+        Call c = Call.begin(op, overload == null ? "" : overload);
+        try {
+            for (int i = 0; i < args.length; i++) push(c, op, i, args[i]);
+        } catch (RuntimeException e) {
+            c.abandon();
+            throw e;
+        }
+        c.invoke();
+        for (Object a : args) forget(a);
+        List<Object> out = new ArrayList<>(returns.size());
+        for (int i = 0; i < returns.size(); i++) {
+            out.add(switch (returns.get(i)) {
+                case TENSOR -> c.resultTensor(i);
+                case TENSOR_LIST -> c.resultTensorList(i);
+                case INT -> c.resultLong(i);
+                case FLOAT -> c.resultDouble(i);
+                case BOOL -> c.resultBool(i);
+            });
+        }
+        return out;
+    }
+
+    /** Calls an op whose single result is a tensor. */
+    public static Tensor callTensor(String op, String overload, Object... args) {
+        return (Tensor) call(op, overload, List.of(Ret.TENSOR), args).getFirst();
+    }
+
+    /** Calls an op that returns nothing (or whose results are not wanted and are not tensors). */
+    public static void callVoid(String op, String overload, Object... args) {
+        call(op, overload, List.of(), args);
+    }
+
+    /** In-place ops may change a tensor argument's shape or dtype; drop what the Java side cached. */
+    private static void forget(Object a) {
+        if (a instanceof Tensor t) t.forgetMetadata();
+        else if (a instanceof Some s) forget(s.value());
+    }
+
+    private static void push(Call c, String op, int i, Object a) {
+        switch (a) {
+            case Some(Object v) -> pushOptional(c, op, i, v);
+            case Tensor t -> c.tensor(t);
+            case Long v -> c.i64(v);
+            case Integer v -> c.i64(v);
+            case Double v -> c.f64(v);
+            case Float v -> c.f64(v);
+            case Boolean v -> c.bool(v);
+            case long[] v -> c.ints(v);
+            case int[] v -> c.ints(Arrays.stream(v).asLongStream().toArray());
+            case Tensor[] v -> c.tensors(v);
+            case Collection<?> v -> c.tensors(tensors(op, i, v));
+            case String v -> c.str(v);
+            case DType v -> c.dtype(v);
+            case Device v -> c.device(v);
+            case null -> throw bad(op, i, "null (use Aten.NONE for an absent optional)");
+            default -> {
+                if (a == NONE) c.none();
+                else throw bad(op, i, a.getClass().getName());
+            }
+        }
+    }
+
+    private static void pushOptional(Call c, String op, int i, Object v) {
+        switch (v) {
+            case Tensor t -> c.optTensor(t);
+            case Long x -> c.optI64(x);
+            case Integer x -> c.optI64((long) x);
+            case Double x -> c.optF64(x);
+            case Float x -> c.optF64((double) x);
+            case Boolean x -> c.optBool(x);
+            case long[] x -> c.optInts(x);
+            case int[] x -> c.optInts(Arrays.stream(x).asLongStream().toArray());
+            case DType x -> c.optDtype(x);
+            case Device x -> c.optDevice(x);
+            default -> throw bad(op, i, "optional " + v.getClass().getName());
+        }
+    }
+
+    private static Tensor[] tensors(String op, int i, Collection<?> v) {
+        Tensor[] out = new Tensor[v.size()];
+        int k = 0;
+        for (Object o : v) {
+            if (!(o instanceof Tensor t)) throw bad(op, i, "a collection holding " + (o == null ? "null" : o.getClass().getName()));
+            out[k++] = t;
+        }
+        return out;
+    }
+
+    private static IllegalArgumentException bad(String op, int i, String what) {
+        return new IllegalArgumentException(op + ": argument " + i + " is " + what + ", which has no dispatcher encoding");
+    }
+}

@@ -1,0 +1,259 @@
+package io.higgs4j.torch;
+
+import io.higgs4j.bindings.generated.LibTorch;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One call through libtorch's dispatcher: arguments are recorded in Java first, then checked (every tensor still
+ * open), then encoded as StableIValues and passed in one downcall. Nothing native is allocated before the checks
+ * pass, so a refused call leaks nothing.
+ *
+ * <p>A per-thread instance is reused; a call started while another is being built on the same thread (which our
+ * own code avoids) gets a fresh instance, so nesting is safe either way.
+ */
+final class Call {
+
+    private static final int MAX_ARGS = 32;
+    private static final int STACK_SLOTS = 64;
+
+    private enum Kind { OWNED_HANDLE, TENSOR, INT, FLOAT, BOOL, DTYPE, DEVICE, INT_LIST, TENSOR_LIST, STRING, NONE, MEMORY_FORMAT }
+
+    private static final ThreadLocal<Call> CURRENT = ThreadLocal.withInitial(Call::new);
+
+    private final MemorySegment stack = Arena.ofAuto().allocate(STACK_SLOTS * 8L, 8);
+    private final Kind[] kinds = new Kind[MAX_ARGS];
+    private final boolean[] optional = new boolean[MAX_ARGS];
+    private final long[] prims = new long[MAX_ARGS];
+    private final Object[] refs = new Object[MAX_ARGS];
+    private int n;
+    private boolean inUse;
+    private String op = "", overload = "";
+
+    static Call begin(String op, String overload) {
+        Call c = CURRENT.get();
+        if (c.inUse) c = new Call();
+        c.inUse = true;
+        c.n = 0;
+        c.op = op;
+        c.overload = overload;
+        return c;
+    }
+
+    private Call add(Kind kind, boolean opt, long prim, Object ref) {
+        if (n == MAX_ARGS) {
+            inUse = false;
+            throw new TorchException(op + ": more than " + MAX_ARGS + " arguments");
+        }
+        kinds[n] = kind;
+        optional[n] = opt;
+        prims[n] = prim;
+        refs[n] = ref;
+        n++;
+        return this;
+    }
+
+    Call tensor(Tensor t) {
+        if (t == null) {
+            inUse = false;
+            throw new NullPointerException(op + ": tensor argument " + n + " is null");
+        }
+        return add(Kind.TENSOR, false, 0, t);
+    }
+
+    /** Tensor? argument; null passes None. */
+    Call optTensor(Tensor t) { return t == null ? none() : add(Kind.TENSOR, true, 0, t); }
+    Call i64(long v) { return add(Kind.INT, false, v, null); }
+    Call optI64(Long v) { return v == null ? none() : add(Kind.INT, true, v, null); }
+    Call f64(double v) { return add(Kind.FLOAT, false, Double.doubleToRawLongBits(v), null); }
+    Call optF64(Double v) { return v == null ? none() : add(Kind.FLOAT, true, Double.doubleToRawLongBits(v), null); }
+    Call bool(boolean v) { return add(Kind.BOOL, false, v ? 1 : 0, null); }
+    Call optBool(Boolean v) { return v == null ? none() : add(Kind.BOOL, true, v ? 1 : 0, null); }
+    Call dtype(DType d) { return add(Kind.DTYPE, false, d.code(), null); }
+    Call optDtype(DType d) { return d == null ? none() : add(Kind.DTYPE, true, d.code(), null); }
+    Call device(Device d) { return add(Kind.DEVICE, false, d.stableIValue(), null); }
+    Call optDevice(Device d) { return d == null ? none() : add(Kind.DEVICE, true, d.stableIValue(), null); }
+    Call ints(long... v) { return add(Kind.INT_LIST, false, 0, v.clone()); }
+    Call optInts(long[] v) { return v == null ? none() : add(Kind.INT_LIST, true, 0, v.clone()); }
+    Call tensors(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t == null) {
+                inUse = false;
+                throw new NullPointerException(op + ": a tensor in list argument " + n + " is null");
+            }
+        }
+        return add(Kind.TENSOR_LIST, false, 0, ts.clone());
+    }
+    Call str(String s) { return add(Kind.STRING, false, 0, s); }
+    Call memoryFormat(int code) { return add(Kind.MEMORY_FORMAT, false, code, null); }
+    Call optMemoryFormat(Integer code) { return code == null ? none() : add(Kind.MEMORY_FORMAT, true, code, null); }
+    Call none() { return add(Kind.NONE, false, 0, null); }
+
+    /** A handle made for this call alone (a scalar as a 0-dim tensor, say): the dispatcher consumes it. */
+    Call ownedHandle(long handle) { return add(Kind.OWNED_HANDLE, false, handle, null); }
+
+    /** The same, for a Tensor? parameter. */
+    Call optOwnedHandle(long handle) { return add(Kind.OWNED_HANDLE, true, handle, null); }
+
+    /** Gives up a call being built (an argument was refused); nothing native was allocated yet. */
+    void abandon() {
+        for (int i = 0; i < n; i++) {
+            if (kinds[i] == Kind.OWNED_HANDLE) Native.deleteHandle(prims[i]);
+            refs[i] = null;
+        }
+        n = 0;
+        inUse = false;
+    }
+
+    /** Runs the op; results are then read with the result* methods, in any order, before the next call. */
+    Call invoke() {
+        try {
+            // Checks first: a closed tensor refuses the call before anything native is allocated.
+            try {
+                for (int i = 0; i < n; i++) {
+                    if (refs[i] instanceof Tensor t) t.handle();
+                    else if (refs[i] instanceof Tensor[] ts) for (Tensor t : ts) t.handle();
+                }
+            } catch (RuntimeException e) {
+                for (int i = 0; i < n; i++) if (kinds[i] == Kind.OWNED_HANDLE) Native.deleteHandle(prims[i]);
+                throw e;
+            }
+            for (int i = 0; i < n; i++) {
+                long v = encode(i);
+                if (optional[i]) {
+                    long box = Native.malloc(8);
+                    MemorySegment.ofAddress(box).reinterpret(8).set(ValueLayout.JAVA_LONG, 0, v);
+                    v = box;
+                }
+                stack.setAtIndex(ValueLayout.JAVA_LONG, i, v);
+            }
+            int rc = LibTorch.torch_call_dispatcher(Native.cString(op), Native.cString(overload), stack,
+                    Native.EXTENSION_BUILD_VERSION);
+            if (rc != 0) throw new TorchException(describeFailure());
+            return this;
+        } finally {
+            for (int i = 0; i < n; i++) refs[i] = null; // the stack slots keep only results now
+            inUse = false;
+        }
+    }
+
+    private long encode(int i) {
+        return switch (kinds[i]) {
+            case TENSOR -> Native.newHandle(((Tensor) refs[i]).handle());
+            case OWNED_HANDLE, INT, FLOAT, BOOL, DTYPE, DEVICE, MEMORY_FORMAT -> prims[i];
+            case NONE -> 0L;
+            case INT_LIST -> {
+                long[] values = (long[]) refs[i];
+                long list = newList(values.length);
+                for (long v : values) Native.check(LibTorch.torch_list_push_back(Native.ptr(list), v), "torch_list_push_back");
+                yield list;
+            }
+            case TENSOR_LIST -> {
+                Tensor[] ts = (Tensor[]) refs[i];
+                long list = newList(ts.length);
+                for (Tensor t : ts) {
+                    Native.check(LibTorch.torch_list_push_back(Native.ptr(list), Native.newHandle(t.handle())),
+                            "torch_list_push_back");
+                }
+                yield list;
+            }
+            case STRING -> {
+                byte[] bytes = ((String) refs[i]).getBytes(StandardCharsets.UTF_8);
+                MemorySegment scratch = Native.scratch();
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment s = a.allocate(bytes.length + 1L);
+                    MemorySegment.copy(bytes, 0, s, ValueLayout.JAVA_BYTE, 0, bytes.length);
+                    Native.check(LibTorch.torch_new_string_handle(s, bytes.length, scratch), "torch_new_string_handle");
+                }
+                yield scratch.get(ValueLayout.JAVA_LONG, 0);
+            }
+        };
+    }
+
+    private static long newList(int size) {
+        MemorySegment out = Native.scratch();
+        Native.check(LibTorch.torch_new_list_reserve_size(size, out), "torch_new_list_reserve_size");
+        return out.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    private String describeFailure() {
+        StringBuilder sb = new StringBuilder(op);
+        if (!overload.isEmpty()) sb.append('.').append(overload);
+        sb.append(" failed for (");
+        for (int i = 0; i < n; i++) {
+            if (i > 0) sb.append(", ");
+            sb.append(describe(i));
+        }
+        sb.append(')');
+        Native.lastError().ifPresentOrElse(m -> sb.append(": ").append(m),
+                () -> sb.append(" (libtorch printed the reason on stderr)"));
+        return sb.toString();
+    }
+
+    private String describe(int i) {
+        return switch (kinds[i]) {
+            case TENSOR -> ((Tensor) refs[i]).describe();
+            case OWNED_HANDLE -> "scalar";
+            case INT -> Long.toString(prims[i]);
+            case FLOAT -> Double.toString(Double.longBitsToDouble(prims[i]));
+            case BOOL -> prims[i] != 0 ? "true" : "false";
+            case DTYPE -> DType.fromCode((int) prims[i]).toString();
+            case DEVICE -> "device";
+            case MEMORY_FORMAT -> "memory_format " + prims[i];
+            case INT_LIST -> java.util.Arrays.toString((long[]) refs[i]);
+            case TENSOR_LIST -> {
+                StringBuilder sb = new StringBuilder("[");
+                Tensor[] ts = (Tensor[]) refs[i];
+                for (int k = 0; k < ts.length; k++) sb.append(k > 0 ? ", " : "").append(ts[k].describe());
+                yield sb.append(']').toString();
+            }
+            case STRING -> '"' + (String) refs[i] + '"';
+            case NONE -> "None";
+        };
+    }
+
+    // ---- results ----
+
+    Tensor resultTensor(int i) {
+        return Tensor.adopt(stack.getAtIndex(ValueLayout.JAVA_LONG, i));
+    }
+
+    long resultLong(int i) {
+        return stack.getAtIndex(ValueLayout.JAVA_LONG, i);
+    }
+
+    double resultDouble(int i) {
+        return Double.longBitsToDouble(stack.getAtIndex(ValueLayout.JAVA_LONG, i));
+    }
+
+    boolean resultBool(int i) {
+        return stack.getAtIndex(ValueLayout.JAVA_LONG, i) != 0;
+    }
+
+    List<Tensor> resultTensorList(int i) {
+        long list = stack.getAtIndex(ValueLayout.JAVA_LONG, i);
+        MemorySegment out = Native.scratch();
+        try {
+            Native.check(LibTorch.torch_list_size(Native.ptr(list), out), "torch_list_size");
+            int size = (int) out.get(ValueLayout.JAVA_LONG, 0);
+            List<Tensor> result = new ArrayList<>(size);
+            for (int k = 0; k < size; k++) {
+                Native.check(LibTorch.torch_list_get_item(Native.ptr(list), k, out), "torch_list_get_item");
+                result.add(Tensor.adopt(out.get(ValueLayout.JAVA_LONG, 0)));
+            }
+            return result;
+        } finally {
+            LibTorch.torch_delete_list(Native.ptr(list));
+        }
+    }
+
+    /** Runs the op and adopts its single tensor result. */
+    Tensor tensorResult() {
+        return invoke().resultTensor(0);
+    }
+}

@@ -1,0 +1,148 @@
+package io.higgs4j.torch;
+
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.function.Supplier;
+
+/**
+ * Owns every tensor created on its thread while it is the innermost open scope, and closes them when it closes,
+ * except those {@linkplain #keep kept}: a kept tensor moves to the enclosing scope, or to the caller when there is
+ * none. A training step runs inside one scope, so its intermediates are freed when the step ends.
+ *
+ * <pre>{@code
+ * try (Scope step = Scope.open()) {
+ *     Tensor loss = model.forward(batch).crossEntropy(labels);
+ *     loss.backward();
+ *     lossValue = loss.item();
+ * } // every tensor of the step is freed here
+ * }</pre>
+ */
+public final class Scope implements AutoCloseable {
+
+    private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+
+    private final Scope parent;
+    private final Thread thread;
+    private Tensor[] owned = new Tensor[64];
+    private int size;
+    private boolean closed;
+
+    private Scope(Scope parent) {
+        this.parent = parent;
+        this.thread = Thread.currentThread();
+    }
+
+    /** Opens a scope on this thread; it becomes the owner of the tensors created here until it closes. */
+    public static Scope open() {
+        Scope s = new Scope(CURRENT.get());
+        CURRENT.set(s);
+        return s;
+    }
+
+    /** The innermost open scope of this thread, or null. */
+    public static Scope current() {
+        return CURRENT.get();
+    }
+
+    /**
+     * Runs body in a new scope and returns its result, which is kept: a tensor, or every tensor of a collection or
+     * array, survives the scope; everything else created inside is freed.
+     */
+    public static <T> T run(Supplier<T> body) {
+        try (Scope s = open()) {
+            T result = body.get();
+            keepAll(result);
+            return result;
+        }
+    }
+
+    private static void keepAll(Object result) {
+        switch (result) {
+            case Tensor t -> keep(t);
+            case Collection<?> c -> c.forEach(Scope::keepAll);
+            case Object[] a -> Arrays.stream(a).forEach(Scope::keepAll);
+            case null, default -> { }
+        }
+    }
+
+    /**
+     * Takes t out of the scope that owns it, into that scope's parent (or to the caller if it has none), so it
+     * outlives the scope. Returns t.
+     */
+    public static <T extends Tensor> T keep(T t) {
+        Scope s = t.scope;
+        if (s != null) {
+            s.remove(t);
+            t.scope = null;
+            if (s.parent != null) s.parent.register(t);
+        }
+        return t;
+    }
+
+    /** Takes t out of every scope: the caller (or the module holding it) owns it from now on. Returns t. */
+    public static <T extends Tensor> T detach(T t) {
+        Scope s = t.scope;
+        if (s != null) {
+            s.remove(t);
+            t.scope = null;
+        }
+        return t;
+    }
+
+    void register(Tensor t) {
+        if (closed) throw new IllegalStateException("scope is closed");
+        if (size == owned.length) compactOrGrow();
+        owned[size++] = t;
+        t.scope = this;
+    }
+
+    /** Drops tensors already closed by hand before growing, so long scopes with explicit closes stay small. */
+    private void compactOrGrow() {
+        int w = 0;
+        for (int r = 0; r < size; r++) if (!owned[r].isClosed()) owned[w++] = owned[r];
+        Arrays.fill(owned, w, size, null);
+        size = w;
+        if (size > owned.length / 2) owned = Arrays.copyOf(owned, owned.length * 2);
+    }
+
+    private void remove(Tensor t) {
+        for (int i = size - 1; i >= 0; i--) {
+            if (owned[i] == t) {
+                System.arraycopy(owned, i + 1, owned, i, size - i - 1);
+                owned[--size] = null;
+                return;
+            }
+        }
+    }
+
+    /** Number of tensors this scope owns now (closed ones included until it compacts). */
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException("a scope must be closed on the thread that opened it (" + thread.getName() + ")");
+        }
+        if (CURRENT.get() != this) {
+            throw new IllegalStateException("scopes must be closed innermost first; an inner scope is still open");
+        }
+        closed = true;
+        CURRENT.set(parent);
+        RuntimeException first = null;
+        for (int i = size - 1; i >= 0; i--) {
+            Tensor t = owned[i];
+            owned[i] = null;
+            t.scope = null;
+            try {
+                t.close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        size = 0;
+        if (first != null) throw first;
+    }
+}

@@ -1,0 +1,1152 @@
+package io.higgs4j.torch;
+
+import io.higgs4j.bindings.generated.LibTorch;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A libtorch tensor. Each instance owns one native handle and frees it on {@link #close()}; a {@link Scope} closes
+ * the tensors created inside it. Closing twice is harmless; any other use after close throws.
+ *
+ * <p>Ops mirror torch.Tensor's names and semantics (broadcasting, type promotion, autograd). Cheap checks (shapes,
+ * dtypes, devices of the common ops) run in Java before the call; anything libtorch refuses becomes a
+ * {@link TorchException} naming the op and its arguments.
+ */
+public final class Tensor implements AutoCloseable {
+
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final LongAdder LIVE = new LongAdder();
+    private static final LongAdder LEAKED = new LongAdder();
+
+    /** The native side of a tensor, reachable from the Cleaner without the Tensor itself. */
+    private static final class Ref implements Runnable {
+        volatile long handle;
+        volatile boolean explicit;
+        /** Memory that a from_blob tensor views; kept reachable until the handle is freed. */
+        final Object keepAlive;
+
+        Ref(long handle, Object keepAlive) {
+            this.handle = handle;
+            this.keepAlive = keepAlive;
+        }
+
+        @Override
+        public void run() {
+            long h = handle;
+            handle = 0;
+            if (h != 0) {
+                Native.deleteHandle(h);
+                LIVE.decrement();
+                if (!explicit) LEAKED.increment();
+            }
+        }
+    }
+
+    private final Ref ref;
+    private final Cleaner.Cleanable cleanable;
+    Scope scope;
+    private long[] shape;   // cached on first use: the ops we expose never change a tensor's shape in place
+    private DType dtype;
+    private Device device;
+
+    private Tensor(long handle, Object keepAlive) {
+        if (handle == 0) throw new TorchException("libtorch returned a null tensor handle");
+        this.ref = new Ref(handle, keepAlive);
+        this.cleanable = CLEANER.register(this, ref);
+        LIVE.increment();
+        Scope s = Scope.current();
+        if (s != null) s.register(this);
+    }
+
+    /** Takes ownership of a handle returned by libtorch. */
+    static Tensor adopt(long handle) {
+        return new Tensor(handle, null);
+    }
+
+    /** The native handle; throws if this tensor was closed. */
+    long handle() {
+        long h = ref.handle;
+        if (h == 0) throw new IllegalStateException("tensor used after close" + (shape != null ? " (" + describeCached() + ")" : ""));
+        return h;
+    }
+
+    public boolean isClosed() {
+        return ref.handle == 0;
+    }
+
+    @Override
+    public void close() {
+        ref.explicit = true;
+        cleanable.clean();
+    }
+
+    /** Tensors alive now (created and not yet freed), in this JVM. */
+    public static long liveCount() {
+        return LIVE.sum();
+    }
+
+    /** Tensors that were never closed and were freed by the garbage collector's safety net. */
+    public static long leakedCount() {
+        return LEAKED.sum();
+    }
+
+    // =====================================================================================================
+    // Creation
+    // =====================================================================================================
+
+    static long[] contiguousStrides(long[] shape) {
+        long[] strides = new long[shape.length];
+        long s = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            strides[i] = s;
+            s *= Math.max(shape[i], 1);
+        }
+        return strides;
+    }
+
+    static long numel(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    /** An uninitialised tensor. */
+    public static Tensor empty(long[] shape, DType dtype, Device device) {
+        numel(shape);
+        long[] strides = contiguousStrides(shape);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = Native.scratch();
+            Native.check(LibTorch.aoti_torch_empty_strided(shape.length, a.allocateFrom(ValueLayout.JAVA_LONG, shape),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, strides), dtype.code(), device.typeCode(), device.indexCode(), out),
+                    "empty(" + Arrays.toString(shape) + ", " + dtype + ", " + device + ")");
+            return adopt(Native.outHandle());
+        }
+    }
+
+    public static Tensor zeros(long[] shape, DType dtype, Device device) {
+        numel(shape);
+        return Call.begin("aten::zeros", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+    }
+
+    public static Tensor zeros(long... shape) {
+        return zeros(shape, DType.FLOAT32, Device.CPU);
+    }
+
+    public static Tensor ones(long[] shape, DType dtype, Device device) {
+        numel(shape);
+        return Call.begin("aten::ones", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+    }
+
+    public static Tensor ones(long... shape) {
+        return ones(shape, DType.FLOAT32, Device.CPU);
+    }
+
+    public static Tensor full(long[] shape, double value, DType dtype, Device device) {
+        numel(shape);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment dt = a.allocateFrom(ValueLayout.JAVA_INT, dtype.code());
+            MemorySegment dev = a.allocateFrom(ValueLayout.JAVA_INT, device.typeCode());
+            MemorySegment out = Native.scratch();
+            Native.check(LibTorch.aoti_torch_aten_full(a.allocateFrom(ValueLayout.JAVA_LONG, shape), shape.length, value,
+                    dt, MemorySegment.NULL, dev, device.indexCode(), MemorySegment.NULL, out),
+                    "aten::full(" + Arrays.toString(shape) + ", " + value + ", " + dtype + ", " + device + ")");
+            return adopt(Native.outHandle());
+        }
+    }
+
+    public static Tensor zerosLike(Tensor t) {
+        return zeros(t.shape(), t.dtype(), t.device());
+    }
+
+    public static Tensor onesLike(Tensor t) {
+        return ones(t.shape(), t.dtype(), t.device());
+    }
+
+    /** 0, 1, ..., end-1 as int64. */
+    public static Tensor arange(long end) {
+        return arange(0, end, 1);
+    }
+
+    /** start, start+step, ... up to (not including) end, as int64. */
+    public static Tensor arange(long start, long end, long step) {
+        if (step == 0) throw new IllegalArgumentException("arange: step must not be 0");
+        long n = Math.max(0, (end - start + step - Long.signum(step)) / step);
+        long[] v = new long[Math.toIntExact(n)];
+        for (int i = 0; i < v.length; i++) v[i] = start + i * step;
+        return of(v, v.length);
+    }
+
+    /** start, start+step, ... below end, as float32 (like torch.arange with float arguments). */
+    public static Tensor arange(double start, double end, double step) {
+        if (step == 0) throw new IllegalArgumentException("arange: step must not be 0");
+        int n = (int) Math.max(0, Math.ceil((end - start) / step));
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (start + i * step);
+        return of(v, n);
+    }
+
+    /** Uniform on [0, 1). Reproducible after {@link Torch#manualSeed}. */
+    public static Tensor rand(long[] shape, DType dtype, Device device) {
+        numel(shape);
+        return Call.begin("aten::rand", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+    }
+
+    public static Tensor rand(long... shape) {
+        return rand(shape, DType.FLOAT32, Device.CPU);
+    }
+
+    /** Standard normal. Reproducible after {@link Torch#manualSeed}. */
+    public static Tensor randn(long[] shape, DType dtype, Device device) {
+        numel(shape);
+        return Call.begin("aten::randn", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+    }
+
+    public static Tensor randn(long... shape) {
+        return randn(shape, DType.FLOAT32, Device.CPU);
+    }
+
+    /** A float32 tensor of the given shape holding a copy of data (row-major). */
+    public static Tensor of(float[] data, long... shape) {
+        return copyOf(MemorySegment.ofArray(data), DType.FLOAT32, shapeOr(shape, data.length));
+    }
+
+    public static Tensor of(double[] data, long... shape) {
+        return copyOf(MemorySegment.ofArray(data), DType.FLOAT64, shapeOr(shape, data.length));
+    }
+
+    public static Tensor of(long[] data, long... shape) {
+        return copyOf(MemorySegment.ofArray(data), DType.INT64, shapeOr(shape, data.length));
+    }
+
+    public static Tensor of(int[] data, long... shape) {
+        return copyOf(MemorySegment.ofArray(data), DType.INT32, shapeOr(shape, data.length));
+    }
+
+    public static Tensor of(boolean[] data, long... shape) {
+        byte[] bytes = new byte[data.length];
+        for (int i = 0; i < data.length; i++) bytes[i] = (byte) (data[i] ? 1 : 0);
+        return copyOf(MemorySegment.ofArray(bytes), DType.BOOL, shapeOr(shape, data.length));
+    }
+
+    /** A 0-dim float32 tensor. */
+    public static Tensor scalar(double value) {
+        return of(new float[] {(float) value});
+    }
+
+    private static long[] shapeOr(long[] shape, int length) {
+        return shape.length == 0 && length != 1 ? new long[] {length} : shape;
+    }
+
+    /** A CPU tensor holding a copy of the bytes of src, read as dtype elements in native byte order. */
+    public static Tensor copyOf(MemorySegment src, DType dtype, long... shape) {
+        long bytes = numel(shape) * dtype.elementSize();
+        if (src.byteSize() != bytes) {
+            throw new IllegalArgumentException("data holds " + src.byteSize() + " bytes but shape " + Arrays.toString(shape)
+                    + " of " + dtype + " needs " + bytes);
+        }
+        Tensor t = empty(shape, dtype, Device.CPU);
+        if (bytes > 0) MemorySegment.copy(src, 0, Native.ptr(Native.dataPtr(t.handle())).reinterpret(bytes), 0, bytes);
+        return t;
+    }
+
+    /**
+     * A CPU tensor over src without a copy where that is safe: src is native memory, aligned to the element size, and
+     * belongs to the global arena (never freed, so no view of it can outlive it). Otherwise the data is copied.
+     */
+    public static Tensor fromSegment(MemorySegment src, DType dtype, long... shape) {
+        boolean safe = src.isNative() && src.address() % dtype.elementSize() == 0
+                && src.scope().equals(Arena.global().scope());
+        if (!safe) return copyOf(src, dtype, shape);
+        long bytes = numel(shape) * dtype.elementSize();
+        if (src.byteSize() != bytes) {
+            throw new IllegalArgumentException("segment holds " + src.byteSize() + " bytes but shape " + Arrays.toString(shape)
+                    + " of " + dtype + " needs " + bytes);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = Native.scratch();
+            Native.check(LibTorch.aoti_torch_create_tensor_from_blob(src, shape.length,
+                    a.allocateFrom(ValueLayout.JAVA_LONG, shape), a.allocateFrom(ValueLayout.JAVA_LONG, contiguousStrides(shape)),
+                    0, dtype.code(), Native.DEVICE_CPU, 0, out), "from_blob");
+            return new Tensor(Native.outHandle(), src);
+        }
+    }
+
+    // =====================================================================================================
+    // Metadata
+    // =====================================================================================================
+
+    public long[] shape() {
+        long[] s = shape;
+        if (s == null) {
+            s = Native.sizes(handle());
+            shape = s;
+        }
+        return s.clone();
+    }
+
+    private long[] shapeRef() {
+        long[] s = shape;
+        if (s == null) {
+            s = Native.sizes(handle());
+            shape = s;
+        }
+        return s;
+    }
+
+    public int dim() {
+        return shapeRef().length;
+    }
+
+    /** Size of dimension d; negative d counts from the end. */
+    public long size(int d) {
+        long[] s = shapeRef();
+        return s[normDim(d, s.length)];
+    }
+
+    public long numel() {
+        return numel(shapeRef());
+    }
+
+    public DType dtype() {
+        DType d = dtype;
+        if (d == null) {
+            d = DType.fromCode(Native.dtypeCode(handle()));
+            dtype = d;
+        }
+        return d;
+    }
+
+    public Device device() {
+        Device d = device;
+        if (d == null) {
+            d = Native.device(handle());
+            device = d;
+        }
+        return d;
+    }
+
+    public long[] strides() {
+        return Native.strides(handle());
+    }
+
+    public boolean isContiguous() {
+        return Native.isContiguous(handle());
+    }
+
+    /** Metadata of the cached kind may go stale only through the escape hatch's in-place ops. */
+    void forgetMetadata() {
+        shape = null;
+        dtype = null;
+        device = null;
+    }
+
+    String describe() {
+        if (isClosed()) return "Tensor(closed)";
+        return dtype() + Arrays.toString(shapeRef()) + (device().type() == Device.Type.CPU ? "" : " " + device());
+    }
+
+    private String describeCached() {
+        return (dtype != null ? dtype.toString() : "") + Arrays.toString(shape);
+    }
+
+    @Override
+    public String toString() {
+        if (isClosed()) return "Tensor(closed)";
+        StringBuilder sb = new StringBuilder("Tensor(").append(describe());
+        if (device().type() != Device.Type.META && numel() <= 16) {
+            try (var g = Torch.noGrad()) {
+                sb.append(", ").append(Arrays.toString(toDoubleArray()));
+            }
+        }
+        if (requiresGrad()) sb.append(", requires_grad");
+        return sb.append(')').toString();
+    }
+
+    static int normDim(int d, int rank) {
+        int r = Math.max(rank, 1);
+        if (d < -r || d >= r) {
+            throw new TorchException("dimension " + d + " is out of range for a tensor of rank " + rank);
+        }
+        return d < 0 ? d + r : d;
+    }
+
+    // =====================================================================================================
+    // Reading values back
+    // =====================================================================================================
+
+    /** A contiguous CPU copy of this tensor in the given dtype, or this tensor itself when it already is one. */
+    private Tensor hostCopy(DType as) {
+        if (device().type() == Device.Type.META) throw new TorchException("a meta tensor holds no values: " + describe());
+        if (dtype() == as && device().type() == Device.Type.CPU && isContiguous()) return this;
+        try (var g = Torch.noGrad()) {
+            return Call.begin("aten::_to_copy", "").tensor(this).optDtype(as).none().optDevice(Device.CPU).none()
+                    .bool(false).optMemoryFormat(Native.CONTIGUOUS_FORMAT).tensorResult();
+        }
+    }
+
+    private MemorySegment hostBytes(DType as, Tensor host) {
+        long bytes = numel() * as.elementSize();
+        if (bytes == 0) return MemorySegment.NULL;
+        return Native.ptr(Native.dataPtr(host.handle())).reinterpret(bytes);
+    }
+
+    public float[] toFloatArray() {
+        Tensor host = hostCopy(DType.FLOAT32);
+        try {
+            return numel() == 0 ? new float[0] : hostBytes(DType.FLOAT32, host).toArray(ValueLayout.JAVA_FLOAT);
+        } finally {
+            if (host != this) host.close();
+        }
+    }
+
+    public double[] toDoubleArray() {
+        Tensor host = hostCopy(DType.FLOAT64);
+        try {
+            return numel() == 0 ? new double[0] : hostBytes(DType.FLOAT64, host).toArray(ValueLayout.JAVA_DOUBLE);
+        } finally {
+            if (host != this) host.close();
+        }
+    }
+
+    public long[] toLongArray() {
+        Tensor host = hostCopy(DType.INT64);
+        try {
+            return numel() == 0 ? new long[0] : hostBytes(DType.INT64, host).toArray(ValueLayout.JAVA_LONG);
+        } finally {
+            if (host != this) host.close();
+        }
+    }
+
+    public int[] toIntArray() {
+        Tensor host = hostCopy(DType.INT32);
+        try {
+            return numel() == 0 ? new int[0] : hostBytes(DType.INT32, host).toArray(ValueLayout.JAVA_INT);
+        } finally {
+            if (host != this) host.close();
+        }
+    }
+
+    public boolean[] toBooleanArray() {
+        Tensor host = hostCopy(DType.BOOL);
+        try {
+            byte[] bytes = numel() == 0 ? new byte[0] : hostBytes(DType.BOOL, host).toArray(ValueLayout.JAVA_BYTE);
+            boolean[] out = new boolean[bytes.length];
+            for (int i = 0; i < bytes.length; i++) out[i] = bytes[i] != 0;
+            return out;
+        } finally {
+            if (host != this) host.close();
+        }
+    }
+
+    /** The value of a one-element tensor. */
+    public double item() {
+        if (numel() != 1) throw new TorchException("item() needs a tensor with one element, got " + describe());
+        MemorySegment out = Native.scratch();
+        Native.check(LibTorch.aoti_torch_item_float64(Native.ptr(handle()), out), "item(" + describe() + ")");
+        return out.get(ValueLayout.JAVA_DOUBLE, 0);
+    }
+
+    public long itemLong() {
+        if (numel() != 1) throw new TorchException("itemLong() needs a tensor with one element, got " + describe());
+        MemorySegment out = Native.scratch();
+        Native.check(LibTorch.aoti_torch_item_int64(Native.ptr(handle()), out), "item(" + describe() + ")");
+        return out.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    // =====================================================================================================
+    // Views and shape
+    // =====================================================================================================
+
+    /** A view with the given shape; one dimension may be -1. Needs compatible strides (see {@link #reshape}). */
+    public Tensor view(long... newShape) {
+        checkReshape("view", newShape);
+        return Call.begin("aten::view", "").tensor(this).ints(newShape).tensorResult();
+    }
+
+    public Tensor reshape(long... newShape) {
+        checkReshape("reshape", newShape);
+        return Call.begin("aten::reshape", "").tensor(this).ints(newShape).tensorResult();
+    }
+
+    private void checkReshape(String op, long[] newShape) {
+        long known = 1;
+        int inferred = 0;
+        for (long d : newShape) {
+            if (d == -1) inferred++;
+            else if (d < 0) throw new TorchException(op + ": bad dimension " + d + " in " + Arrays.toString(newShape));
+            else known *= d;
+        }
+        long n = numel();
+        boolean ok = inferred == 0 ? known == n : inferred == 1 && (known == 0 ? n == 0 : n % known == 0);
+        if (!ok) {
+            throw new TorchException(op + ": shape " + Arrays.toString(newShape) + " is invalid for " + describe()
+                    + " (" + n + " elements)");
+        }
+    }
+
+    public Tensor flatten() {
+        return reshape(-1);
+    }
+
+    public Tensor transpose(int dim0, int dim1) {
+        int r = dim();
+        return Call.begin("aten::transpose", "int").tensor(this).i64(normDim(dim0, r)).i64(normDim(dim1, r)).tensorResult();
+    }
+
+    /** Transpose of the last two dimensions. */
+    public Tensor mT() {
+        return transpose(-2, -1);
+    }
+
+    public Tensor permute(long... dims) {
+        if (dims.length != dim()) {
+            throw new TorchException("permute: " + dims.length + " dims given for " + describe());
+        }
+        return Call.begin("aten::permute", "").tensor(this).ints(dims).tensorResult();
+    }
+
+    /** Elements start..end-1 (clamped like Python slices; negative indices count from the end) along dim, with step. */
+    public Tensor slice(int dim, long start, long end, long step) {
+        if (step <= 0) throw new TorchException("slice: step must be positive, got " + step);
+        return Call.begin("aten::slice", "Tensor").tensor(this).i64(normDim(dim, dim())).optI64(start).optI64(end)
+                .i64(step).tensorResult();
+    }
+
+    public Tensor slice(int dim, long start, long end) {
+        return slice(dim, start, end, 1);
+    }
+
+    public Tensor narrow(int dim, long start, long length) {
+        int d = normDim(dim, dim());
+        long size = size(d);
+        long s = start < 0 ? start + size : start;
+        if (s < 0 || length < 0 || s + length > size) {
+            throw new TorchException("narrow: start " + start + " length " + length + " out of range for dim " + d + " of " + describe());
+        }
+        return Call.begin("aten::narrow", "").tensor(this).i64(d).i64(s).i64(length).tensorResult();
+    }
+
+    /** The sub-tensor at index along dim, with that dimension removed. */
+    public Tensor select(int dim, long index) {
+        int d = normDim(dim, dim());
+        long size = size(d);
+        if (index < -size || index >= size) {
+            throw new TorchException("select: index " + index + " out of range for dim " + d + " of " + describe());
+        }
+        return Call.begin("aten::select", "int").tensor(this).i64(d).i64(index).tensorResult();
+    }
+
+    public Tensor unsqueeze(int dim) {
+        int r = dim() + 1;
+        if (dim < -r || dim >= r) throw new TorchException("unsqueeze: dimension " + dim + " out of range for " + describe());
+        return Call.begin("aten::unsqueeze", "").tensor(this).i64(dim < 0 ? dim + r : dim).tensorResult();
+    }
+
+    public Tensor squeeze(int dim) {
+        return Call.begin("aten::squeeze", "dim").tensor(this).i64(normDim(dim, dim())).tensorResult();
+    }
+
+    public Tensor squeeze() {
+        return Call.begin("aten::squeeze", "").tensor(this).tensorResult();
+    }
+
+    /** Broadcasts size-1 dimensions to the given sizes without copying; -1 keeps a dimension. */
+    public Tensor expand(long... sizes) {
+        long[] s = shapeRef();
+        if (sizes.length < s.length) throw new TorchException("expand: " + Arrays.toString(sizes) + " has fewer dims than " + describe());
+        for (int i = 0; i < s.length; i++) {
+            long want = sizes[sizes.length - s.length + i];
+            if (want != -1 && s[i] != 1 && s[i] != want) {
+                throw new TorchException("expand: cannot expand " + describe() + " to " + Arrays.toString(sizes));
+            }
+        }
+        return Call.begin("aten::expand", "").tensor(this).ints(sizes).bool(false).tensorResult();
+    }
+
+    public Tensor contiguous() {
+        return Call.begin("aten::contiguous", "").tensor(this).memoryFormat(Native.CONTIGUOUS_FORMAT).tensorResult();
+    }
+
+    // =====================================================================================================
+    // Arithmetic
+    // =====================================================================================================
+
+    /** A 0-dim tensor made for one call; the dispatcher or the caller frees it. */
+    private long scalarHandle(double v) {
+        MemorySegment out = Native.scratch();
+        if (!dtype().isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
+            Native.check(LibTorch.aoti_torch_scalar_to_tensor_int64((long) v, out), "scalar_to_tensor");
+        } else {
+            Native.check(LibTorch.aoti_torch_scalar_to_tensor_float64(v, out), "scalar_to_tensor");
+        }
+        return Native.outHandle();
+    }
+
+    /** self - alpha * other through the typed entry, which records autograd (the dispatcher cannot pass alpha). */
+    private Tensor subtract(long otherHandle, double alpha, String what) {
+        MemorySegment out = Native.scratch();
+        int rc = LibTorch.aoti_torch_aten_subtract_Tensor(Native.ptr(handle()), Native.ptr(otherHandle), alpha, out);
+        if (rc != 0) throw new TorchException(what + " failed" + Native.lastError().map(m -> ": " + m).orElse(""));
+        return adopt(Native.outHandle());
+    }
+
+    public Tensor add(Tensor other) {
+        checkBinary("add", other);
+        return subtract(other.handle(), -1.0, "add(" + describe() + ", " + other.describe() + ")");
+    }
+
+    /** this + alpha * other. */
+    public Tensor add(Tensor other, double alpha) {
+        checkBinary("add", other);
+        return subtract(other.handle(), -alpha, "add(" + describe() + ", " + other.describe() + ", alpha=" + alpha + ")");
+    }
+
+    public Tensor add(double value) {
+        long s = scalarHandle(value);
+        try {
+            return subtract(s, -1.0, "add(" + describe() + ", " + value + ")");
+        } finally {
+            Native.deleteHandle(s);
+        }
+    }
+
+    public Tensor sub(Tensor other) {
+        checkBinary("sub", other);
+        return subtract(other.handle(), 1.0, "sub(" + describe() + ", " + other.describe() + ")");
+    }
+
+    public Tensor sub(double value) {
+        return add(-value);
+    }
+
+    /** value - this. */
+    public Tensor rsub(double value) {
+        return neg().add(value);
+    }
+
+    public Tensor mul(Tensor other) {
+        checkBinary("mul", other);
+        return Call.begin("aten::mul", "Tensor").tensor(this).tensor(other).tensorResult();
+    }
+
+    public Tensor mul(double value) {
+        long s = scalarHandle(value);
+        return Call.begin("aten::mul", "Tensor").tensor(this).ownedHandle(s).tensorResult();
+    }
+
+    public Tensor div(Tensor other) {
+        checkBinary("div", other);
+        return Call.begin("aten::div", "Tensor").tensor(this).tensor(other).tensorResult();
+    }
+
+    public Tensor div(double value) {
+        long s = scalarHandle(value);
+        return Call.begin("aten::div", "Tensor").tensor(this).ownedHandle(s).tensorResult();
+    }
+
+    public Tensor pow(double exponent) {
+        long s = scalarHandle(exponent);
+        return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).ownedHandle(s).tensorResult();
+    }
+
+    public Tensor pow(Tensor exponent) {
+        checkBinary("pow", exponent);
+        return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).tensor(exponent).tensorResult();
+    }
+
+    public Tensor neg() { return unary("aten::neg"); }
+    public Tensor abs() { return unary("aten::abs"); }
+    public Tensor sqrt() { return unary("aten::sqrt"); }
+    public Tensor rsqrt() { return unary("aten::rsqrt"); }
+    public Tensor exp() { return unary("aten::exp"); }
+    public Tensor log() { return unary("aten::log"); }
+    public Tensor sin() { return unary("aten::sin"); }
+    public Tensor cos() { return unary("aten::cos"); }
+    public Tensor tanh() { return unary("aten::tanh"); }
+    public Tensor sigmoid() { return unary("aten::sigmoid"); }
+    public Tensor relu() { return unary("aten::relu"); }
+    public Tensor silu() { return unary("aten::silu"); }
+
+    /** GELU, exact (erf) form. */
+    public Tensor gelu() { return gelu(false); }
+
+    /** GELU; tanhApproximation selects the tanh form ("gelu_pytorch_tanh"). */
+    public Tensor gelu(boolean tanhApproximation) {
+        return Call.begin("aten::gelu", "").tensor(this).str(tanhApproximation ? "tanh" : "none").tensorResult();
+    }
+
+    private Tensor unary(String op) {
+        return Call.begin(op, "").tensor(this).tensorResult();
+    }
+
+    /** Clamps into [min, max]. */
+    public Tensor clamp(double min, double max) {
+        long lo = scalarHandle(min), hi = scalarHandle(max);
+        return Call.begin("aten::clamp", "Tensor").tensor(this).optOwnedHandle(lo).optOwnedHandle(hi).tensorResult();
+    }
+
+    public Tensor eq(Tensor other) { checkBinary("eq", other); return compare("aten::eq", other); }
+    public Tensor ne(Tensor other) { checkBinary("ne", other); return compare("aten::ne", other); }
+    public Tensor lt(Tensor other) { checkBinary("lt", other); return compare("aten::lt", other); }
+    public Tensor le(Tensor other) { checkBinary("le", other); return compare("aten::le", other); }
+    public Tensor gt(Tensor other) { checkBinary("gt", other); return compare("aten::gt", other); }
+    public Tensor ge(Tensor other) { checkBinary("ge", other); return compare("aten::ge", other); }
+
+    public Tensor eq(double v) { return compareScalar("aten::eq", v); }
+    public Tensor ne(double v) { return compareScalar("aten::ne", v); }
+    public Tensor lt(double v) { return compareScalar("aten::lt", v); }
+    public Tensor gt(double v) { return compareScalar("aten::gt", v); }
+    public Tensor ge(double v) { return compareScalar("aten::ge", v); }
+    public Tensor le(double v) { return compareScalar("aten::le", v); }
+
+    private Tensor compare(String op, Tensor other) {
+        return Call.begin(op, "Tensor").tensor(this).tensor(other).tensorResult();
+    }
+
+    private Tensor compareScalar(String op, double v) {
+        return Call.begin(op, "Tensor").tensor(this).ownedHandle(scalarHandle(v)).tensorResult();
+    }
+
+    public Tensor logicalNot() { return unary("aten::logical_not"); }
+
+    public Tensor logicalAnd(Tensor other) {
+        checkBinary("logical_and", other);
+        return Call.begin("aten::logical_and", "").tensor(this).tensor(other).tensorResult();
+    }
+
+    public Tensor logicalOr(Tensor other) {
+        checkBinary("logical_or", other);
+        return Call.begin("aten::logical_or", "").tensor(this).tensor(other).tensorResult();
+    }
+
+    // =====================================================================================================
+    // Linear algebra
+    // =====================================================================================================
+
+    public Tensor matmul(Tensor other) {
+        long[] a = shapeRef(), b = other.shapeRef();
+        if (a.length == 0 || b.length == 0) {
+            throw new TorchException("matmul: both arguments need at least one dimension, got " + describe() + " and " + other.describe());
+        }
+        long k1 = a[a.length - 1];
+        long k2 = b.length == 1 ? b[0] : b[b.length - 2];
+        if (k1 != k2) {
+            throw new TorchException("matmul: inner dimensions differ (" + k1 + " vs " + k2 + ") for " + describe() + " @ " + other.describe());
+        }
+        checkSameDtypeAndDevice("matmul", other);
+        return Call.begin("aten::matmul", "").tensor(this).tensor(other).tensorResult();
+    }
+
+    /** x @ weight^T + bias, with weight [out, in] as in torch.nn.Linear; bias may be null. */
+    public Tensor linear(Tensor weight, Tensor bias) {
+        long[] x = shapeRef(), w = weight.shapeRef();
+        if (w.length != 2 || x.length == 0 || x[x.length - 1] != w[1]) {
+            throw new TorchException("linear: input " + describe() + " does not fit weight " + weight.describe() + " ([out, in])");
+        }
+        checkSameDtypeAndDevice("linear", weight);
+        if (bias != null) {
+            if (bias.dim() != 1 || bias.size(0) != w[0]) {
+                throw new TorchException("linear: bias " + bias.describe() + " does not fit weight " + weight.describe());
+            }
+            checkSameDtypeAndDevice("linear", bias);
+        }
+        return Call.begin("aten::linear", "").tensor(this).tensor(weight).optTensor(bias).tensorResult();
+    }
+
+    public Tensor linear(Tensor weight) {
+        return linear(weight, null);
+    }
+
+    // =====================================================================================================
+    // Reductions
+    // =====================================================================================================
+
+    public Tensor sum() {
+        return Call.begin("aten::sum", "").tensor(this).none().tensorResult();
+    }
+
+    public Tensor sum(int dim, boolean keepDim) {
+        return sum(new long[] {dim}, keepDim);
+    }
+
+    public Tensor sum(long[] dims, boolean keepDim) {
+        return Call.begin("aten::sum", "dim_IntList").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
+    }
+
+    public Tensor mean() {
+        return Call.begin("aten::mean", "").tensor(this).none().tensorResult();
+    }
+
+    public Tensor mean(int dim, boolean keepDim) {
+        return mean(new long[] {dim}, keepDim);
+    }
+
+    public Tensor mean(long[] dims, boolean keepDim) {
+        return Call.begin("aten::mean", "dim").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
+    }
+
+    /** The largest element (0-dim). */
+    public Tensor max() {
+        return unary("aten::max");
+    }
+
+    /** Largest values along dim, and their indices. */
+    public List<Tensor> max(int dim, boolean keepDim) {
+        Call c = Call.begin("aten::max", "dim").tensor(this).i64(normDim(dim, dim())).bool(keepDim).invoke();
+        return List.of(c.resultTensor(0), c.resultTensor(1));
+    }
+
+    public Tensor min() {
+        return unary("aten::min");
+    }
+
+    public List<Tensor> min(int dim, boolean keepDim) {
+        Call c = Call.begin("aten::min", "dim").tensor(this).i64(normDim(dim, dim())).bool(keepDim).invoke();
+        return List.of(c.resultTensor(0), c.resultTensor(1));
+    }
+
+    public Tensor amax(int dim, boolean keepDim) {
+        return Call.begin("aten::amax", "").tensor(this).ints(normDim(dim, dim())).bool(keepDim).tensorResult();
+    }
+
+    /** Index of the largest element of the flattened tensor. */
+    public Tensor argmax() {
+        return Call.begin("aten::argmax", "").tensor(this).none().bool(false).tensorResult();
+    }
+
+    public Tensor argmax(int dim, boolean keepDim) {
+        return Call.begin("aten::argmax", "").tensor(this).optI64((long) normDim(dim, dim())).bool(keepDim).tensorResult();
+    }
+
+    private long[] normDims(long[] dims) {
+        int r = dim();
+        long[] out = new long[dims.length];
+        for (int i = 0; i < dims.length; i++) out[i] = normDim((int) dims[i], r);
+        return out;
+    }
+
+    public Tensor softmax(int dim) {
+        return Call.begin("aten::softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
+    }
+
+    public Tensor logSoftmax(int dim) {
+        return Call.begin("aten::log_softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
+    }
+
+    // =====================================================================================================
+    // Indexing, joining, masking
+    // =====================================================================================================
+
+    public Tensor indexSelect(int dim, Tensor index) {
+        checkIndex("index_select", index);
+        return Call.begin("aten::index_select", "").tensor(this).i64(normDim(dim, dim())).tensor(index).tensorResult();
+    }
+
+    public Tensor gather(int dim, Tensor index) {
+        checkIndex("gather", index);
+        if (index.dim() != dim()) {
+            throw new TorchException("gather: index " + index.describe() + " must have the rank of " + describe());
+        }
+        return Call.begin("aten::gather", "").tensor(this).i64(normDim(dim, dim())).tensor(index).bool(false).tensorResult();
+    }
+
+    /** Where mask is true, value; elsewhere this. mask broadcasts to this tensor's shape. */
+    public Tensor maskedFill(Tensor mask, double value) {
+        if (mask.dtype() != DType.BOOL) throw new TorchException("masked_fill: mask must be bool, got " + mask.describe());
+        checkBroadcast("masked_fill", shapeRef(), mask.shapeRef(), mask);
+        return Call.begin("aten::masked_fill", "Tensor").tensor(this).tensor(mask).ownedHandle(scalarHandle(value)).tensorResult();
+    }
+
+    /** Elementwise condition ? a : b, broadcasting. */
+    public static Tensor where(Tensor condition, Tensor a, Tensor b) {
+        if (condition.dtype() != DType.BOOL) throw new TorchException("where: condition must be bool, got " + condition.describe());
+        a.checkBinary("where", b);
+        return Call.begin("aten::where", "self").tensor(condition).tensor(a).tensor(b).tensorResult();
+    }
+
+    /** Upper triangle (elements with column - row >= diagonal), zeros elsewhere. */
+    public Tensor triu(long diagonal) {
+        if (dim() < 2) throw new TorchException("triu needs at least 2 dimensions, got " + describe());
+        return Call.begin("aten::triu", "").tensor(this).i64(diagonal).tensorResult();
+    }
+
+    public Tensor tril(long diagonal) {
+        if (dim() < 2) throw new TorchException("tril needs at least 2 dimensions, got " + describe());
+        return Call.begin("aten::tril", "").tensor(this).i64(diagonal).tensorResult();
+    }
+
+    public static Tensor cat(List<Tensor> tensors, int dim) {
+        if (tensors.isEmpty()) throw new TorchException("cat: no tensors given");
+        Tensor first = tensors.getFirst();
+        int r = first.dim();
+        int d = normDim(dim, r);
+        for (Tensor t : tensors) {
+            if (t.dim() != r) throw new TorchException("cat: all tensors need rank " + r + ", got " + t.describe());
+            for (int i = 0; i < r; i++) {
+                if (i != d && t.size(i) != first.size(i)) {
+                    throw new TorchException("cat: sizes differ outside dim " + d + ": " + first.describe() + " vs " + t.describe());
+                }
+            }
+        }
+        return Call.begin("aten::cat", "").tensors(tensors.toArray(Tensor[]::new)).i64(d).tensorResult();
+    }
+
+    public static Tensor stack(List<Tensor> tensors, int dim) {
+        if (tensors.isEmpty()) throw new TorchException("stack: no tensors given");
+        long[] s = tensors.getFirst().shapeRef();
+        for (Tensor t : tensors) {
+            if (!Arrays.equals(t.shapeRef(), s)) throw new TorchException("stack: shapes differ: " + tensors.getFirst().describe() + " vs " + t.describe());
+        }
+        int r = s.length + 1;
+        if (dim < -r || dim >= r) throw new TorchException("stack: dimension " + dim + " out of range for rank " + r);
+        return Call.begin("aten::stack", "").tensors(tensors.toArray(Tensor[]::new)).i64(dim < 0 ? dim + r : dim).tensorResult();
+    }
+
+    /** Pieces of splitSize along dim (the last may be smaller). */
+    public List<Tensor> split(long splitSize, int dim) {
+        if (splitSize <= 0) throw new TorchException("split: size must be positive, got " + splitSize);
+        return Call.begin("aten::split", "Tensor").tensor(this).i64(splitSize).i64(normDim(dim, dim())).invoke().resultTensorList(0);
+    }
+
+    /** Pieces of the given sizes along dim; they must add up to the dimension's size. */
+    public List<Tensor> split(long[] sizes, int dim) {
+        int d = normDim(dim, dim());
+        long total = Arrays.stream(sizes).sum();
+        if (total != size(d)) throw new TorchException("split: sizes " + Arrays.toString(sizes) + " do not add up to dim " + d + " of " + describe());
+        return Call.begin("aten::split_with_sizes", "").tensor(this).ints(sizes).i64(d).invoke().resultTensorList(0);
+    }
+
+    public List<Tensor> chunk(int chunks, int dim) {
+        if (chunks <= 0) throw new TorchException("chunk: number of chunks must be positive, got " + chunks);
+        return Call.begin("aten::chunk", "").tensor(this).i64(chunks).i64(normDim(dim, dim())).invoke().resultTensorList(0);
+    }
+
+    // =====================================================================================================
+    // Neural-network functions
+    // =====================================================================================================
+
+    /** Rows of weight [vocab, dim] at indices (int64 or int32), like torch.nn.functional.embedding. */
+    public static Tensor embedding(Tensor weight, Tensor indices) {
+        if (weight.dim() != 2) throw new TorchException("embedding: weight must be [num_embeddings, dim], got " + weight.describe());
+        weight.checkIndex("embedding", indices);
+        return Call.begin("aten::embedding", "").tensor(weight).tensor(indices).i64(-1).bool(false).bool(false).tensorResult();
+    }
+
+    /**
+     * Cross-entropy between logits [N, C] (or [N, C, d...]) and class indices [N] (or [N, d...]), averaged over the
+     * targets that are not ignoreIndex.
+     */
+    public Tensor crossEntropy(Tensor target, long ignoreIndex) {
+        return crossEntropy(target, ignoreIndex, Reduction.MEAN, 0.0);
+    }
+
+    public enum Reduction { NONE, MEAN, SUM }
+
+    public Tensor crossEntropy(Tensor target, long ignoreIndex, Reduction reduction, double labelSmoothing) {
+        if (target.dtype() != DType.INT64) throw new TorchException("cross_entropy: target must be int64 class indices, got " + target.describe());
+        long[] x = shapeRef(), t = target.shapeRef();
+        boolean ok = x.length == t.length + 1 && x.length >= 1;
+        for (int i = 0; ok && i < t.length; i++) ok = t[i] == x[i == 0 ? 0 : i + 1];
+        if (!ok) throw new TorchException("cross_entropy: logits " + describe() + " do not fit targets " + target.describe()
+                + " (expected logits [N, C, ...] and targets [N, ...])");
+        return Call.begin("aten::cross_entropy_loss", "").tensor(this).tensor(target).none()
+                .i64(reduction.ordinal()).i64(ignoreIndex).f64(labelSmoothing).tensorResult();
+    }
+
+    /**
+     * Scaled dot-product attention over query [B, Hq, L, E], key and value [B, Hkv, S, E]; Hq may be a multiple of Hkv
+     * (grouped-query attention). attnMask, if given, is added to the scores (or, if bool, masks where false).
+     * scale null means 1/sqrt(E).
+     */
+    public static Tensor scaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor attnMask,
+                                                   double dropoutP, boolean isCausal, Double scale) {
+        long[] q = query.shapeRef(), k = key.shapeRef(), v = value.shapeRef();
+        if (q.length != 4 || k.length != 4 || v.length != 4) {
+            throw new TorchException("scaled_dot_product_attention: expected 4-d query, key, value, got "
+                    + query.describe() + ", " + key.describe() + ", " + value.describe());
+        }
+        if (k[1] != v[1] || k[2] != v[2] || q[3] != k[3] || q[0] != k[0] || q[1] % k[1] != 0) {
+            throw new TorchException("scaled_dot_product_attention: shapes do not fit: query " + query.describe()
+                    + ", key " + key.describe() + ", value " + value.describe());
+        }
+        if (attnMask != null && isCausal) throw new TorchException("scaled_dot_product_attention: give a mask or is_causal, not both");
+        boolean gqa = q[1] != k[1];
+        return Call.begin("aten::scaled_dot_product_attention", "").tensor(query).tensor(key).tensor(value)
+                .optTensor(attnMask).f64(dropoutP).bool(isCausal).optF64(scale).bool(gqa).tensorResult();
+    }
+
+    /** Zeroes elements with probability p and scales the rest by 1/(1-p) when train; the identity otherwise. */
+    public Tensor dropout(double p, boolean train) {
+        if (p < 0 || p > 1) throw new TorchException("dropout: p must be in [0, 1], got " + p);
+        return Call.begin("aten::dropout", "").tensor(this).f64(p).bool(train).tensorResult();
+    }
+
+    /** RMS normalisation over the last normalizedShape.length dimensions, times weight (may be null). */
+    public Tensor rmsNorm(long[] normalizedShape, Tensor weight, double eps) {
+        return Call.begin("aten::rms_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optF64(eps).tensorResult();
+    }
+
+    public Tensor layerNorm(long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        return Call.begin("aten::layer_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optTensor(bias)
+                .f64(eps).bool(true).tensorResult();
+    }
+
+    // =====================================================================================================
+    // Conversion and copies
+    // =====================================================================================================
+
+    public Tensor to(DType target) {
+        if (target == dtype()) return Call.begin("aten::alias", "").tensor(this).tensorResult();
+        return Call.begin("aten::to", "dtype").tensor(this).dtype(target).bool(false).bool(false).none().tensorResult();
+    }
+
+    public Tensor to(Device target) {
+        return to(target, dtype());
+    }
+
+    public Tensor to(Device target, DType targetType) {
+        return Call.begin("aten::to", "dtype_layout").tensor(this).optDtype(targetType).none().optDevice(target).none()
+                .bool(false).bool(false).none().tensorResult();
+    }
+
+    /** Copies src into this tensor in place (broadcasting, converting dtype and device). Returns this. */
+    public Tensor copy_(Tensor src) {
+        checkBroadcast("copy_", shapeRef(), src.shapeRef(), src);
+        Call.begin("aten::copy_", "").tensor(this).tensor(src).bool(false).invoke().resultTensor(0).close();
+        return this;
+    }
+
+    /** Fills this tensor with value in place. Returns this. */
+    public Tensor fill_(double value) {
+        Native.check(LibTorch.aoti_torch_aten_fill__Scalar(Native.ptr(handle()), value), "fill_(" + describe() + ", " + value + ")");
+        return this;
+    }
+
+    public Tensor zero_() {
+        return fill_(0.0);
+    }
+
+    public Tensor clone() {
+        return Call.begin("aten::clone", "").tensor(this).none().tensorResult();
+    }
+
+    /** A new handle to the same tensor, owned separately (closing one leaves the other usable). */
+    public Tensor share() {
+        return adopt(Native.newHandle(handle()));
+    }
+
+    // =====================================================================================================
+    // Autograd
+    // =====================================================================================================
+
+    public boolean requiresGrad() {
+        return LibTorch._ZNK3c1010TensorImpl13requires_gradEv(Native.tensorImpl(handle()));
+    }
+
+    /** Marks this (leaf) tensor as needing a gradient. Returns this. */
+    public Tensor requiresGrad(boolean requiresGrad) {
+        if (requiresGrad && !dtype().isFloatingPoint()) {
+            throw new TorchException("only floating-point tensors can require gradients, got " + describe());
+        }
+        Native.check(LibTorch.torch_set_requires_grad(Native.ptr(handle()), requiresGrad), "requires_grad_(" + describe() + ")");
+        return this;
+    }
+
+    /** The accumulated gradient, as a new tensor sharing its storage, or null when there is none. */
+    public Tensor grad() {
+        MemorySegment g = LibTorch._ZNK3c1010TensorImpl4gradEv(Native.tensorImpl(handle()));
+        if (g.address() == 0 || !Native.isDefined(g.address())) return null;
+        return adopt(Native.newHandle(g.address()));
+    }
+
+    /** Sets the gradient to zeros in place (keeps its memory). */
+    public void zeroGrad() {
+        try (Tensor g = grad()) {
+            if (g != null) g.zero_();
+        }
+    }
+
+    /** Drops the gradient (like setting .grad = None), freeing its memory. */
+    public void resetGrad() {
+        MemorySegment slot = LibTorch._ZN3c1010TensorImpl12mutable_gradEv(Native.tensorImpl(handle()));
+        MemorySegment out = Native.scratch();
+        Native.check(LibTorch.aoti_torch_new_uninitialized_tensor(out), "new_uninitialized_tensor");
+        long undefined = Native.outHandle();
+        try {
+            Native.check(LibTorch.aoti_torch_assign_tensors(Native.ptr(undefined), slot), "reset grad");
+        } finally {
+            Native.deleteHandle(undefined);
+        }
+    }
+
+    /** Accumulates d(this)/d(leaf) into every leaf's grad; this must be a scalar. Frees the graph. */
+    public void backward() {
+        backward(null, false);
+    }
+
+    public void backward(boolean retainGraph) {
+        backward(null, retainGraph);
+    }
+
+    /** Backward with an explicit output gradient (same shape as this), for non-scalar outputs. */
+    public void backward(Tensor gradient, boolean retainGraph) {
+        if (gradient == null && numel() != 1) {
+            throw new TorchException("backward() without a gradient needs a scalar output, got " + describe());
+        }
+        if (!requiresGrad()) {
+            throw new TorchException("backward(): " + describe() + " does not require grad (no input requires grad, or it"
+                    + " was computed under no-grad)");
+        }
+        Call.begin("aten::_backward", "").tensor(this).tensors().optTensor(gradient).optBool(retainGraph).bool(false).invoke();
+    }
+
+    /** A tensor sharing storage with this one but cut from the autograd graph. */
+    public Tensor detach() {
+        return unary("aten::detach");
+    }
+
+    // =====================================================================================================
+    // Checks in Java
+    // =====================================================================================================
+
+    private void checkBinary(String op, Tensor other) {
+        checkBroadcast(op, shapeRef(), other.shapeRef(), other);
+        Device d1 = device(), d2 = other.device();
+        if (!d1.equals(d2) && !(d1.type() == Device.Type.CPU && dim() == 0) && !(d2.type() == Device.Type.CPU && other.dim() == 0)) {
+            throw new TorchException(op + ": tensors are on different devices: " + describe() + " and " + other.describe());
+        }
+    }
+
+    private void checkBroadcast(String op, long[] a, long[] b, Tensor other) {
+        for (int i = 1; i <= Math.min(a.length, b.length); i++) {
+            long x = a[a.length - i], y = b[b.length - i];
+            if (x != y && x != 1 && y != 1) {
+                throw new TorchException(op + ": shapes do not broadcast: " + describe() + " and " + other.describe());
+            }
+        }
+    }
+
+    private void checkSameDtypeAndDevice(String op, Tensor other) {
+        if (dtype() != other.dtype()) {
+            throw new TorchException(op + ": dtypes differ: " + describe() + " and " + other.describe());
+        }
+        if (!device().equals(other.device())) {
+            throw new TorchException(op + ": devices differ: " + describe() + " and " + other.describe());
+        }
+    }
+
+    private void checkIndex(String op, Tensor index) {
+        if (index.dtype() != DType.INT64 && index.dtype() != DType.INT32) {
+            throw new TorchException(op + ": indices must be int64 or int32, got " + index.describe());
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package io.higgs4j.torch;
+
+import io.higgs4j.bindings.LibTorchLoader;
+import io.higgs4j.bindings.generated.LibTorch;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The runtime: what was loaded, threads, CUDA, seeding and grad mode. */
+public final class Torch {
+
+    private Torch() {}
+
+    /** Facts about the loaded libtorch. */
+    public record RuntimeInfo(String version, long abiVersion, String source, Path directory, List<Path> libraries,
+                              int threads, boolean cudaAvailable, int cudaDeviceCount) {}
+
+    public static RuntimeInfo info() {
+        LibTorchLoader.Loaded l = Native.LOADED;
+        boolean cuda = cudaAvailable();
+        return new RuntimeInfo(l.version(), l.abiVersion(), l.source(), l.directory(), l.libraries(), numThreads(),
+                cuda, cuda ? cudaDeviceCount() : 0);
+    }
+
+    /** Seeds the CPU generator and, when CUDA is there, every CUDA generator: rand, randn, dropout repeat after this. */
+    public static void manualSeed(long seed) {
+        MemorySegment generator = LibTorch._ZN2at6detail22getDefaultCPUGeneratorEv();
+        MemorySegment impl = MemorySegment.ofAddress(generator.reinterpret(8).get(ValueLayout.JAVA_LONG, 0));
+        LibTorch._ZN2at16CPUGeneratorImpl16set_current_seedEm(impl, seed);
+        if (cudaAvailable()) LibTorch._ZN5torch4cuda15manual_seed_allEm(seed);
+    }
+
+    /** Intra-op threads libtorch uses for CPU kernels. */
+    public static int numThreads() {
+        Native.LOADED.getClass();
+        return LibTorch._ZN2at15get_num_threadsEv();
+    }
+
+    public static void setNumThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        Native.LOADED.getClass();
+        LibTorch._ZN2at15set_num_threadsEi(threads);
+    }
+
+    public static boolean cudaAvailable() {
+        Native.LOADED.getClass();
+        return LibTorch._ZN5torch4cuda12is_availableEv();
+    }
+
+    public static int cudaDeviceCount() {
+        Native.LOADED.getClass();
+        return (int) LibTorch._ZN5torch4cuda12device_countEv();
+    }
+
+    /** Waits for every kernel queued on CUDA device index. */
+    public static void cudaSynchronize(int index) {
+        if (!cudaAvailable()) throw new TorchException("cudaSynchronize: CUDA is not available");
+        LibTorch._ZN5torch4cuda11synchronizeEl(index);
+    }
+
+    /** Stops autograd recording on this thread until the returned mode is closed. */
+    public static GradMode noGrad() {
+        return new GradMode(false);
+    }
+
+    public static GradMode enableGrad() {
+        return new GradMode(true);
+    }
+}
