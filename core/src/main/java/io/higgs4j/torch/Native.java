@@ -115,8 +115,13 @@ final class Native {
         }
     }
 
+    /** For messages that are constant; build others only on failure, with {@link #error}. */
     static void check(int rc, String what) {
-        if (rc != 0) throw new TorchException(what + " failed" + lastError().map(m -> ": " + m).orElse(""));
+        if (rc != 0) throw error(what);
+    }
+
+    static TorchException error(String what) {
+        return new TorchException(what + " failed" + lastError().map(m -> ": " + m).orElse(" (libtorch printed the reason on stderr)"));
     }
 
     // ---- handles ----

@@ -125,9 +125,9 @@ public final class Tensor implements AutoCloseable {
         long[] strides = contiguousStrides(shape);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = Native.scratch();
-            Native.check(LibTorch.aoti_torch_empty_strided(shape.length, a.allocateFrom(ValueLayout.JAVA_LONG, shape),
-                    a.allocateFrom(ValueLayout.JAVA_LONG, strides), dtype.code(), device.typeCode(), device.indexCode(), out),
-                    "empty(" + Arrays.toString(shape) + ", " + dtype + ", " + device + ")");
+            int rc = LibTorch.aoti_torch_empty_strided(shape.length, a.allocateFrom(ValueLayout.JAVA_LONG, shape),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, strides), dtype.code(), device.typeCode(), device.indexCode(), out);
+            if (rc != 0) throw Native.error("empty(" + Arrays.toString(shape) + ", " + dtype + ", " + device + ")");
             return adopt(Native.outHandle());
         }
     }
@@ -156,9 +156,9 @@ public final class Tensor implements AutoCloseable {
             MemorySegment dt = a.allocateFrom(ValueLayout.JAVA_INT, dtype.code());
             MemorySegment dev = a.allocateFrom(ValueLayout.JAVA_INT, device.typeCode());
             MemorySegment out = Native.scratch();
-            Native.check(LibTorch.aoti_torch_aten_full(a.allocateFrom(ValueLayout.JAVA_LONG, shape), shape.length, value,
-                    dt, MemorySegment.NULL, dev, device.indexCode(), MemorySegment.NULL, out),
-                    "aten::full(" + Arrays.toString(shape) + ", " + value + ", " + dtype + ", " + device + ")");
+            int rc = LibTorch.aoti_torch_aten_full(a.allocateFrom(ValueLayout.JAVA_LONG, shape), shape.length, value,
+                    dt, MemorySegment.NULL, dev, device.indexCode(), MemorySegment.NULL, out);
+            if (rc != 0) throw Native.error("aten::full(" + Arrays.toString(shape) + ", " + value + ", " + dtype + ", " + device + ")");
             return adopt(Native.outHandle());
         }
     }
@@ -451,14 +451,14 @@ public final class Tensor implements AutoCloseable {
     public double item() {
         if (numel() != 1) throw new TorchException("item() needs a tensor with one element, got " + describe());
         MemorySegment out = Native.scratch();
-        Native.check(LibTorch.aoti_torch_item_float64(Native.ptr(handle()), out), "item(" + describe() + ")");
+        if (LibTorch.aoti_torch_item_float64(Native.ptr(handle()), out) != 0) throw Native.error("item(" + describe() + ")");
         return out.get(ValueLayout.JAVA_DOUBLE, 0);
     }
 
     public long itemLong() {
         if (numel() != 1) throw new TorchException("itemLong() needs a tensor with one element, got " + describe());
         MemorySegment out = Native.scratch();
-        Native.check(LibTorch.aoti_torch_item_int64(Native.ptr(handle()), out), "item(" + describe() + ")");
+        if (LibTorch.aoti_torch_item_int64(Native.ptr(handle()), out) != 0) throw Native.error("item(" + describe() + ")");
         return out.get(ValueLayout.JAVA_LONG, 0);
     }
 
@@ -592,28 +592,30 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** self - alpha * other through the typed entry, which records autograd (the dispatcher cannot pass alpha). */
-    private Tensor subtract(long otherHandle, double alpha, String what) {
+    private Tensor subtract(long otherHandle, double alpha, String op, Object other) {
         MemorySegment out = Native.scratch();
         int rc = LibTorch.aoti_torch_aten_subtract_Tensor(Native.ptr(handle()), Native.ptr(otherHandle), alpha, out);
-        if (rc != 0) throw new TorchException(what + " failed" + Native.lastError().map(m -> ": " + m).orElse(""));
+        if (rc != 0) {
+            throw Native.error(op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
+        }
         return adopt(Native.outHandle());
     }
 
     public Tensor add(Tensor other) {
         checkBinary("add", other);
-        return subtract(other.handle(), -1.0, "add(" + describe() + ", " + other.describe() + ")");
+        return subtract(other.handle(), -1.0, "add", other);
     }
 
     /** this + alpha * other. */
     public Tensor add(Tensor other, double alpha) {
         checkBinary("add", other);
-        return subtract(other.handle(), -alpha, "add(" + describe() + ", " + other.describe() + ", alpha=" + alpha + ")");
+        return subtract(other.handle(), -alpha, "add(alpha=" + alpha + ")", other);
     }
 
     public Tensor add(double value) {
         long s = scalarHandle(value);
         try {
-            return subtract(s, -1.0, "add(" + describe() + ", " + value + ")");
+            return subtract(s, -1.0, "add", value);
         } finally {
             Native.deleteHandle(s);
         }
@@ -621,7 +623,7 @@ public final class Tensor implements AutoCloseable {
 
     public Tensor sub(Tensor other) {
         checkBinary("sub", other);
-        return subtract(other.handle(), 1.0, "sub(" + describe() + ", " + other.describe() + ")");
+        return subtract(other.handle(), 1.0, "sub", other);
     }
 
     public Tensor sub(double value) {
@@ -1027,7 +1029,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Fills this tensor with value in place. Returns this. */
     public Tensor fill_(double value) {
-        Native.check(LibTorch.aoti_torch_aten_fill__Scalar(Native.ptr(handle()), value), "fill_(" + describe() + ", " + value + ")");
+        if (LibTorch.aoti_torch_aten_fill__Scalar(Native.ptr(handle()), value) != 0) throw Native.error("fill_(" + describe() + ", " + value + ")");
         return this;
     }
 
@@ -1057,7 +1059,7 @@ public final class Tensor implements AutoCloseable {
         if (requiresGrad && !dtype().isFloatingPoint()) {
             throw new TorchException("only floating-point tensors can require gradients, got " + describe());
         }
-        Native.check(LibTorch.torch_set_requires_grad(Native.ptr(handle()), requiresGrad), "requires_grad_(" + describe() + ")");
+        if (LibTorch.torch_set_requires_grad(Native.ptr(handle()), requiresGrad) != 0) throw Native.error("requires_grad_(" + describe() + ")");
         return this;
     }
 
