@@ -88,14 +88,17 @@ public final class LibTorchLoader {
         Loaded l = loaded;
         if (l != null) return l;
         synchronized (LibTorchLoader.class) {
-            if (loaded == null) loaded = doLoad();
+            if (loaded == null) {
+                loaded = doLoad(System.getProperty("higgs4j.libtorch", System.getenv("LIBTORCH")),
+                        LibTorchLoader.class.getClassLoader());
+            }
             return loaded;
         }
     }
 
-    private static Loaded doLoad() {
+    /** override: a LIBTORCH directory or null; resources: where the carrier jars' libraries are looked up. */
+    static Loaded doLoad(String override, ClassLoader resources) {
         List<String> searched = new ArrayList<>();
-        String override = System.getProperty("higgs4j.libtorch", System.getenv("LIBTORCH"));
         if (override != null && !override.isBlank()) {
             Path dir = Path.of(override);
             if (!Files.exists(dir.resolve("libtorch_cpu.so")) && Files.exists(dir.resolve("lib/libtorch_cpu.so"))) {
@@ -111,8 +114,8 @@ public final class LibTorchLoader {
         }
         searched.add("LIBTORCH and -Dhiggs4j.libtorch (both unset)");
 
-        URL torchCpu = LibTorchLoader.class.getClassLoader().getResource(PYTORCH_RESOURCES + "libtorch_cpu.so");
-        URL openblas = LibTorchLoader.class.getClassLoader().getResource(OPENBLAS_RESOURCES + "libopenblas.so.0");
+        URL torchCpu = resources.getResource(PYTORCH_RESOURCES + "libtorch_cpu.so");
+        URL openblas = resources.getResource(OPENBLAS_RESOURCES + "libopenblas.so.0");
         searched.add("class path resource " + PYTORCH_RESOURCES + "libtorch_cpu.so (" + (torchCpu == null ? "missing" : torchCpu) + ")");
         searched.add("class path resource " + OPENBLAS_RESOURCES + "libopenblas.so.0 (" + (openblas == null ? "missing" : openblas) + ")");
         if (torchCpu == null || openblas == null) {
@@ -121,7 +124,7 @@ public final class LibTorchLoader {
                     + " and org.bytedeco:openblas:0.3.31-1.5.13:jar:linux-x86_64 at runtime), or set LIBTORCH to a"
                     + " directory holding libc10.so and libtorch_cpu.so from libtorch >= 2.10.");
         }
-        Path dir = extractCarried(cacheName(torchCpu, openblas));
+        Path dir = extractCarried(cacheName(torchCpu, openblas), resources);
         List<Path> order = CARRIED.stream().map(r -> dir.resolve(fileName(r))).toList();
         return loadFrom("maven:" + jarName(torchCpu), dir, order);
     }
@@ -195,7 +198,7 @@ public final class LibTorchLoader {
      * the same at the same moment waits on a file lock; a copy left half-written (no valid marker) is replaced.
      * Files are written to a private temporary directory and moved into place in one atomic rename.
      */
-    static Path extractCarried(String name) {
+    static Path extractCarried(String name, ClassLoader resources) {
         Path root = cacheRoot();
         Path target = root.resolve(name);
         Map<String, Long> expected = new LinkedHashMap<>();
@@ -209,7 +212,7 @@ public final class LibTorchLoader {
                 Path tmp = Files.createTempDirectory(root, name + ".tmp-");
                 try {
                     for (String resource : CARRIED) {
-                        try (InputStream in = LibTorchLoader.class.getClassLoader().getResourceAsStream(resource)) {
+                        try (InputStream in = resources.getResourceAsStream(resource)) {
                             if (in == null) throw new LibTorchNotFoundException("class path resource " + resource + " is missing");
                             Path out = tmp.resolve(fileName(resource));
                             expected.put(fileName(resource), Files.copy(in, out));
