@@ -168,8 +168,21 @@ public final class LibTorchLoader {
 
     // ---- Extraction of the carried libraries ----
 
+    /**
+     * Names the cache after the carrier jars and the libtorch_cpu.so entry's CRC and size, so that two different
+     * libtorch builds (from differently named or repackaged jars) never share a directory.
+     */
     private static String cacheName(URL torchCpu, URL openblas) {
-        return "libtorch-" + stripJar(jarName(torchCpu)) + "+" + stripJar(jarName(openblas));
+        String fingerprint = "";
+        try {
+            if (torchCpu.openConnection() instanceof java.net.JarURLConnection jar) {
+                var entry = jar.getJarEntry();
+                fingerprint = "-" + Long.toHexString(entry.getCrc()) + "-" + entry.getSize();
+            }
+        } catch (IOException e) {
+            // keep the names alone; the marker's sizes still guard against a mismatched copy
+        }
+        return "libtorch-" + stripJar(jarName(torchCpu)) + "+" + stripJar(jarName(openblas)) + fingerprint;
     }
 
     private static String jarName(URL resource) {

@@ -63,6 +63,25 @@ final class Native {
             Linker.nativeLinker().defaultLookup().findOrThrow("malloc"),
             FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
 
+    /** glibc's mallinfo2: ten size_t fields; uordblks (index 7) and hblkhd (index 4) are the bytes in use. */
+    private static final MethodHandle MALLINFO2 = Linker.nativeLinker().defaultLookup().find("mallinfo2")
+            .map(a -> Linker.nativeLinker().downcallHandle(a, FunctionDescriptor.of(
+                    java.lang.foreign.MemoryLayout.structLayout(java.util.stream.IntStream.range(0, 10)
+                            .mapToObj(i -> ValueLayout.JAVA_LONG.withName("f" + i))
+                            .toArray(java.lang.foreign.MemoryLayout[]::new)))))
+            .orElse(null);
+
+    /** Bytes the C heap has handed out (malloc'd and mmapped), or -1 where glibc's mallinfo2 is missing. */
+    static long mallocInUse() {
+        if (MALLINFO2 == null) return -1;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment info = (MemorySegment) MALLINFO2.invokeExact((java.lang.foreign.SegmentAllocator) a);
+            return info.getAtIndex(ValueLayout.JAVA_LONG, 7) + info.getAtIndex(ValueLayout.JAVA_LONG, 4);
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+
     /** libtorch >= 2.13 keeps the last exception's message; older versions only print it to stderr. */
     private static final MethodHandle LAST_ERROR = SymbolLookup.loaderLookup()
             .find("torch_exception_get_what_without_backtrace")

@@ -26,6 +26,7 @@ public final class Torch {
 
     /** Seeds the CPU generator and, when CUDA is there, every CUDA generator: rand, randn, dropout repeat after this. */
     public static void manualSeed(long seed) {
+        Native.LOADED.getClass(); // the generated lookups need the libraries loaded first
         MemorySegment generator = LibTorch._ZN2at6detail22getDefaultCPUGeneratorEv();
         MemorySegment impl = MemorySegment.ofAddress(generator.reinterpret(8).get(ValueLayout.JAVA_LONG, 0));
         LibTorch._ZN2at16CPUGeneratorImpl16set_current_seedEm(impl, seed);
@@ -58,6 +59,22 @@ public final class Torch {
     public static void cudaSynchronize(int index) {
         if (!cudaAvailable()) throw new TorchException("cudaSynchronize: CUDA is not available");
         LibTorch._ZN5torch4cuda11synchronizeEl(index);
+    }
+
+    /**
+     * Bytes of native (C heap) memory in use in this process, libtorch's CPU tensors included, from glibc's
+     * mallinfo2; -1 where that is not available. For leak checks and debug reports.
+     */
+    public static long nativeMemoryInUse() {
+        Native.LOADED.getClass();
+        return Native.mallocInUse();
+    }
+
+    /** A one-line report of tensor ownership: alive now, and freed by the safety net because nobody closed them. */
+    public static String memoryReport() {
+        long bytes = nativeMemoryInUse();
+        return "tensors alive: " + Tensor.liveCount() + ", leaked (freed by the garbage collector): " + Tensor.leakedCount()
+                + (bytes >= 0 ? ", native heap in use: " + (bytes >> 20) + " MiB" : "");
     }
 
     /** Stops autograd recording on this thread until the returned mode is closed. */

@@ -25,7 +25,10 @@ public final class DoctorCommand implements Callable<Integer> {
         try {
             info = Torch.info();
         } catch (RuntimeException | LinkageError e) {
-            out.println("libtorch: FAILED to load: " + e.getMessage());
+            Throwable cause = e;
+            while (cause.getCause() != null && cause.getMessage() == null) cause = cause.getCause();
+            out.println("libtorch: FAILED to load: " + cause);
+            out.println("doctor: FAILED");
             return 1;
         }
         out.println("libtorch version: " + info.version());
@@ -33,6 +36,7 @@ public final class DoctorCommand implements Callable<Integer> {
         out.println("loaded from: " + info.source() + " (" + info.directory() + ")");
         for (var lib : info.libraries()) out.println("  " + lib);
         out.println("threads: " + info.threads());
+        out.println("memory: " + Torch.memoryReport());
         out.println("CUDA available: " + info.cudaAvailable() + (info.cudaAvailable() ? " (" + info.cudaDeviceCount() + " devices)" : ""));
         for (int i = 0; i < info.cudaDeviceCount(); i++) out.println("  cuda:" + i);
 

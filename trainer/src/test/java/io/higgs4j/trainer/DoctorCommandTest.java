@@ -29,7 +29,7 @@ class DoctorCommandTest {
     @Test
     void unknownCommandsFailWithUsage() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        CommandLine cl = new CommandLine(new Main()).setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        CommandLine cl = new CommandLine(new Main()).setErr(new java.io.PrintWriter(err, true, StandardCharsets.UTF_8));
         assertNotEquals(0, cl.execute("no-such-command"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("no-such-command"));
     }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The GPU check of the native runtime, for a machine with an NVIDIA GPU and PyTorch >= 2.10 but no JDK or Maven.
+# Prepare here with scripts/prepare-gpu-bundle.sh (a jlink-ed JDK 25, our jars, core's test classes, the JUnit
+# console) into .device/, carry .device there, and run this script from the repository root. It points LIBTORCH at
+# PyTorch's torch/lib, runs `doctor` (which must see CUDA), then core's whole test suite, CudaTest included.
+set -uo pipefail
+bundle=${BUNDLE:-.device}
+out=${OUT:-/tmp/gpu-check}
+mkdir -p "$out"
+java="$bundle/jdk/bin/java"
+export LIBTORCH=${LIBTORCH:-$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')}
+export HIGGS4J_CACHE=/tmp/higgs4j-cache
+python3 -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+
+cp="$bundle/lib/*"
+echo "== doctor"
+"$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.higgs4j.trainer.Main doctor | tee "$out/doctor.txt"
+doctor=${PIPESTATUS[0]}
+grep -q "CUDA available: true" "$out/doctor.txt" || { echo "doctor did not see CUDA"; doctor=1; }
+
+echo "== core tests on $LIBTORCH"
+"$java" --enable-native-access=ALL-UNNAMED -jar "$bundle"/junit-console.jar execute \
+  --class-path "$bundle/test-classes:$bundle/lib/higgs4j-core.jar:$bundle/lib/higgs4j-bindings.jar" \
+  --scan-class-path "$bundle/test-classes" --details=summary --disable-banner \
+  --reports-dir "$out/junit" 2>&1 | tee "$out/tests.txt" | grep -v "^\[E\|^frame #\|^Exception raised" 
+tests=${PIPESTATUS[0]}
+echo "doctor rc=$doctor tests rc=$tests"
+[ "$doctor" -eq 0 ] && [ "$tests" -eq 0 ]
