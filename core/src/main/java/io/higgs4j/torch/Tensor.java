@@ -585,6 +585,14 @@ public final class Tensor implements AutoCloseable {
         MemorySegment out = Native.scratch();
         if (!dtype().isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
             Native.check(LibTorch.aoti_torch_scalar_to_tensor_int64((long) v, out), "scalar_to_tensor");
+        } else if (!dtype().isFloatingPoint()) {
+            // torch treats a Python float as a "wrapped number": next to an integer or bool tensor it gives the
+            // default dtype, float32 (torch.tensor([1, 2]) * 2.5 is float32); a float64 0-dim tensor would give float64.
+            try (Arena a = Arena.ofConfined()) {
+                Native.check(LibTorch.aoti_torch_aten_full(a.allocate(ValueLayout.JAVA_LONG), 0, v,
+                        a.allocateFrom(ValueLayout.JAVA_INT, DType.FLOAT32.code()), MemorySegment.NULL,
+                        a.allocateFrom(ValueLayout.JAVA_INT, Native.DEVICE_CPU), 0, MemorySegment.NULL, out), "scalar_to_tensor");
+            }
         } else {
             Native.check(LibTorch.aoti_torch_scalar_to_tensor_float64(v, out), "scalar_to_tensor");
         }
