@@ -610,17 +610,22 @@ public final class Tensor implements AutoCloseable {
     }
 
     public Tensor add(Tensor other) {
-        checkBinary("add", other);
-        return subtract(other.handle(), -1.0, "add", other);
+        return add(other, 1.0);
     }
 
     /** this + alpha * other. */
     public Tensor add(Tensor other, double alpha) {
         checkBinary("add", other);
-        return subtract(other.handle(), -alpha, "add(alpha=" + alpha + ")", other);
+        if (!dtype().isFloatingPoint() && !other.dtype().isFloatingPoint()) return integralAdd(other, alpha);
+        return subtract(other.handle(), -alpha, alpha == 1.0 ? "add" : "add(alpha=" + alpha + ")", other);
     }
 
     public Tensor add(double value) {
+        if (!dtype().isFloatingPoint() && value == Math.rint(value)) {
+            try (Tensor s = adopt(scalarHandle(value))) {
+                return integralAdd(s, 1.0);
+            }
+        }
         long s = scalarHandle(value);
         try {
             return subtract(s, -1.0, "add", value);
@@ -630,12 +635,32 @@ public final class Tensor implements AutoCloseable {
     }
 
     public Tensor sub(Tensor other) {
-        checkBinary("sub", other);
-        return subtract(other.handle(), 1.0, "sub", other);
+        return add(other, -1.0);
     }
 
     public Tensor sub(double value) {
         return add(-value);
+    }
+
+    /**
+     * this + alpha * other for integer tensors. The typed subtract entry passes alpha as a double, which libtorch
+     * refuses for integral results, and the dispatcher cannot pass a Scalar alpha in 2.10; so the two operands are
+     * broadcast, stacked and summed in the result dtype (exact for integers; these tensors carry no gradient).
+     */
+    private Tensor integralAdd(Tensor other, double alpha) {
+        if (alpha != Math.rint(alpha)) {
+            throw new TorchException("add: alpha " + alpha + " must be a whole number for integer tensors " + describe()
+                    + " and " + other.describe());
+        }
+        try (Scope s = Scope.open()) {
+            Tensor scaled = alpha == 1.0 ? other : other.mul(alpha);
+            long resultType = Call.begin("aten::result_type", "Tensor").tensor(this).tensor(other).invoke().resultLong(0);
+            DType dtype = DType.fromCode((int) resultType);
+            List<Tensor> both = Call.begin("aten::broadcast_tensors", "").tensors(this, scaled).invoke().resultTensorList(0);
+            Tensor stacked = Call.begin("aten::stack", "").tensors(both.toArray(Tensor[]::new)).i64(0).tensorResult();
+            return Scope.keep(Call.begin("aten::sum", "dim_IntList").tensor(stacked).optInts(new long[] {0}).bool(false)
+                    .optDtype(dtype).tensorResult());
+        }
     }
 
     /** value - this. */
