@@ -971,9 +971,20 @@ public final class Tensor implements AutoCloseable {
 
     /** Rows of weight [vocab, dim] at indices (int64 or int32), like torch.nn.functional.embedding. */
     public static Tensor embedding(Tensor weight, Tensor indices) {
+        return embedding(weight, indices, -1);
+    }
+
+    /** The same, with paddingIdx's row getting no gradient (as torch.nn.Embedding(padding_idx=...)); -1 for none. */
+    public static Tensor embedding(Tensor weight, Tensor indices, long paddingIdx) {
         if (weight.dim() != 2) throw new TorchException("embedding: weight must be [num_embeddings, dim], got " + weight.describe());
         weight.checkIndex("embedding", indices);
-        return Call.begin("aten::embedding", "").tensor(weight).tensor(indices).i64(-1).bool(false).bool(false).tensorResult();
+        return Call.begin("aten::embedding", "").tensor(weight).tensor(indices).i64(paddingIdx).bool(false).bool(false).tensorResult();
+    }
+
+    /** A copy of this tensor with the rows (along dim) at index replaced by source's rows; differentiable in both. */
+    public Tensor indexCopy(int dim, Tensor index, Tensor source) {
+        checkIndex("index_copy", index);
+        return Call.begin("aten::index_copy", "").tensor(this).i64(normDim(dim, dim())).tensor(index).tensor(source).tensorResult();
     }
 
     /**

@@ -1,0 +1,293 @@
+package io.higgs4j.higgs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The Higgs Audio v2 configuration, read from a Hugging Face config.json (top level, {@code text_config},
+ * {@code audio_encoder_config}) with the reference's defaults. Options we do not implement are refused with a
+ * message naming the key.
+ */
+public record HiggsAudioConfig(
+        LlamaConfig textConfig,
+        String audioAdapterType,
+        Set<Integer> audioDualFfnLayers,
+        int audioNumCodebooks,
+        int audioCodebookSize,
+        int audioStreamBosId,
+        int audioStreamEosId,
+        boolean useDelayPattern,
+        boolean encodeAudioInTokens,
+        boolean encodeWhisperEmbed,
+        boolean audioEmbedAvg,
+        long audioFfnIntermediateSize,
+        long audioInTokenIdx,
+        long audioOutTokenIdx,
+        long audioOutBosTokenId,
+        long audioEosTokenId,
+        long padTokenId) {
+
+    public static final List<String> ADAPTER_TYPES = List.of("stack", "dual_ffn", "dual_ffn_fast_forward");
+
+    /** The Llama text backbone ({@code text_config}). */
+    public record LlamaConfig(long hiddenSize, int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads,
+                              long headDim, long intermediateSize, long vocabSize, double rmsNormEps, double ropeTheta,
+                              RopeScaling ropeScaling, double initializerRange) {
+        public LlamaConfig {
+            if (numAttentionHeads % numKeyValueHeads != 0) {
+                throw new ConfigException("text_config.num_attention_heads (" + numAttentionHeads
+                        + ") must be a multiple of num_key_value_heads (" + numKeyValueHeads + ")");
+            }
+            if (headDim % 2 != 0) throw new ConfigException("text_config.head_dim must be even, got " + headDim);
+        }
+    }
+
+    /** llama3 RoPE frequency scaling; null in {@link LlamaConfig#ropeScaling()} means plain RoPE. */
+    public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor, long originalMaxPositionEmbeddings) {}
+
+    /** A configuration the implementation cannot honour; the message names the key. */
+    public static final class ConfigException extends IllegalArgumentException {
+        public ConfigException(String message) { super(message); }
+    }
+
+    public HiggsAudioConfig {
+        if (!ADAPTER_TYPES.contains(audioAdapterType)) {
+            throw new ConfigException("audio_adapter_type '" + audioAdapterType + "' is not supported; expected one of " + ADAPTER_TYPES);
+        }
+        for (int l : audioDualFfnLayers) {
+            if (l < 0 || l >= textConfig.numHiddenLayers()) {
+                throw new ConfigException("audio_dual_ffn_layers lists layer " + l + " but text_config has "
+                        + textConfig.numHiddenLayers() + " layers");
+            }
+        }
+        if (audioNumCodebooks < 1) throw new ConfigException("audio_num_codebooks must be >= 1, got " + audioNumCodebooks);
+        if (encodeWhisperEmbed) {
+            throw new ConfigException("encode_whisper_embed = true is not supported yet (the Whisper front end is not implemented)");
+        }
+        audioDualFfnLayers = Set.copyOf(audioDualFfnLayers);
+    }
+
+    /** Rows of the audio codebook embedding and of the audio head: K * (C + 2) (codes plus stream BOS and EOS). */
+    public long audioVocabSize() {
+        return (long) audioNumCodebooks * (audioCodebookSize + 2);
+    }
+
+    public boolean isDualFfnLayer(int layer) {
+        return !audioAdapterType.equals("stack") && audioDualFfnLayers.contains(layer);
+    }
+
+    /** An unlisted layer of dual_ffn_fast_forward: audio positions pass through it unchanged. */
+    public boolean isFastForwardLayer(int layer) {
+        return audioAdapterType.equals("dual_ffn_fast_forward") && !audioDualFfnLayers.contains(layer);
+    }
+
+    // ---- reading ----
+
+    public static HiggsAudioConfig fromFile(Path configJson) throws IOException {
+        Path p = Files.isDirectory(configJson) ? configJson.resolve("config.json") : configJson;
+        if (!Files.isRegularFile(p)) throw new ConfigException("no config.json at " + p);
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(p.toFile());
+        } catch (IOException e) {
+            throw new ConfigException(p + " is not valid JSON: " + e.getMessage());
+        }
+        try {
+            return fromJson(root);
+        } catch (ConfigException e) {
+            throw new ConfigException(p + ": " + e.getMessage());
+        }
+    }
+
+    public static HiggsAudioConfig fromJson(JsonNode root) {
+        if (root == null || !root.isObject()) throw new ConfigException("the configuration must be a JSON object");
+        refuseTrue(root, "use_rq_transformer", "the RQ-transformer audio decoder is not supported");
+        refuseTrue(root, "use_audio_out_embed_projector", "the audio-out embedding projector is not supported");
+        if (root.path("use_audio_out_self_attention").asInt(0) != 0 || root.path("use_audio_out_self_attention").asBoolean(false)) {
+            throw new ConfigException("use_audio_out_self_attention is not supported (audio self-attention layers)");
+        }
+        if (root.path("audio_decoder_proj_num_layers").asInt(0) > 0) {
+            throw new ConfigException("audio_decoder_proj_num_layers > 0 is not supported (decoder projector layers)");
+        }
+        JsonNode text = root.path("text_config");
+        if (!text.isObject()) throw new ConfigException("text_config is missing");
+        LlamaConfig llama = llama(text);
+        Set<Integer> dual = new TreeSet<>();
+        JsonNode layers = root.path("audio_dual_ffn_layers");
+        if (layers.isArray()) layers.forEach(n -> dual.add(n.asInt()));
+        else if (!layers.isMissingNode() && !layers.isNull()) throw new ConfigException("audio_dual_ffn_layers must be a list of layer indices");
+        long audioHidden = root.path("audio_ffn_hidden_size").asLong(llama.hiddenSize());
+        if (audioHidden != llama.hiddenSize()) {
+            throw new ConfigException("audio_ffn_hidden_size (" + audioHidden + ") must equal text_config.hidden_size (" + llama.hiddenSize() + ")");
+        }
+        return new HiggsAudioConfig(llama,
+                root.path("audio_adapter_type").asText("stack"),
+                dual,
+                root.path("audio_num_codebooks").asInt(12),
+                root.path("audio_codebook_size").asInt(1024),
+                root.path("audio_stream_bos_id").asInt(1024),
+                root.path("audio_stream_eos_id").asInt(1025),
+                root.path("use_delay_pattern").asBoolean(false),
+                root.path("encode_audio_in_tokens").asBoolean(false),
+                root.path("encode_whisper_embed").asBoolean(true),
+                root.path("audio_embed_avg").asBoolean(false),
+                root.path("audio_ffn_intermediate_size").asLong(llama.intermediateSize()),
+                root.path("audio_in_token_idx").asLong(128015),
+                root.path("audio_out_token_idx").asLong(128016),
+                root.path("audio_out_bos_token_id").asLong(128013),
+                root.path("audio_eos_token_id").asLong(128012),
+                root.path("pad_token_id").asLong(128001));
+    }
+
+    private static void refuseTrue(JsonNode root, String key, String why) {
+        if (root.path(key).asBoolean(false)) throw new ConfigException(key + " = true: " + why);
+    }
+
+    private static LlamaConfig llama(JsonNode t) {
+        String act = t.path("hidden_act").asText("silu");
+        if (!act.equals("silu")) throw new ConfigException("text_config.hidden_act '" + act + "' is not supported (only silu)");
+        if (t.path("attention_bias").asBoolean(false)) throw new ConfigException("text_config.attention_bias = true is not supported");
+        if (t.path("mlp_bias").asBoolean(false)) throw new ConfigException("text_config.mlp_bias = true is not supported");
+        if (t.path("pretraining_tp").asInt(1) != 1) throw new ConfigException("text_config.pretraining_tp != 1 is not supported");
+        long hidden = t.path("hidden_size").asLong(4096);
+        int heads = t.path("num_attention_heads").asInt(32);
+        RopeScaling scaling = null;
+        JsonNode rs = t.path("rope_scaling");
+        if (rs.isObject()) {
+            String type = rs.path("rope_type").asText(rs.path("type").asText("default"));
+            switch (type.toLowerCase(Locale.ROOT)) {
+                case "llama3" -> scaling = new RopeScaling(rs.path("factor").asDouble(8.0), rs.path("low_freq_factor").asDouble(1.0),
+                        rs.path("high_freq_factor").asDouble(4.0), rs.path("original_max_position_embeddings").asLong(8192));
+                case "default" -> scaling = null;
+                default -> throw new ConfigException("text_config.rope_scaling.rope_type '" + type + "' is not supported (llama3 or default)");
+            }
+        }
+        return new LlamaConfig(hidden,
+                t.path("num_hidden_layers").asInt(32),
+                heads,
+                t.path("num_key_value_heads").asInt(heads),
+                t.path("head_dim").asLong(hidden / heads),
+                t.path("intermediate_size").asLong(11008),
+                t.path("vocab_size").asLong(32000),
+                t.path("rms_norm_eps").asDouble(1e-6),
+                t.path("rope_theta").asDouble(10000.0),
+                scaling,
+                t.path("initializer_range").asDouble(0.02));
+    }
+
+    // ---- writing (a config.json the reference can read) ----
+
+    public ObjectNode toJson() {
+        ObjectMapper m = new ObjectMapper();
+        ObjectNode root = m.createObjectNode();
+        root.putArray("architectures").add("HiggsAudioModel");
+        root.put("model_type", "higgs_audio");
+        root.put("audio_adapter_type", audioAdapterType);
+        ArrayNode layers = root.putArray("audio_dual_ffn_layers");
+        new TreeSet<>(audioDualFfnLayers).forEach(layers::add);
+        root.put("audio_num_codebooks", audioNumCodebooks);
+        root.put("audio_codebook_size", audioCodebookSize);
+        root.put("audio_stream_bos_id", audioStreamBosId);
+        root.put("audio_stream_eos_id", audioStreamEosId);
+        root.put("use_delay_pattern", useDelayPattern);
+        root.put("encode_audio_in_tokens", encodeAudioInTokens);
+        root.put("encode_whisper_embed", encodeWhisperEmbed);
+        root.put("skip_audio_tower", true);
+        root.put("audio_embed_avg", audioEmbedAvg);
+        root.put("use_audio_out_embed_projector", false);
+        root.put("use_audio_out_self_attention", 0);
+        root.put("audio_decoder_proj_num_layers", 0);
+        root.put("use_rq_transformer", false);
+        root.put("hidden_size", textConfig.hiddenSize());
+        root.put("audio_ffn_hidden_size", textConfig.hiddenSize());
+        root.put("audio_ffn_intermediate_size", audioFfnIntermediateSize);
+        root.put("audio_in_token_idx", audioInTokenIdx);
+        root.put("audio_out_token_idx", audioOutTokenIdx);
+        root.put("audio_out_bos_token_id", audioOutBosTokenId);
+        root.put("audio_eos_token_id", audioEosTokenId);
+        root.put("pad_token_id", padTokenId);
+        ObjectNode t = root.putObject("text_config");
+        LlamaConfig c = textConfig;
+        t.put("model_type", "llama");
+        t.put("hidden_size", c.hiddenSize());
+        t.put("num_hidden_layers", c.numHiddenLayers());
+        t.put("num_attention_heads", c.numAttentionHeads());
+        t.put("num_key_value_heads", c.numKeyValueHeads());
+        t.put("head_dim", c.headDim());
+        t.put("intermediate_size", c.intermediateSize());
+        t.put("vocab_size", c.vocabSize());
+        t.put("rms_norm_eps", c.rmsNormEps());
+        t.put("rope_theta", c.ropeTheta());
+        t.put("hidden_act", "silu");
+        t.put("attention_bias", false);
+        t.put("mlp_bias", false);
+        t.put("initializer_range", c.initializerRange());
+        if (c.ropeScaling() != null) {
+            ObjectNode rs = t.putObject("rope_scaling");
+            rs.put("rope_type", "llama3");
+            rs.put("factor", c.ropeScaling().factor());
+            rs.put("low_freq_factor", c.ropeScaling().lowFreqFactor());
+            rs.put("high_freq_factor", c.ropeScaling().highFreqFactor());
+            rs.put("original_max_position_embeddings", c.ropeScaling().originalMaxPositionEmbeddings());
+        }
+        return root;
+    }
+
+    // ---- presets ----
+
+    public static final List<String> PRESETS = List.of("tiny", "small");
+
+    /**
+     * tiny: 2 layers of hidden 64 and a 1024-token vocabulary (the special tokens moved to 1001-1016, mirroring
+     * 128001-128016), for tests and the demo; small: 4 layers of hidden 512 and a 4096-token vocabulary, for
+     * benchmarks on a laptop. Both keep the 3B model's structure: 8 codebooks of 1024, every layer dual-FFN.
+     */
+    public static HiggsAudioConfig preset(String name) {
+        RopeScaling llama3 = new RopeScaling(32.0, 1.0, 4.0, 8192);
+        return switch (name) {
+            case "tiny" -> of(new LlamaConfig(64, 2, 4, 2, 16, 128, 1024, 1e-5, 500000.0, llama3, 0.02), 128, 127000);
+            case "small" -> of(new LlamaConfig(512, 4, 8, 2, 64, 1408, 4096, 1e-5, 500000.0, llama3, 0.02), 1408, 124000);
+            default -> throw new ConfigException("unknown preset '" + name + "'; expected one of " + PRESETS);
+        };
+    }
+
+    private static HiggsAudioConfig of(LlamaConfig text, long audioIntermediate, long idShift) {
+        Set<Integer> all = new TreeSet<>();
+        for (int i = 0; i < text.numHiddenLayers(); i++) all.add(i);
+        return new HiggsAudioConfig(text, "dual_ffn_fast_forward", all, 8, 1024, 1024, 1025, true, true, false, false,
+                audioIntermediate, 128015 - idShift, 128016 - idShift, 128013 - idShift, 128012 - idShift, 128001 - idShift);
+    }
+
+    /** A preset name, a config.json file, or a model directory holding one. */
+    public static HiggsAudioConfig resolve(String presetOrPath) throws IOException {
+        if (PRESETS.contains(presetOrPath)) return preset(presetOrPath);
+        Path p = Path.of(presetOrPath);
+        if (!Files.exists(p)) {
+            throw new ConfigException("'" + presetOrPath + "' is neither a preset (" + String.join(", ", PRESETS)
+                    + ") nor an existing config.json or model directory");
+        }
+        return fromFile(p);
+    }
+
+    /** Copy with another adapter type and dual-FFN layer list (tests). */
+    public HiggsAudioConfig withAdapter(String type, Set<Integer> dualLayers) {
+        return new HiggsAudioConfig(textConfig, type, dualLayers, audioNumCodebooks, audioCodebookSize, audioStreamBosId,
+                audioStreamEosId, useDelayPattern, encodeAudioInTokens, encodeWhisperEmbed, audioEmbedAvg,
+                audioFfnIntermediateSize, audioInTokenIdx, audioOutTokenIdx, audioOutBosTokenId, audioEosTokenId, padTokenId);
+    }
+
+    static List<Integer> sorted(Set<Integer> s) {
+        return new ArrayList<>(new TreeSet<>(s));
+    }
+}

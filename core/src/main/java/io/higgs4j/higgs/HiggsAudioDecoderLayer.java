@@ -1,0 +1,87 @@
+package io.higgs4j.higgs;
+
+import io.higgs4j.nn.Init;
+import io.higgs4j.nn.Module;
+import io.higgs4j.nn.RMSNorm;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+
+/**
+ * One decoder layer. Three kinds, as in the reference: a dual-FFN layer (audio positions use the audio norms and
+ * audio MLP, text positions the ordinary ones; attention is shared), a plain Llama layer, and the fast-forward
+ * variant of dual_ffn_fast_forward (a Llama layer through which audio positions pass unchanged, hidden from the
+ * text tokens' attention).
+ */
+public final class HiggsAudioDecoderLayer extends Module {
+
+    public enum Kind { DUAL_FFN, PLAIN, FAST_FORWARD }
+
+    public final Kind kind;
+    public final LlamaAttention selfAttn;
+    public final LlamaMLP mlp;
+    public final RMSNorm inputLayernorm, postAttentionLayernorm;
+    public final LlamaMLP audioMlp;
+    public final RMSNorm audioInputLayernorm, audioPostAttentionLayernorm;
+
+    public HiggsAudioDecoderLayer(HiggsAudioConfig config, int index, Init init) {
+        HiggsAudioConfig.LlamaConfig c = config.textConfig();
+        kind = config.isDualFfnLayer(index) ? Kind.DUAL_FFN : config.isFastForwardLayer(index) ? Kind.FAST_FORWARD : Kind.PLAIN;
+        selfAttn = child("self_attn", new LlamaAttention(c, init));
+        mlp = child("mlp", new LlamaMLP(c.hiddenSize(), c.intermediateSize(), init));
+        if (kind == Kind.DUAL_FFN) {
+            audioMlp = child("audio_mlp", new LlamaMLP(c.hiddenSize(), config.audioFfnIntermediateSize(), init));
+            audioInputLayernorm = child("audio_input_layernorm", new RMSNorm(c.hiddenSize(), c.rmsNormEps(), init));
+            audioPostAttentionLayernorm = child("audio_post_attention_layernorm", new RMSNorm(c.hiddenSize(), c.rmsNormEps(), init));
+        } else {
+            audioMlp = null;
+            audioInputLayernorm = null;
+            audioPostAttentionLayernorm = null;
+        }
+        inputLayernorm = child("input_layernorm", new RMSNorm(c.hiddenSize(), c.rmsNormEps(), init));
+        postAttentionLayernorm = child("post_attention_layernorm", new RMSNorm(c.hiddenSize(), c.rmsNormEps(), init));
+    }
+
+    /** Per-forward state shared by every layer: RoPE tables, masks, and where the audio positions are. */
+    public record Context(Tensor cos, Tensor sin, Tensor attentionMask, Tensor fastForwardMask,
+                          Tensor audioMask, Tensor audioIndex, Tensor textIndex) {
+        boolean hasAudio() { return audioIndex != null; }
+    }
+
+    public Tensor forward(Tensor h, Context ctx) {
+        try (Scope s = Scope.open()) {
+            Tensor out = switch (kind) {
+                case PLAIN -> llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask());
+                case FAST_FORWARD -> ctx.hasAudio()
+                        ? Tensor.where(ctx.audioMask().unsqueeze(-1), h, llamaLayer(h, ctx.cos(), ctx.sin(), ctx.fastForwardMask()))
+                        : llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask());
+                case DUAL_FFN -> ctx.hasAudio() ? dualLayer(h, ctx) : llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask());
+            };
+            return Scope.keep(out);
+        }
+    }
+
+    private Tensor llamaLayer(Tensor h, Tensor cos, Tensor sin, Tensor mask) {
+        Tensor attended = h.add(selfAttn.forward(inputLayernorm.forward(h), cos, sin, mask));
+        return attended.add(mlp.forward(postAttentionLayernorm.forward(attended)));
+    }
+
+    /**
+     * Audio positions take the audio norms and MLP. The MLPs run only on their own positions (gathered by index and
+     * scattered back), so the layer costs what one Llama layer costs, as in the reference.
+     */
+    private Tensor dualLayer(Tensor h, Context ctx) {
+        Tensor normed = Tensor.where(ctx.audioMask().unsqueeze(-1), audioInputLayernorm.forward(h), inputLayernorm.forward(h));
+        Tensor attended = h.add(selfAttn.forward(normed, ctx.cos(), ctx.sin(), ctx.attentionMask()));
+        long b = h.size(0), l = h.size(1), hidden = h.size(2);
+        Tensor flat = attended.reshape(b * l, hidden);
+        Tensor audioOut = audioMlp.forward(audioPostAttentionLayernorm.forward(flat.indexSelect(0, ctx.audioIndex())));
+        Tensor delta;
+        if (ctx.textIndex().numel() > 0) {
+            Tensor textOut = mlp.forward(postAttentionLayernorm.forward(flat.indexSelect(0, ctx.textIndex())));
+            delta = Tensor.zerosLike(flat).indexCopy(0, ctx.textIndex(), textOut).indexCopy(0, ctx.audioIndex(), audioOut);
+        } else {
+            delta = Tensor.zerosLike(flat).indexCopy(0, ctx.audioIndex(), audioOut);
+        }
+        return flat.add(delta).view(b, l, hidden);
+    }
+}

@@ -1,0 +1,207 @@
+package io.higgs4j.higgs;
+
+import io.higgs4j.nn.Embedding;
+import io.higgs4j.nn.Init;
+import io.higgs4j.nn.Linear;
+import io.higgs4j.nn.Module;
+import io.higgs4j.nn.ModuleList;
+import io.higgs4j.nn.RMSNorm;
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+import io.higgs4j.torch.Torch;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Higgs Audio v2: a Llama decoder whose input merges text tokens with embedded audio codes, with a dual-FFN audio
+ * adapter and two heads (text over the vocabulary, audio over K codebooks). Parameter names equal the released
+ * checkpoint's ("embed_tokens.weight", "layers.0.audio_mlp.gate_proj.weight", "audio_decoder_proj.text_lm_head.weight").
+ */
+public final class HiggsAudioModel extends Module {
+
+    public final HiggsAudioConfig config;
+    public final Embedding embedTokens;
+    public final ModuleList<HiggsAudioDecoderLayer> layers;
+    public final RMSNorm norm;
+    public final Embedding audioCodebookEmbeddings;
+    public final DecoderProjector audioDecoderProj;
+    private final LlamaRotaryEmbedding rotary;
+
+    /** The two heads: text logits on every position, audio logits on audio-out positions. */
+    public static final class DecoderProjector extends Module {
+        public final Linear audioLmHead, textLmHead;
+
+        DecoderProjector(HiggsAudioConfig c, Init init) {
+            long hidden = c.textConfig().hiddenSize();
+            audioLmHead = child("audio_lm_head", new Linear(hidden, c.audioVocabSize(), false, init));
+            textLmHead = child("text_lm_head", new Linear(hidden, c.textConfig().vocabSize(), false, init));
+        }
+    }
+
+    public HiggsAudioModel(HiggsAudioConfig config, Init init) {
+        this.config = config;
+        HiggsAudioConfig.LlamaConfig c = config.textConfig();
+        embedTokens = child("embed_tokens", new Embedding(c.vocabSize(), c.hiddenSize(),
+                config.padTokenId() < c.vocabSize() ? config.padTokenId() : -1, init));
+        layers = child("layers", new ModuleList<>());
+        for (int i = 0; i < c.numHiddenLayers(); i++) layers.add(new HiggsAudioDecoderLayer(config, i, init));
+        norm = child("norm", new RMSNorm(c.hiddenSize(), c.rmsNormEps(), init));
+        audioCodebookEmbeddings = child("audio_codebook_embeddings", new Embedding(config.audioVocabSize(), c.hiddenSize(), -1, init));
+        audioDecoderProj = child("audio_decoder_proj", new DecoderProjector(config, init));
+        rotary = new LlamaRotaryEmbedding(c);
+    }
+
+    /** Builds the model's structure on the meta device: shapes and names only, nothing allocated. */
+    public static HiggsAudioModel shapeOnly(HiggsAudioConfig config) {
+        return new HiggsAudioModel(config, Init.meta());
+    }
+
+    /** What forward returns; every tensor is the caller's (inside the caller's scope, if any). */
+    public record Output(Tensor logits, Tensor audioLogits, Tensor expandedLabels, Tensor audioOutMask,
+                         Tensor audioInMask, Tensor attentionMask, Tensor positionIds) {}
+
+    /**
+     * Embeds a clip column set: codes [K, N] plus codebook offsets k*(C+2), embedded and summed (or averaged) over
+     * the K codebooks: [N, hidden].
+     */
+    public Tensor embedAudioCodes(Tensor codes) {
+        int k = config.audioNumCodebooks();
+        if (codes.dim() != 2 || codes.size(0) != k) {
+            throw new IllegalArgumentException("audio codes must be [" + k + ", N], got " + codes);
+        }
+        try (Scope s = Scope.open()) {
+            long[] offsets = new long[k];
+            for (int i = 0; i < k; i++) offsets[i] = (long) i * (config.audioCodebookSize() + 2);
+            Tensor shifted = codes.add(Tensor.of(offsets, k, 1).to(codes.device()));
+            Tensor embedded = audioCodebookEmbeddings.forward(shifted);
+            return Scope.keep(config.audioEmbedAvg() ? embedded.mean(0, false) : embedded.sum(0, false));
+        }
+    }
+
+    /** The forward of the reference in training mode; merged length rounded up to a multiple of roundTo. */
+    public Output forward(HiggsAudioBatch batch, int roundTo) {
+        Tensor inputIds = batch.inputIds();
+        long b = inputIds.size(0), s = inputIds.size(1);
+        Device device = embedTokens.weight().device();
+        DType dtype = embedTokens.weight().dtype();
+        long hidden = config.textConfig().hiddenSize();
+        long nIn = batch.audioInIds() == null ? 0 : batch.audioInIds().size(1);
+        long nOut = batch.audioOutIds() == null ? 0 : batch.audioOutIds().size(1);
+        checkCodes("audio_in_ids", batch.audioInIds());
+        checkCodes("audio_out_ids", batch.audioOutIds());
+
+        AudioMerge plan = AudioMerge.plan(rows(inputIds), batch.attentionMask() == null ? null : rows(batch.attentionMask()),
+                batch.labelIds() == null ? null : rows(batch.labelIds()),
+                starts(batch.audioInIdsStart(), nIn), nIn, starts(batch.audioOutIdsStart(), nOut), nOut,
+                config.audioInTokenIdx(), config.audioOutTokenIdx(), config.encodeAudioInTokens(), roundTo);
+        int length = plan.length();
+
+        try (Scope scope = Scope.open()) {
+            // One table of every source row, then one gather: gradients flow back to each source.
+            List<Tensor> table = new ArrayList<>();
+            table.add(embedTokens.forward(inputIds.to(device)).reshape(b * s, hidden));
+            if (nIn > 0) table.add(embedAudioCodes(batch.audioInIds().to(device)));
+            if (nOut > 0) table.add(embedAudioCodes(batch.audioOutIds().to(device)));
+            table.add(Tensor.zeros(new long[] {1, hidden}, dtype, device));
+            Tensor h = Tensor.cat(table, 0).indexSelect(0, Tensor.of(plan.source()).to(device)).view(b, length, hidden);
+
+            Tensor attention = Tensor.of(plan.attentionMask(), b, length).to(device);
+            Tensor positions = Tensor.of(plan.positionIds(), b, length).to(device);
+            Tensor audioIn = Tensor.of(plan.audioIn(), b, length).to(device);
+            Tensor audioOut = Tensor.of(plan.audioOut(), b, length).to(device);
+            Tensor audio = audioIn.logicalOr(audioOut);
+            long[] audioPositions = plan.audioPositions();
+            boolean hasAudio = audioPositions.length > 0;
+
+            Tensor mask = additiveMask(attention, audio, false, dtype);
+            Tensor ffMask = hasAudio && hasFastForwardLayers() ? additiveMask(attention, audio, true, dtype) : null;
+            List<Tensor> cosSin = rotary.cosSin(positions, dtype);
+            HiggsAudioDecoderLayer.Context ctx = new HiggsAudioDecoderLayer.Context(cosSin.get(0), cosSin.get(1), mask, ffMask,
+                    audio, hasAudio ? Tensor.of(audioPositions).to(device) : null,
+                    hasAudio ? Tensor.of(plan.textPositions()).to(device) : null);
+            for (HiggsAudioDecoderLayer layer : layers.items()) {
+                Tensor next = layer.forward(h, ctx);
+                h = next;
+            }
+            Tensor normed = norm.forward(h);
+            Tensor logits = audioDecoderProj.textLmHead.forward(normed);
+            Tensor audioLogits = null;
+            long[] outPositions = plan.audioOutPositions();
+            if (outPositions.length > 0) {
+                Tensor rows = normed.reshape(b * length, hidden).indexSelect(0, Tensor.of(outPositions).to(device));
+                audioLogits = audioDecoderProj.audioLmHead.forward(rows)
+                        .view(outPositions.length, config.audioNumCodebooks(), config.audioCodebookSize() + 2);
+            }
+            Tensor labels = Tensor.of(plan.labels(), b, length);
+            return new Output(Scope.keep(logits), audioLogits == null ? null : Scope.keep(audioLogits), Scope.keep(labels),
+                    Scope.keep(audioOut), Scope.keep(audioIn), Scope.keep(attention), Scope.keep(positions));
+        }
+    }
+
+    private boolean hasFastForwardLayers() {
+        for (HiggsAudioDecoderLayer l : layers.items()) if (l.kind == HiggsAudioDecoderLayer.Kind.FAST_FORWARD) return true;
+        return false;
+    }
+
+    private void checkCodes(String name, Tensor codes) {
+        if (codes == null) return;
+        if (codes.dim() != 2 || codes.size(0) != config.audioNumCodebooks()) {
+            throw new IllegalArgumentException(name + " must be [" + config.audioNumCodebooks() + ", N], got " + codes);
+        }
+        if (codes.numel() == 0) return;
+        try (Scope s = Scope.open(); var g = Torch.noGrad()) {
+            long min = codes.min().itemLong(), max = codes.max().itemLong();
+            if (min < 0 || max > config.audioCodebookSize() + 1) {
+                throw new IllegalArgumentException(name + " holds codes outside 0.." + (config.audioCodebookSize() + 1)
+                        + " (min " + min + ", max " + max + ")");
+            }
+        }
+    }
+
+    /**
+     * Causal plus key-padding mask, additive, [B, 1, L, L], with the dtype's most negative finite value where masked
+     * (a fully masked row then averages instead of giving NaN). For fast-forward layers audio rows and columns are
+     * masked too.
+     */
+    static Tensor additiveMask(Tensor attention, Tensor audio, boolean hideAudio, DType dtype) {
+        try (Scope s = Scope.open()) {
+            long b = attention.size(0), l = attention.size(1);
+            Device device = attention.device();
+            Tensor causal = Tensor.ones(new long[] {l, l}, DType.BOOL, device).triu(1).view(1, 1, l, l);
+            Tensor padding = attention.eq(0).view(b, 1, 1, l);
+            Tensor masked = causal.logicalOr(padding);
+            if (hideAudio) masked = masked.logicalOr(audio.view(b, 1, l, 1)).logicalOr(audio.view(b, 1, 1, l));
+            Tensor zeros = Tensor.zeros(new long[] {b, 1, l, l}, dtype, device);
+            return Scope.keep(zeros.maskedFill(masked, minValue(dtype)));
+        }
+    }
+
+    static double minValue(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> -Float.MAX_VALUE;
+            case FLOAT64 -> -Double.MAX_VALUE;
+            case BFLOAT16 -> -3.3895313892515355e38;
+            case FLOAT16 -> -65504.0;
+            default -> throw new IllegalArgumentException("no attention mask for dtype " + dtype);
+        };
+    }
+
+    private static long[][] rows(Tensor t) {
+        long[] flat = t.toLongArray();
+        int b = (int) t.size(0), s = (int) t.size(1);
+        long[][] out = new long[b][s];
+        for (int i = 0; i < b; i++) System.arraycopy(flat, i * s, out[i], 0, s);
+        return out;
+    }
+
+    private static long[] starts(Tensor t, long columns) {
+        if (t == null) {
+            if (columns > 0) throw new IllegalArgumentException("audio ids are given without their *_start tensor");
+            return new long[0];
+        }
+        return t.toLongArray();
+    }
+}

@@ -1,0 +1,38 @@
+package io.higgs4j.higgs;
+
+import io.higgs4j.nn.Init;
+import io.higgs4j.nn.Linear;
+import io.higgs4j.nn.Module;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+
+/** Llama self-attention: q/k/v/o without bias, grouped-query heads, RoPE on q and k, an additive mask. */
+public final class LlamaAttention extends Module {
+    public final Linear qProj, kProj, vProj, oProj;
+    private final int heads, kvHeads;
+    private final long headDim;
+
+    public LlamaAttention(HiggsAudioConfig.LlamaConfig c, Init init) {
+        heads = c.numAttentionHeads();
+        kvHeads = c.numKeyValueHeads();
+        headDim = c.headDim();
+        qProj = child("q_proj", new Linear(c.hiddenSize(), heads * headDim, false, init));
+        kProj = child("k_proj", new Linear(c.hiddenSize(), kvHeads * headDim, false, init));
+        vProj = child("v_proj", new Linear(c.hiddenSize(), kvHeads * headDim, false, init));
+        oProj = child("o_proj", new Linear(heads * headDim, c.hiddenSize(), false, init));
+    }
+
+    /** x [B, L, hidden]; cos/sin [B, L, head_dim]; mask additive [B, 1, L, L]. */
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask) {
+        try (Scope s = Scope.open()) {
+            long b = x.size(0), l = x.size(1);
+            Tensor q = qProj.forward(x).view(b, l, heads, headDim).transpose(1, 2);
+            Tensor k = kProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
+            Tensor v = vProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
+            q = LlamaRotaryEmbedding.apply(q, cos, sin);
+            k = LlamaRotaryEmbedding.apply(k, cos, sin);
+            Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+            return Scope.keep(oProj.forward(out.transpose(1, 2).reshape(b, l, heads * headDim)));
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package io.higgs4j.higgs;
+
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+
+import java.util.List;
+
+/**
+ * Rotary position embedding with llama3 frequency scaling, in the rotate-half convention of Hugging Face Llama.
+ * The inverse frequencies are computed here in double precision; cos and sin in float32.
+ */
+public final class LlamaRotaryEmbedding {
+
+    private final double[] invFreq;
+
+    public LlamaRotaryEmbedding(HiggsAudioConfig.LlamaConfig c) {
+        this.invFreq = inverseFrequencies(c.headDim(), c.ropeTheta(), c.ropeScaling());
+    }
+
+    /** inv_f_j = theta^(-2j/d), then llama3's rescaling by wavelength. */
+    static double[] inverseFrequencies(long headDim, double theta, HiggsAudioConfig.RopeScaling s) {
+        int half = (int) (headDim / 2);
+        double[] f = new double[half];
+        for (int j = 0; j < half; j++) f[j] = 1.0 / Math.pow(theta, (2.0 * j) / headDim);
+        if (s == null) return f;
+        double lowWavelen = s.originalMaxPositionEmbeddings() / s.lowFreqFactor();
+        double highWavelen = s.originalMaxPositionEmbeddings() / s.highFreqFactor();
+        for (int j = 0; j < half; j++) {
+            double wavelen = 2 * Math.PI / f[j];
+            if (wavelen > lowWavelen) {
+                f[j] = f[j] / s.factor();
+            } else if (wavelen >= highWavelen) {
+                double smooth = (s.originalMaxPositionEmbeddings() / wavelen - s.lowFreqFactor()) / (s.highFreqFactor() - s.lowFreqFactor());
+                f[j] = (1 - smooth) * f[j] / s.factor() + smooth * f[j];
+            }
+        }
+        return f;
+    }
+
+    public double[] inverseFrequencies() {
+        return invFreq.clone();
+    }
+
+    /** cos and sin for position ids [B, L]: each [B, L, head_dim], in dtype. */
+    public List<Tensor> cosSin(Tensor positionIds, DType dtype) {
+        try (Scope s = Scope.open()) {
+            float[] inv = new float[invFreq.length];
+            for (int i = 0; i < inv.length; i++) inv[i] = (float) invFreq[i];
+            Tensor freqs = positionIds.to(positionIds.device(), DType.FLOAT32).unsqueeze(-1)
+                    .mul(Tensor.of(inv, inv.length).to(positionIds.device()));
+            Tensor emb = Tensor.cat(List.of(freqs, freqs), -1);
+            return List.of(Scope.keep(emb.cos().to(dtype)), Scope.keep(emb.sin().to(dtype)));
+        }
+    }
+
+    /** x * cos + rotate_half(x) * sin for x [B, H, L, D] and cos/sin [B, L, D]. */
+    public static Tensor apply(Tensor x, Tensor cos, Tensor sin) {
+        try (Scope s = Scope.open()) {
+            long d = x.size(-1);
+            Tensor x1 = x.narrow(-1, 0, d / 2), x2 = x.narrow(-1, d / 2, d / 2);
+            Tensor rotated = Tensor.cat(List.of(x2.neg(), x1), -1);
+            return Scope.keep(x.mul(cos.unsqueeze(1)).add(rotated.mul(sin.unsqueeze(1))));
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package io.higgs4j.nn;
+
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Tensor;
+import io.higgs4j.torch.Torch;
+
+/**
+ * How new parameters are made: their dtype and device, and the initialisation of the Hugging Face Llama family
+ * (weights normal with std initializerRange, norms one). On the meta device nothing is allocated, which is how
+ * the 3B model's structure is built on a laptop.
+ */
+public record Init(DType dtype, Device device, double initializerRange) {
+
+    public static Init meta() {
+        return new Init(DType.BFLOAT16, Device.META, 0.02);
+    }
+
+    public static Init cpu(DType dtype) {
+        return new Init(dtype, Device.CPU, 0.02);
+    }
+
+    public Tensor normal(long... shape) {
+        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        try (var g = Torch.noGrad(); Tensor r = Tensor.randn(shape, DType.FLOAT32, device)) {
+            try (Tensor scaled = r.mul(initializerRange)) {
+                return scaled.to(dtype);
+            }
+        }
+    }
+
+    public Tensor ones(long... shape) {
+        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        return Tensor.ones(shape, dtype, device);
+    }
+
+    public Tensor zeros(long... shape) {
+        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        return Tensor.zeros(shape, dtype, device);
+    }
+}

@@ -1,0 +1,31 @@
+package io.higgs4j.nn;
+
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+
+/** Llama's RMSNorm: normalise in float32, cast back to the input dtype, then scale by weight. */
+public class RMSNorm extends Module {
+    public final double eps;
+    private Tensor weight;
+
+    public RMSNorm(long dim, double eps, Init init) {
+        this.eps = eps;
+        this.weight = parameter("weight", init.ones(dim));
+    }
+
+    public Tensor weight() { return weight; }
+
+    @Override
+    protected void onParameterReplaced(String name, Tensor value) {
+        weight = value;
+    }
+
+    public Tensor forward(Tensor x) {
+        try (Scope s = Scope.open()) {
+            Tensor h = x.to(DType.FLOAT32);
+            Tensor normed = h.mul(h.pow(2).mean(-1, true).add(eps).rsqrt());
+            return Scope.keep(normed.to(x.dtype()).mul(weight));
+        }
+    }
+}
