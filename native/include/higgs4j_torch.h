@@ -100,6 +100,7 @@ AOTITorchError aoti_torch_item_float32(AtenTensorHandle tensor, float* ret_value
 AOTITorchError aoti_torch_item_float64(AtenTensorHandle tensor, double* ret_value);
 AOTITorchError aoti_torch_item_int64(AtenTensorHandle tensor, int64_t* ret_value);
 AOTITorchError aoti_torch_item_bool(AtenTensorHandle tensor, bool* ret_value);
+AOTITorchError aoti_torch_scalar_to_tensor_float32(float value, AtenTensorHandle* ret_new_tensor);
 AOTITorchError aoti_torch_scalar_to_tensor_float64(double value, AtenTensorHandle* ret_new_tensor);
 AOTITorchError aoti_torch_scalar_to_tensor_int64(int64_t value, AtenTensorHandle* ret_new_tensor);
 AOTITorchError aoti_torch_scalar_to_tensor_bool(bool value, AtenTensorHandle* ret_new_tensor);

@@ -583,19 +583,26 @@ public final class Tensor implements AutoCloseable {
     /** A 0-dim tensor made for one call; the dispatcher or the caller frees it. */
     private long scalarHandle(double v) {
         MemorySegment out = Native.scratch();
-        if (!dtype().isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
-            Native.check(LibTorch.aoti_torch_scalar_to_tensor_int64((long) v, out), "scalar_to_tensor");
-        } else if (!dtype().isFloatingPoint()) {
-            // torch treats a Python float as a "wrapped number": next to an integer or bool tensor it gives the
-            // default dtype, float32 (torch.tensor([1, 2]) * 2.5 is float32); a float64 0-dim tensor would give float64.
+        DType d = dtype();
+        int rc;
+        if (!d.isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
+            rc = LibTorch.aoti_torch_scalar_to_tensor_int64((long) v, out);
+        } else if (d == DType.FLOAT64) {
+            rc = LibTorch.aoti_torch_scalar_to_tensor_float64(v, out);
+        } else if (d.isFloatingPoint() && d != DType.FLOAT32 && dim() == 0) {
+            // A 0-dim half tensor keeps its dtype, as torch's Python scalars do: the scalar is made in that dtype.
             try (Arena a = Arena.ofConfined()) {
-                Native.check(LibTorch.aoti_torch_aten_full(a.allocate(ValueLayout.JAVA_LONG), 0, v,
-                        a.allocateFrom(ValueLayout.JAVA_INT, DType.FLOAT32.code()), MemorySegment.NULL,
-                        a.allocateFrom(ValueLayout.JAVA_INT, Native.DEVICE_CPU), 0, MemorySegment.NULL, out), "scalar_to_tensor");
+                rc = LibTorch.aoti_torch_aten_full(a.allocate(ValueLayout.JAVA_LONG), 0, v,
+                        a.allocateFrom(ValueLayout.JAVA_INT, d.code()), MemorySegment.NULL,
+                        a.allocateFrom(ValueLayout.JAVA_INT, Native.DEVICE_CPU), 0, MemorySegment.NULL, out);
             }
         } else {
-            Native.check(LibTorch.aoti_torch_scalar_to_tensor_float64(v, out), "scalar_to_tensor");
+            // torch treats a Python float as a "wrapped number": it never widens a tensor's dtype, and next to an
+            // integer or bool tensor it gives the default dtype, float32. A float32 0-dim tensor does the same here
+            // (a float64 one would turn 0-dim float32 results and integer tensors' results into float64).
+            rc = LibTorch.aoti_torch_scalar_to_tensor_float32((float) v, out);
         }
+        if (rc != 0) throw Native.error("scalar_to_tensor(" + v + ")");
         return Native.outHandle();
     }
 

@@ -2391,6 +2391,67 @@ public class LibTorch extends LibTorch$shared {
         }
     }
 
+    private static class aoti_torch_scalar_to_tensor_float32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LibTorch.C_INT,
+            LibTorch.C_FLOAT,
+            LibTorch.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("aoti_torch_scalar_to_tensor_float32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_scalar_to_tensor_float32(float value, AtenTensorHandle *ret_new_tensor)
+     * }
+     */
+    public static FunctionDescriptor aoti_torch_scalar_to_tensor_float32$descriptor() {
+        return aoti_torch_scalar_to_tensor_float32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_scalar_to_tensor_float32(float value, AtenTensorHandle *ret_new_tensor)
+     * }
+     */
+    public static MethodHandle aoti_torch_scalar_to_tensor_float32$handle() {
+        return aoti_torch_scalar_to_tensor_float32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_scalar_to_tensor_float32(float value, AtenTensorHandle *ret_new_tensor)
+     * }
+     */
+    public static MemorySegment aoti_torch_scalar_to_tensor_float32$address() {
+        return aoti_torch_scalar_to_tensor_float32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_scalar_to_tensor_float32(float value, AtenTensorHandle *ret_new_tensor)
+     * }
+     */
+    public static int aoti_torch_scalar_to_tensor_float32(float value, MemorySegment ret_new_tensor) {
+        var mh$ = aoti_torch_scalar_to_tensor_float32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("aoti_torch_scalar_to_tensor_float32", value, ret_new_tensor);
+            }
+            return (int)mh$.invokeExact(value, ret_new_tensor);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class aoti_torch_scalar_to_tensor_float64 {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             LibTorch.C_INT,
