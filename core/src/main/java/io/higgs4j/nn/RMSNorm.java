@@ -4,7 +4,10 @@ import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 
-/** Llama's RMSNorm: normalise in float32, cast back to the input dtype, then scale by weight. */
+/**
+ * Llama's RMSNorm: normalise in float32, cast back to the input dtype, then scale by weight. (Float64 inputs stay in
+ * float64, where Hugging Face would round them to float32: only gradient checks use float64.)
+ */
 public class RMSNorm extends Module {
     public final double eps;
     private Tensor weight;
@@ -23,7 +26,7 @@ public class RMSNorm extends Module {
 
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
-            Tensor h = x.to(DType.FLOAT32);
+            Tensor h = x.dtype() == DType.FLOAT64 ? x : x.to(DType.FLOAT32);
             Tensor normed = h.mul(h.pow(2).mean(-1, true).add(eps).rsqrt());
             return Scope.keep(normed.to(x.dtype()).mul(weight));
         }
