@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The bin/higgs4j command line. */
 @Command(name = "higgs4j", mixinStandardHelpOptions = true, version = "higgs4j 0.1.0-SNAPSHOT",
         description = "Fine-tune Higgs Audio v2 with LoRA on libtorch, from Java.",
-        subcommands = {DoctorCommand.class})
+        subcommands = {DoctorCommand.class, ParamsCommand.class})
 public final class Main implements Runnable {
 
     @Override
@@ -15,6 +15,18 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line, with failures reported as one line naming the command (HIGGS4J_DEBUG=1 adds the trace). */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("higgs4j " + cmd.getCommandName() + ": " + (ex.getMessage() != null ? ex.getMessage() : ex.toString()));
+            if (System.getenv("HIGGS4J_DEBUG") != null) ex.printStackTrace(cmd.getErr());
+            cmd.getErr().flush();
+            return 1;
+        });
+        return cl;
     }
 }

@@ -1,0 +1,69 @@
+package io.higgs4j.trainer;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class ParamsCommandTest {
+
+    static Path fixture() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.isDirectory(p.resolve("shared/fixtures/higgs-audio-v2-3b"))) p = p.getParent();
+        assertNotNull(p, "no shared/fixtures above the working directory");
+        return p.resolve("shared/fixtures/higgs-audio-v2-3b");
+    }
+
+    private static String[] run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        var cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        var oldOut = System.out;
+        var captured = new java.io.PrintStream(out, true, StandardCharsets.UTF_8);
+        System.setOut(captured);
+        int rc;
+        try {
+            rc = cl.execute(args);
+        } finally {
+            System.setOut(oldOut);
+        }
+        return new String[] {Integer.toString(rc), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+    }
+
+    @Test
+    void theReleasedConfigHasTheIndexsParameterCount() {
+        // model.safetensors.index.json: total_size 11,542,566,912 bytes of bf16 = 5,771,283,456 parameters.
+        String[] r = run("params", "--config", fixture().toString());
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("Total parameters: 5,771,283,456"), r[1]);
+        // The breakdown adds up to the total.
+        Matcher m = Pattern.compile("^  .*?:\\s+([0-9,]+)$", Pattern.MULTILINE).matcher(r[1]);
+        long sum = 0;
+        int parts = 0;
+        while (m.find()) {
+            sum += Long.parseLong(m.group(1).replace(",", ""));
+            parts++;
+        }
+        assertEquals(5, parts);
+        assertEquals(5_771_283_456L, sum);
+    }
+
+    @Test
+    void presetsAndBadArguments() {
+        String[] r = run("params", "--config", "tiny");
+        assertEquals("0", r[0]);
+        assertTrue(r[1].matches("(?s).*Total parameters: [0-9]{1,3}(,[0-9]{3})+\\n.*"), r[1]);
+        r = run("params", "--config", "no-such-thing");
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("no-such-thing"), r[2]);
+        assertFalse(r[2].contains("\tat "), "no stack trace: " + r[2]);
+    }
+}
