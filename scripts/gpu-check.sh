@@ -21,7 +21,7 @@ grep -q "CUDA available: true" "$out/doctor.txt" || { echo "doctor did not see C
 
 echo "== core tests on $LIBTORCH"
 "$java" --enable-native-access=ALL-UNNAMED -jar "$bundle"/junit-console.jar execute \
-  --class-path "$bundle/test-classes:$bundle/lib/higgs4j-core.jar:$bundle/lib/higgs4j-bindings.jar" \
+  --class-path "$bundle/test-classes:$bundle/lib/higgs4j-core.jar:$bundle/lib/higgs4j-bindings.jar$(printf ':%s' "$bundle"/lib/jackson-*.jar)" \
   --scan-class-path "$bundle/test-classes" --details=summary --disable-banner \
   --reports-dir "$out/junit" 2>&1 | tee "$out/tests.txt" | grep -v "^\[E\|^frame #\|^Exception raised" 
 tests=${PIPESTATUS[0]}

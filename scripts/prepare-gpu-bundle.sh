@@ -14,6 +14,7 @@ cp bindings/target/higgs4j-bindings-*.jar .device/lib/higgs4j-bindings.jar
 cp core/target/higgs4j-core-*.jar .device/lib/higgs4j-core.jar
 cp trainer/target/higgs4j-trainer-*.jar .device/lib/higgs4j-trainer.jar
 cp trainer/target/lib/picocli-*.jar .device/lib/
+cp trainer/target/lib/jackson-*.jar .device/lib/   # core reads JSON (safetensors headers, configs)
 cp -r core/target/test-classes .device/test-classes
 mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device
 mv .device/junit-platform-console-standalone-*.jar .device/junit-console.jar

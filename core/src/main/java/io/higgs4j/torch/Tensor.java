@@ -447,6 +447,28 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies this tensor's elements into dst, row-major, in this tensor's own dtype and native byte order: the raw
+     * bytes a file format stores. Works from any device and any strides (a non-contiguous or device tensor is first
+     * copied to a contiguous CPU tensor, freed before this returns). dst, heap or native memory, must hold exactly
+     * {@code numel() * dtype().elementSize()} bytes.
+     */
+    public void copyTo(MemorySegment dst) {
+        DType dt = dtype();
+        long bytes = numel() * dt.elementSize();
+        if (dst.byteSize() != bytes) {
+            throw new IllegalArgumentException("copyTo: destination holds " + dst.byteSize() + " bytes but " + describe()
+                    + " has " + bytes);
+        }
+        if (bytes == 0) return;
+        Tensor host = hostCopy(dt);
+        try {
+            MemorySegment.copy(hostBytes(dt, host), 0, dst, 0, bytes);
+        } finally {
+            if (host != this) host.close();
+        }
+    }
+
     /** The value of a one-element tensor. */
     public double item() {
         if (numel() != 1) throw new TorchException("item() needs a tensor with one element, got " + describe());
