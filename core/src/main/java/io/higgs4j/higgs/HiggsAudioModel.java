@@ -135,7 +135,7 @@ public final class HiggsAudioModel extends Module {
                 audioLogits = audioDecoderProj.audioLmHead.forward(rows)
                         .view(outPositions.length, config.audioNumCodebooks(), config.audioCodebookSize() + 2);
             }
-            Tensor labels = Tensor.of(plan.labels(), b, length);
+            Tensor labels = Tensor.of(plan.labels(), b, length).to(device);
             return new Output(Scope.keep(logits), audioLogits == null ? null : Scope.keep(audioLogits), Scope.keep(labels),
                     Scope.keep(audioOut), Scope.keep(audioIn), Scope.keep(attention), Scope.keep(positions));
         }
