@@ -10,6 +10,7 @@ mkdir -p "$out"
 java="$bundle/jdk/bin/java"
 export LIBTORCH=${LIBTORCH:-$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')}
 export HIGGS4J_CACHE=/tmp/higgs4j-cache
+[ -d "$bundle/fixtures" ] && export HIGGS4J_FIXTURES="$bundle/fixtures"
 python3 -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 

@@ -18,4 +18,5 @@ cp trainer/target/lib/jackson-*.jar .device/lib/   # core reads JSON (safetensor
 cp -r core/target/test-classes .device/test-classes
 mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device
 mv .device/junit-platform-console-standalone-*.jar .device/junit-console.jar
+[ -d ../shared/fixtures ] && cp -r ../shared/fixtures .device/fixtures
 du -sh .device
