@@ -239,11 +239,12 @@ public final class Tensor implements AutoCloseable {
 
     /** A 0-dim float32 tensor. */
     public static Tensor scalar(double value) {
-        return of(new float[] {(float) value});
+        return copyOf(MemorySegment.ofArray(new float[] {(float) value}), DType.FLOAT32);
     }
 
+    /** No shape given means a 1-d tensor of the data's length, as torch.tensor([...]) gives; {@link #scalar} is 0-dim. */
     private static long[] shapeOr(long[] shape, int length) {
-        return shape.length == 0 && length != 1 ? new long[] {length} : shape;
+        return shape.length == 0 ? new long[] {length} : shape;
     }
 
     /** A CPU tensor holding a copy of the bytes of src, read as dtype elements in native byte order. */
@@ -754,8 +755,20 @@ public final class Tensor implements AutoCloseable {
 
     /** Clamps into [min, max]. */
     public Tensor clamp(double min, double max) {
+        // clamp.Tensor wants its bounds on self's device (a CPU 0-dim bound next to a CUDA tensor is refused).
         long lo = scalarHandle(min), hi = scalarHandle(max);
+        if (device().type() == Device.Type.CUDA) {
+            lo = moveScalar(lo);
+            hi = moveScalar(hi);
+        }
         return Call.begin("aten::clamp", "Tensor").tensor(this).optOwnedHandle(lo).optOwnedHandle(hi).tensorResult();
+    }
+
+    /** A copy of a 0-dim handle on this tensor's device; the CPU one is freed. */
+    private long moveScalar(long handle) {
+        try (Tensor cpu = adopt(handle); Tensor moved = cpu.to(device())) {
+            return Native.newHandle(moved.handle());
+        }
     }
 
     public Tensor eq(Tensor other) { checkBinary("eq", other); return compare("aten::eq", other); }

@@ -158,7 +158,10 @@ class ShapeOpsTest {
             check("unsqueeze 1", t.unsqueeze(1), new long[] {2, 1, 3, 4}, x);
             assertThrows(TorchException.class, () -> t.unsqueeze(4));
             assertThrows(TorchException.class, () -> t.unsqueeze(-5));
-            check("unsqueeze of scalar", Tensor.of(new double[] {3}).unsqueeze(0), new long[] {1}, new double[] {3});
+            check("unsqueeze of scalar", Tensor.copyOf(java.lang.foreign.MemorySegment.ofArray(new double[] {3}), DType.FLOAT64)
+                    .unsqueeze(0), new long[] {1}, new double[] {3});
+            assertArrayEquals(new long[] {1}, Tensor.of(new double[] {3}).shape(), "one value without a shape is 1-d, as in torch");
+            assertArrayEquals(new long[0], Tensor.scalar(3).shape());
 
             double[] y = Ref.normal(new Random(25), 6);
             Tensor u = Tensor.of(y, 1, 3, 1, 2);
