@@ -29,6 +29,16 @@ public record Init(DType dtype, Device device, double initializerRange) {
         }
     }
 
+    /** Uniform on [-bound, bound): kaiming-uniform with a = sqrt(5) is bound = 1/sqrt(fan_in), as torch.nn.Linear. */
+    public Tensor uniform(double bound, long... shape) {
+        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        try (var g = Torch.noGrad(); Tensor r = Tensor.rand(shape, DType.FLOAT32, device); Tensor scaled = r.mul(2 * bound)) {
+            try (Tensor shifted = scaled.sub(bound)) {
+                return shifted.to(dtype);
+            }
+        }
+    }
+
     public Tensor ones(long... shape) {
         if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
         return Tensor.ones(shape, dtype, device);

@@ -34,6 +34,18 @@ public abstract class Module implements AutoCloseable {
         return module;
     }
 
+    /** Unregisters a child (its parameters leave this module's names); the caller owns it afterwards. */
+    protected final Module removeChild(String name) {
+        Module m = children.remove(name);
+        if (m == null) throw new IllegalArgumentException("no child module " + name + " in " + getClass().getSimpleName());
+        return m;
+    }
+
+    /** The direct parameters of this module (not its children's), by their short names. */
+    public final Map<String, Tensor> directParameters() {
+        return java.util.Collections.unmodifiableMap(parameters);
+    }
+
     /** Every parameter under its full name, in registration order (depth first). */
     public final Map<String, Tensor> namedParameters() {
         LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
@@ -81,6 +93,20 @@ public abstract class Module implements AutoCloseable {
         Module child = dot < 0 ? null : children.get(fullName.substring(0, dot));
         if (child == null) throw new IllegalArgumentException("no parameter named " + fullName);
         child.setParameter(fullName.substring(dot + 1), value);
+    }
+
+    /** Puts value in place of the parameter fullName and returns the previous tensor, still open (the caller's now). */
+    public final Tensor exchangeParameter(String fullName, Tensor value) {
+        int dot = fullName.indexOf('.');
+        Tensor old = parameters.get(fullName);
+        if (old != null) {
+            parameters.put(fullName, Scope.detach(value));
+            onParameterReplaced(fullName, value);
+            return old;
+        }
+        Module child = dot < 0 ? null : children.get(fullName.substring(0, dot));
+        if (child == null) throw new IllegalArgumentException("no parameter named " + fullName);
+        return child.exchangeParameter(fullName.substring(dot + 1), value);
     }
 
     /** Subclasses that keep a field for a parameter update it here. */
