@@ -2,12 +2,16 @@ package io.higgs4j.trainer;
 
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.higgs.HiggsAudioModel;
+import io.higgs4j.lora.LoraConfig;
+import io.higgs4j.lora.LoraModel;
+import io.higgs4j.nn.Init;
 import io.higgs4j.torch.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -22,14 +26,53 @@ public final class ParamsCommand implements Callable<Integer> {
             completionCandidates = Presets.class)
     String config;
 
+    @Option(names = {"--lora_r", "--lora-r"}, description = "with LoRA of this rank: also print trainable and LoRA parameter counts")
+    Integer loraR;
+
+    @Option(names = {"--lora_alpha", "--lora-alpha"}, defaultValue = "32", description = "LoRA alpha (default: ${DEFAULT-VALUE})")
+    double loraAlpha;
+
+    @Option(names = {"--lora_targets", "--lora-targets"}, defaultValue = "comprehensive",
+            description = "a preset (attention, mlp, audio, comprehensive) or a comma list of presets and module-name suffixes (default: ${DEFAULT-VALUE})")
+    String loraTargets;
+
+    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",", description = "modules trained in full, comma separated")
+    List<String> modulesToSave = List.of();
+
+    @Option(names = {"--use_rslora", "--use-rslora"}, description = "scale by alpha/sqrt(r) instead of alpha/r")
+    boolean useRslora;
+
     static final class Presets extends java.util.ArrayList<String> {
         Presets() { super(HiggsAudioConfig.PRESETS); }
     }
 
     @Override
     public Integer call() throws Exception {
-        print(HiggsAudioConfig.resolve(config), System.out);
+        HiggsAudioConfig c = HiggsAudioConfig.resolve(config);
+        print(c, System.out, loraR == null ? "Total parameters: " : "Base model parameters: ");
+        if (loraR != null) {
+            LoraConfig lc = new LoraConfig(loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,
+                    List.of(), modulesToSave, null);
+            printLora(c, lc, System.out);
+        }
         return 0;
+    }
+
+    /** PEFT's statistics of the LoRA-wrapped shape-only model. */
+    static void printLora(HiggsAudioConfig c, LoraConfig lc, PrintStream out) {
+        try (HiggsAudioModel model = HiggsAudioModel.shapeOnly(c); LoraModel lora = LoraModel.apply(model, lc, Init.meta())) {
+            LoraModel.Stats st = lora.stats();
+            out.println("With LoRA r=" + lc.r() + ", alpha=" + fmt(lc.alpha()) + ", targets " + lc.targetModules()
+                    + (lc.modulesToSave().isEmpty() ? "" : ", modules_to_save " + lc.modulesToSave()) + ":");
+            out.println("Total parameters: " + thousands(st.total()));
+            out.printf(Locale.ROOT, "Trainable parameters: %s (%.2f%%)%n", thousands(st.trainable()), st.trainablePercent());
+            out.printf(Locale.ROOT, "LoRA parameters: %s (%.2f%%)%n", thousands(st.lora()), st.loraPercent());
+            out.println("LoRA-wrapped modules: " + st.wrappedModules());
+        }
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
     }
 
     /** Component of a parameter name, in the order printed. */
@@ -44,6 +87,10 @@ public final class ParamsCommand implements Callable<Integer> {
     }
 
     static void print(HiggsAudioConfig c, PrintStream out) {
+        print(c, out, "Total parameters: ");
+    }
+
+    static void print(HiggsAudioConfig c, PrintStream out, String totalLabel) {
         Map<String, Long> parts = new LinkedHashMap<>();
         for (String k : new String[] {"text embedding (embed_tokens)", "text layers (attention, mlp, norms)",
                 "audio adapter (audio_mlp, audio norms, audio_codebook_embeddings)", "heads (text_lm_head, audio_lm_head)", "final norm"}) {
@@ -60,7 +107,7 @@ public final class ParamsCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "Model: %s adapter, %d layers, hidden %d, vocabulary %d, %d codebooks of %d%n",
                 c.audioAdapterType(), c.textConfig().numHiddenLayers(), c.textConfig().hiddenSize(), c.textConfig().vocabSize(),
                 c.audioNumCodebooks(), c.audioCodebookSize());
-        out.println("Total parameters: " + thousands(total));
+        out.println(totalLabel + thousands(total));
         for (Map.Entry<String, Long> e : parts.entrySet()) {
             out.printf(Locale.ROOT, "  %-70s %s%n", e.getKey() + ":", thousands(e.getValue()));
         }

@@ -66,4 +66,26 @@ class ParamsCommandTest {
         assertTrue(r[2].contains("no-such-thing"), r[2]);
         assertFalse(r[2].contains("\tat "), "no stack trace: " + r[2]);
     }
+
+    /**
+     * The voice-cloning LoRA of the issue on the 3B config, counted by hand: per layer r(in+out) over q, k, v, o
+     * (3072->3072, 3072->1024 twice, 3072->3072), mlp and audio_mlp (3072->8192 twice, 8192->3072), times 28 layers;
+     * modules_to_save copies are the two heads and the codebook embedding, and PEFT counts their frozen originals too.
+     */
+    @Test
+    void loraStatisticsOfTheReleasedConfig() {
+        String[] r = run("params", "--config", fixture().toString(), "--lora_r", "16", "--lora_alpha", "32", "--lora_targets",
+                "comprehensive", "--modules_to_save", "audio_decoder_proj.text_lm_head,audio_decoder_proj.audio_lm_head,audio_codebook_embeddings");
+        assertEquals("0", r[0], r[2]);
+        long perLayer = 16L * ((3072 + 3072) * 2 + (3072 + 1024) * 2) + 2 * 16L * ((3072 + 8192) * 3);
+        long lora = 28 * perLayer;
+        long copies = 128256L * 3072 + 2 * 8208L * 3072;
+        long base = 5_771_283_456L;
+        long total = base + lora + copies, trainable = lora + copies;
+        assertTrue(r[1].contains("Base model parameters: 5,771,283,456"), r[1]);
+        assertTrue(r[1].contains(String.format(java.util.Locale.ROOT, "Total parameters: %,d", total)), r[1]);
+        assertTrue(r[1].contains(String.format(java.util.Locale.ROOT, "Trainable parameters: %,d (%.2f%%)", trainable, 100.0 * trainable / total)), r[1]);
+        assertTrue(r[1].contains(String.format(java.util.Locale.ROOT, "LoRA parameters: %,d (%.2f%%)", lora, 100.0 * lora / total)), r[1]);
+        assertTrue(r[1].contains("LoRA-wrapped modules: 280"), r[1]);
+    }
 }
