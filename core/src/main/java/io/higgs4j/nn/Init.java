@@ -10,7 +10,20 @@ import io.higgs4j.torch.Torch;
  * (weights normal with std initializerRange, norms one). On the meta device nothing is allocated, which is how
  * the 3B model's structure is built on a laptop.
  */
-public record Init(DType dtype, Device device, double initializerRange) {
+public record Init(DType dtype, Device device, double initializerRange, boolean initialize) {
+
+    public Init(DType dtype, Device device, double initializerRange) {
+        this(dtype, device, initializerRange, true);
+    }
+
+    /** Parameters allocated but not initialised, for a model whose every weight is about to be loaded. */
+    public static Init forLoading(DType dtype, Device device) {
+        return new Init(dtype, device, 0.02, false);
+    }
+
+    private boolean skip() {
+        return device.type() == Device.Type.META || !initialize;
+    }
 
     public static Init meta() {
         return new Init(DType.BFLOAT16, Device.META, 0.02);
@@ -21,7 +34,7 @@ public record Init(DType dtype, Device device, double initializerRange) {
     }
 
     public Tensor normal(long... shape) {
-        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        if (skip()) return Tensor.empty(shape, dtype, device);
         try (var g = Torch.noGrad(); Tensor r = Tensor.randn(shape, DType.FLOAT32, device)) {
             try (Tensor scaled = r.mul(initializerRange)) {
                 return scaled.to(dtype);
@@ -31,7 +44,7 @@ public record Init(DType dtype, Device device, double initializerRange) {
 
     /** Uniform on [-bound, bound): kaiming-uniform with a = sqrt(5) is bound = 1/sqrt(fan_in), as torch.nn.Linear. */
     public Tensor uniform(double bound, long... shape) {
-        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        if (skip()) return Tensor.empty(shape, dtype, device);
         try (var g = Torch.noGrad(); Tensor r = Tensor.rand(shape, DType.FLOAT32, device); Tensor scaled = r.mul(2 * bound)) {
             try (Tensor shifted = scaled.sub(bound)) {
                 return shifted.to(dtype);
@@ -40,12 +53,12 @@ public record Init(DType dtype, Device device, double initializerRange) {
     }
 
     public Tensor ones(long... shape) {
-        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        if (skip()) return Tensor.empty(shape, dtype, device);
         return Tensor.ones(shape, dtype, device);
     }
 
     public Tensor zeros(long... shape) {
-        if (device.type() == Device.Type.META) return Tensor.empty(shape, dtype, device);
+        if (skip()) return Tensor.empty(shape, dtype, device);
         return Tensor.zeros(shape, dtype, device);
     }
 }

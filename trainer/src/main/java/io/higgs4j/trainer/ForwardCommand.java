@@ -53,7 +53,7 @@ public final class ForwardCommand implements Callable<Integer> {
         if (!Files.isRegularFile(batchPath)) throw new IllegalArgumentException("--batch " + batchPath + " is not a file");
         Device dev = Device.parse(device);
         HiggsAudioConfig config = HiggsAudioConfig.fromFile(modelPath.resolve("config.json"));
-        try (HiggsAudioModel model = new HiggsAudioModel(config, new Init(DType.FLOAT32, dev, config.textConfig().initializerRange()));
+        try (HiggsAudioModel model = new HiggsAudioModel(config, Init.forLoading(DType.FLOAT32, dev));
              Scope scope = Scope.open()) {
             HiggsAudioWeights.load(model, modelPath);
             model.train(true);
