@@ -77,7 +77,10 @@ public final class HiggsAudioModel extends Module {
             for (int i = 0; i < k; i++) offsets[i] = (long) i * (config.audioCodebookSize() + 2);
             Tensor shifted = codes.add(Tensor.of(offsets, k, 1).to(codes.device()));
             Tensor embedded = audioCodebookEmbeddings.forward(shifted);
-            return Scope.keep(config.audioEmbedAvg() ? embedded.mean(0, false) : embedded.sum(0, false));
+            Tensor summed = config.audioEmbedAvg() ? embedded.mean(0, false) : embedded.sum(0, false);
+            // A trainable float32 copy of the codebook embedding on a bf16 model: back to the model's dtype.
+            DType dtype = embedTokens.weight().dtype();
+            return Scope.keep(summed.dtype() == dtype ? summed : summed.to(dtype));
         }
     }
 

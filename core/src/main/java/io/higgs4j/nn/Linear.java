@@ -88,7 +88,20 @@ public class Linear extends Module {
         else if (name.equals("bias")) bias = value;
     }
 
+    /**
+     * x W^T (+ b) (+ the LoRA branch). An input of another dtype than the weight (bf16 activations reaching a float32
+     * trainable head) is computed in the weight's dtype, and so is the result.
+     */
     public Tensor forward(Tensor x) {
+        if (x.dtype() != weight.dtype()) {
+            try (Scope s = Scope.open()) {
+                return Scope.keep(forwardSameDtype(x.to(weight.dtype())));
+            }
+        }
+        return forwardSameDtype(x);
+    }
+
+    private Tensor forwardSameDtype(Tensor x) {
         if (lora == null || merged || !loraEnabled) return x.linear(weight, bias);
         try (Scope s = Scope.open()) {
             return Scope.keep(x.linear(weight, bias).add(lora.forward(x, isTraining())));

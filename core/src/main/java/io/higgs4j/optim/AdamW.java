@@ -93,6 +93,36 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * The optimizer's state by parameter index ("exp_avg.3", "exp_avg_sq.3", "step.3") for checkpoints; shared views of
+     * the live tensors, which the caller writes out and does not close.
+     */
+    public java.util.Map<String, Tensor> stateDict() {
+        java.util.Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < params.size(); i++) {
+            out.put("exp_avg." + i, expAvg.get(i));
+            out.put("exp_avg_sq." + i, expAvgSq.get(i));
+            out.put("step." + i, steps.get(i));
+        }
+        return out;
+    }
+
+    /** Restores what {@link #stateDict} saved (values copied in); stepCount is the number of steps taken. */
+    public void loadStateDict(java.util.function.Function<String, Tensor> saved, long stepCount) {
+        try (var g = Torch.noGrad(); Scope s = Scope.open()) {
+            for (var e : stateDict().entrySet()) {
+                Tensor value = saved.apply(e.getKey());
+                if (value == null) throw new IllegalArgumentException("optimizer state has no " + e.getKey());
+                if (!java.util.Arrays.equals(value.shape(), e.getValue().shape())) {
+                    throw new IllegalArgumentException("optimizer state " + e.getKey() + " has shape "
+                            + java.util.Arrays.toString(value.shape()) + ", expected " + java.util.Arrays.toString(e.getValue().shape()));
+                }
+                e.getValue().copy_(value);
+            }
+        }
+        step = stepCount;
+    }
+
     /** Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
     public void zeroGrad() {
         for (Tensor p : params) p.resetGrad();

@@ -62,6 +62,7 @@ public final class MergeCommand implements Callable<Integer> {
             try (LoraModel lora = LoraModel.load(model, adapter, Init.forLoading(DType.FLOAT32, Device.CPU))) {
                 lora.unload(true); // W + (alpha/r) B A in float32, cast back; modules_to_save copies replace the originals
             }
+            model.to(dtype); // float32 modules_to_save copies back to the checkpoint's dtype
             SafetensorsWriter.writeSharded(tmp, model.namedParameters(), maxShardSize, Map.of("format", "pt"));
             copyNonWeightFiles(modelPath, tmp);
             if (Files.exists(outputDir)) Files.delete(outputDir); // empty, checked above

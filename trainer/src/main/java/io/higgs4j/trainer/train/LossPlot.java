@@ -1,0 +1,31 @@
+package io.higgs4j.trainer.train;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The loss curves of a run (total, text, audio) as a PNG, drawn with XChart. */
+public final class LossPlot {
+    private LossPlot() {}
+
+    public static void write(List<StepMetrics> history, Path png) throws IOException {
+        if (history.isEmpty()) return;
+        System.setProperty("java.awt.headless", "true");
+        XYChart chart = new XYChartBuilder().width(900).height(500).title("Training loss")
+                .xAxisTitle("optimizer step").yAxisTitle("loss").build();
+        double[] steps = history.stream().mapToDouble(StepMetrics::step).toArray();
+        add(chart, "loss", steps, history.stream().mapToDouble(StepMetrics::loss).toArray());
+        add(chart, "text loss", steps, history.stream().mapToDouble(StepMetrics::textLoss).toArray());
+        add(chart, "audio loss", steps, history.stream().mapToDouble(StepMetrics::audioLoss).toArray());
+        BitmapEncoder.saveBitmap(chart, png.toString().replaceFirst("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private static void add(XYChart chart, String name, double[] x, double[] y) {
+        chart.addSeries(name, x, y).setMarker(SeriesMarkers.NONE);
+    }
+}
