@@ -195,8 +195,23 @@ public final class LoraModel implements AutoCloseable {
             throw new IllegalArgumentException(cfg + " is not valid JSON: " + e.getOriginalMessage());
         }
         LoraModel lora = apply(model, config, init);
+        try {
+            lora.loadWeights(weights);
+        } catch (RuntimeException e) {
+            lora.close();
+            throw e;
+        }
+        return lora;
+    }
+
+    /**
+     * Copies an adapter_model.safetensors into this adapter's weights (resuming, or after {@link #load}), checking that
+     * it holds exactly the expected keys with the expected shapes (a wrong rank shows up here). Nothing is copied when
+     * a check fails.
+     */
+    public void loadWeights(Path weights) {
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
-            Map<String, Tensor> expected = lora.adapterStateDict();
+            Map<String, Tensor> expected = adapterStateDict();
             TreeSet<String> missing = new TreeSet<>(expected.keySet());
             missing.removeAll(f.names());
             TreeSet<String> unexpected = new TreeSet<>(f.names());
@@ -213,8 +228,7 @@ public final class LoraModel implements AutoCloseable {
                 }
             }
             if (!problems.isEmpty()) {
-                lora.close();
-                throw new IllegalArgumentException("adapter " + dir + " does not fit the model: " + String.join("; ", problems));
+                throw new IllegalArgumentException("adapter " + weights.getParent() + " does not fit the model: " + String.join("; ", problems));
             }
             for (Map.Entry<String, Tensor> e : expected.entrySet()) {
                 try (Scope s = Scope.open(); var g = Torch.noGrad()) {
@@ -222,7 +236,6 @@ public final class LoraModel implements AutoCloseable {
                 }
             }
         }
-        return lora;
     }
 
     /**
