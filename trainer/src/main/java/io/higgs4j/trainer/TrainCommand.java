@@ -1,0 +1,281 @@
+package io.higgs4j.trainer;
+
+import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.higgs.HiggsAudioLoss;
+import io.higgs4j.higgs.HiggsAudioModel;
+import io.higgs4j.higgs.HiggsAudioWeights;
+import io.higgs4j.lora.LoraConfig;
+import io.higgs4j.lora.LoraModel;
+import io.higgs4j.nn.Init;
+import io.higgs4j.optim.AdamW;
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Torch;
+import io.higgs4j.trainer.train.BatchSource;
+import io.higgs4j.trainer.train.CheckpointStore;
+import io.higgs4j.trainer.train.LossPlot;
+import io.higgs4j.trainer.train.LrSchedule;
+import io.higgs4j.trainer.train.Progress;
+import io.higgs4j.trainer.train.StepMetrics;
+import io.higgs4j.trainer.train.Trainer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** LoRA fine-tuning of Higgs Audio v2 on ChatML voice-cloning data; leaves a PEFT adapter in --output_dir. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Fine-tune Higgs Audio v2 with LoRA on ChatML data and save a PEFT adapter.")
+public final class TrainCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--demo", description = "train the tiny model on a synthetic voice-cloning set shipped in the jar (about a minute on 2 cores)")
+    boolean demo;
+
+    @Option(names = {"--data_path", "--data-path"}, description = "ChatML data: a JSON array or JSONL file")
+    Path dataPath;
+
+    @Option(names = {"--output_dir", "--output-dir"}, required = true, description = "where checkpoints, metrics and the adapter go")
+    Path outputDir;
+
+    @Option(names = {"--model_path", "--model-path"}, description = "model directory: config.json, safetensors weights, tokenizer.json")
+    Path modelPath;
+
+    @Option(names = "--config", description = "instead of --model_path: a preset (tiny, small) or a config.json, randomly initialised")
+    String config;
+
+    @Option(names = "--tokenizer", description = "tokenizer.json when it is not in --model_path (the tiny preset has a demo one)")
+    Path tokenizer;
+
+    @Option(names = {"--batch_size", "--batch-size"}, defaultValue = "1", description = "samples per micro-batch (default: ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = {"--learning_rate", "--learning-rate"}, defaultValue = "2e-4", description = "peak learning rate (default: ${DEFAULT-VALUE})")
+    double learningRate;
+
+    @Option(names = {"--num_epochs", "--num-epochs"}, defaultValue = "1", description = "passes over the data (default: ${DEFAULT-VALUE})")
+    int numEpochs;
+
+    @Option(names = {"--max_steps", "--max-steps"}, defaultValue = "-1", description = "optimizer steps; overrides --num_epochs when > 0 (default: ${DEFAULT-VALUE})")
+    long maxSteps;
+
+    @Option(names = {"--gradient_accumulation_steps", "--gradient-accumulation-steps"}, defaultValue = "1",
+            description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})")
+    int gradientAccumulationSteps;
+
+    @Option(names = {"--warmup_steps", "--warmup-steps"}, defaultValue = "0", description = "linear warmup steps (default: ${DEFAULT-VALUE})")
+    long warmupSteps;
+
+    @Option(names = {"--lr_scheduler", "--lr-scheduler"}, defaultValue = "cosine", description = "cosine, linear or constant (default: ${DEFAULT-VALUE})")
+    String lrScheduler;
+
+    @Option(names = {"--weight_decay", "--weight-decay"}, defaultValue = "0.01", description = "AdamW weight decay (default: ${DEFAULT-VALUE})")
+    double weightDecay;
+
+    @Option(names = {"--max_grad_norm", "--max-grad-norm"}, defaultValue = "1.0", description = "clip gradients to this global norm; 0 disables (default: ${DEFAULT-VALUE})")
+    double maxGradNorm;
+
+    @Option(names = {"--save_steps", "--save-steps"}, defaultValue = "500", description = "checkpoint every N steps; 0: only at the end (default: ${DEFAULT-VALUE})")
+    int saveSteps;
+
+    @Option(names = {"--save_total_limit", "--save-total-limit"}, defaultValue = "3", description = "keep the newest N checkpoints; 0 keeps all (default: ${DEFAULT-VALUE})")
+    int saveTotalLimit;
+
+    @Option(names = {"--logging_steps", "--logging-steps"}, defaultValue = "1", description = "log every N steps when not on a terminal (default: ${DEFAULT-VALUE})")
+    int loggingSteps;
+
+    @Option(names = {"--lora_r", "--lora-r"}, defaultValue = "16", description = "LoRA rank (default: ${DEFAULT-VALUE})")
+    int loraR;
+
+    @Option(names = {"--lora_alpha", "--lora-alpha"}, defaultValue = "32", description = "LoRA alpha (default: ${DEFAULT-VALUE})")
+    double loraAlpha;
+
+    @Option(names = {"--lora_dropout", "--lora-dropout"}, defaultValue = "0.05", description = "dropout on the LoRA input (default: ${DEFAULT-VALUE})")
+    double loraDropout;
+
+    @Option(names = {"--lora_targets", "--lora-targets"}, defaultValue = "comprehensive",
+            description = "attention, mlp, audio, comprehensive, or a comma list of presets and module-name suffixes (default: ${DEFAULT-VALUE})")
+    String loraTargets;
+
+    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",",
+            defaultValue = "audio_decoder_proj.text_lm_head,audio_decoder_proj.audio_lm_head,audio_codebook_embeddings",
+            description = "modules trained in full, comma separated; 'none' for none (default: ${DEFAULT-VALUE})")
+    List<String> modulesToSave;
+
+    @Option(names = {"--use_rslora", "--use-rslora"}, description = "scale LoRA by alpha/sqrt(r)")
+    boolean useRslora;
+
+    @Option(names = {"--audio_loss_reduction", "--audio-loss-reduction"}, defaultValue = "mean",
+            description = "mean or sum over the codebooks' losses (default: ${DEFAULT-VALUE})")
+    String audioLossReduction;
+
+    @Option(names = {"--text_loss_weight", "--text-loss-weight"}, defaultValue = "1.0", description = "weight of the text loss (default: ${DEFAULT-VALUE})")
+    double textLossWeight;
+
+    @Option(names = {"--max_seq_len", "--max-seq-len"}, defaultValue = "2048", description = "longest merged sample; longer ones are reported and skipped (default: ${DEFAULT-VALUE})")
+    int maxSeqLen;
+
+    @Option(names = "--dtype", description = "bf16 (frozen base in bf16, trainable weights in fp32) or fp32 (default: bf16 on CUDA, fp32 on CPU)")
+    String dtype;
+
+    @Option(names = "--device", description = "cpu or cuda:N (default: cuda:0 when CUDA is available, else cpu)")
+    String device;
+
+    @Option(names = "--seed", defaultValue = "42", description = "seed of initialisation, shuffling and dropout (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--resume", arity = "0..1", fallbackValue = "latest", paramLabel = "CHECKPOINT",
+            description = "continue from the latest checkpoint in --output_dir, or from the one given")
+    String resume;
+
+    private CommandLine.ParameterException bad(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    void validate() {
+        if (!demo && dataPath == null) throw bad("give --data_path (or --demo)");
+        if (!demo && (modelPath == null) == (config == null)) throw bad("give either --model_path or --config");
+        if (demo && (modelPath != null || dataPath != null)) throw bad("--demo brings its own model and data: drop --model_path and --data_path");
+        if (batchSize < 1) throw bad("--batch_size must be >= 1, got " + batchSize);
+        if (!(learningRate > 0) || !Double.isFinite(learningRate)) throw bad("--learning_rate must be > 0, got " + learningRate);
+        if (numEpochs < 1) throw bad("--num_epochs must be >= 1, got " + numEpochs);
+        if (gradientAccumulationSteps < 1) throw bad("--gradient_accumulation_steps must be >= 1, got " + gradientAccumulationSteps);
+        if (warmupSteps < 0) throw bad("--warmup_steps must be >= 0, got " + warmupSteps);
+        if (weightDecay < 0) throw bad("--weight_decay must be >= 0, got " + weightDecay);
+        if (maxGradNorm < 0) throw bad("--max_grad_norm must be >= 0, got " + maxGradNorm);
+        if (saveSteps < 0) throw bad("--save_steps must be >= 0, got " + saveSteps);
+        if (loraR < 1) throw bad("--lora_r must be >= 1, got " + loraR);
+        if (!(loraAlpha > 0)) throw bad("--lora_alpha must be > 0, got " + loraAlpha);
+        if (!(loraDropout >= 0 && loraDropout < 1)) throw bad("--lora_dropout must be in [0, 1), got " + loraDropout);
+        if (maxSeqLen < 8) throw bad("--max_seq_len must be >= 8, got " + maxSeqLen);
+        try {
+            LrSchedule.Kind.parse(lrScheduler);
+            HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage().startsWith("No enum") ? "--audio_loss_reduction must be mean or sum, got " + audioLossReduction : e.getMessage());
+        }
+        if (dtype != null && !List.of("bf16", "fp32").contains(dtype)) throw bad("--dtype must be bf16 or fp32, got " + dtype);
+        if (device != null) {
+            try {
+                Device.parse(device);
+            } catch (IllegalArgumentException e) {
+                throw bad("--device: " + e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        validate();
+        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
+        boolean bf16 = dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA;
+        DType baseDtype = bf16 ? DType.BFLOAT16 : DType.FLOAT32;
+        Files.createDirectories(outputDir);
+
+        TrainingData.Prepared prepared = TrainingData.prepare(this, outputDir);
+        HiggsAudioConfig c = prepared.config();
+        Torch.manualSeed(seed);
+        try (HiggsAudioModel model = new HiggsAudioModel(c, prepared.weights() == null
+                ? new Init(baseDtype, dev, c.textConfig().initializerRange()) : Init.forLoading(baseDtype, dev))) {
+            if (prepared.weights() != null) HiggsAudioWeights.load(model, prepared.weights());
+            List<String> saved = modulesToSave.size() == 1 && modulesToSave.getFirst().equals("none") ? List.of() : modulesToSave;
+            LoraConfig lc = new LoraConfig(loraR, loraAlpha, loraDropout, useRslora, LoraConfig.targets(loraTargets), null, null,
+                    List.of(), saved, prepared.baseModelName());
+            try (LoraModel lora = LoraModel.apply(model, lc, new Init(DType.FLOAT32, dev, 0.02));
+                 AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()),
+                         new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay))) {
+                LoraModel.Stats st = lora.stats();
+                LOG.info(String.format(Locale.ROOT, "model: %s; base in %s on %s; LoRA r=%d alpha=%s on %d modules",
+                        prepared.describe(), baseDtype, dev, loraR, loraAlpha, st.wrappedModules()));
+                LOG.info(String.format(Locale.ROOT, "Total parameters: %,d; Trainable parameters: %,d (%.2f%%); LoRA parameters: %,d (%.2f%%)",
+                        st.total(), st.trainable(), st.trainablePercent(), st.lora(), st.loraPercent()));
+                BatchSource data = prepared.batches();
+                long total = maxSteps > 0 ? maxSteps
+                        : Math.max(1, (long) Math.ceil((double) data.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
+                LOG.info("{} batches per epoch of up to {} samples; {} optimizer steps", data.batchesPerEpoch(), batchSize, total);
+                var settings = new Trainer.Settings(gradientAccumulationSteps, total, maxGradNorm,
+                        new LrSchedule(LrSchedule.Kind.parse(lrScheduler), learningRate, warmupSteps, total),
+                        saveSteps, saveTotalLimit, loggingSteps, seed, outputDir,
+                        new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
+                        dev, 5);
+                Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole());
+                Path resumeFrom = resumePath();
+                CountDownLatch done = new CountDownLatch(1);
+                Thread hook = new Thread(() -> {
+                    trainer.requestStop();
+                    try {
+                        done.await(120, TimeUnit.SECONDS); // let the loop save its checkpoint
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "higgs4j-ctrl-c");
+                Runtime.getRuntime().addShutdownHook(hook);
+                Trainer.Result result;
+                try {
+                    result = trainer.run(resumeFrom);
+                } finally {
+                    done.countDown();
+                }
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // Ctrl-C: the hook is running and waits for us
+                }
+                if (!result.interrupted()) lora.save(outputDir);
+                LossPlot.write(result.history(), outputDir.resolve("loss_curve.png"));
+                summary(result);
+            }
+        }
+        return 0;
+    }
+
+    private Path resumePath() throws java.io.IOException {
+        if (resume == null) return null;
+        if (resume.equals("latest")) {
+            return new CheckpointStore(outputDir, saveTotalLimit).latest().orElseThrow(() ->
+                    bad("--resume: no checkpoint-<step> directory in " + outputDir));
+        }
+        Path p = Path.of(resume);
+        if (!Files.isDirectory(p)) throw bad("--resume " + resume + " is not a checkpoint directory");
+        return p;
+    }
+
+    private void summary(Trainer.Result r) {
+        List<StepMetrics> h = r.history();
+        if (h.isEmpty()) return;
+        StepMetrics first = h.getFirst(), last = h.getLast();
+        double tokens = 0, seconds = 0;
+        for (StepMetrics m : h) {
+            tokens += m.tokensPerSecond() * m.seconds();
+            seconds += m.seconds();
+        }
+        LOG.info(String.format(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f (text %.4f -> %.4f, audio %.4f -> %.4f), %.0f tokens/s; adapter in %s, curve in %s",
+                r.interrupted() ? "stopped" : "done", r.steps(), first.loss(), last.loss(), first.textLoss(), last.textLoss(),
+                first.audioLoss(), last.audioLoss(), seconds > 0 ? tokens / seconds : 0,
+                r.interrupted() ? r.lastCheckpoint() : outputDir, outputDir.resolve("loss_curve.png")));
+    }
+
+    // accessors for TrainingData
+    boolean demo() { return demo; }
+    Path dataPath() { return dataPath; }
+    Path modelPath() { return modelPath; }
+    String config() { return config; }
+    Path tokenizer() { return tokenizer; }
+    int batchSize() { return batchSize; }
+    int maxSeqLen() { return maxSeqLen; }
+    long seed() { return seed; }
+}

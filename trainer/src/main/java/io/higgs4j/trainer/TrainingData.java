@@ -1,0 +1,95 @@
+package io.higgs4j.trainer;
+
+import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.trainer.data.BatchSampler;
+import io.higgs4j.trainer.data.Collated;
+import io.higgs4j.trainer.data.Collator;
+import io.higgs4j.trainer.data.DataValidator;
+import io.higgs4j.trainer.data.DemoData;
+import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.ValidationOptions;
+import io.higgs4j.trainer.train.BatchSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+
+/** From the command line to a model configuration and the training batches: tokenizer, validation, sampler, collator. */
+final class TrainingData {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingData.class);
+
+    /** The demo: this many synthetic samples of this many speakers. */
+    static final int DEMO_SAMPLES = 48, DEMO_SPEAKERS = 4;
+
+    /** What train needs: the config, where the weights are (null: random initialisation), and the batches. */
+    record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, BatchSource batches, String describe) {}
+
+    static Prepared prepare(TrainCommand cmd, Path outputDir) throws IOException {
+        HiggsAudioConfig config;
+        Path weights = null, data;
+        String name;
+        HiggsTokenizer tokenizer;
+        if (cmd.demo()) {
+            config = HiggsAudioConfig.preset("tiny");
+            tokenizer = HiggsTokenizer.demo();
+            data = DemoData.write(outputDir.resolve("demo-data"), DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
+                    config.audioCodebookSize(), cmd.seed());
+            name = "tiny (demo)";
+        } else if (cmd.modelPath() != null) {
+            config = HiggsAudioConfig.fromFile(cmd.modelPath().resolve("config.json"));
+            tokenizer = HiggsTokenizer.resolve(null, cmd.modelPath(), cmd.tokenizer());
+            weights = cmd.modelPath();
+            data = cmd.dataPath();
+            name = cmd.modelPath().toString();
+        } else {
+            config = HiggsAudioConfig.resolve(cmd.config());
+            tokenizer = HiggsTokenizer.resolve(cmd.config(), null, cmd.tokenizer());
+            data = cmd.dataPath();
+            name = cmd.config() + " (random initialisation)";
+        }
+        tokenizer.checkCompatible(config);
+        DataValidator validator = new DataValidator(config, tokenizer, ValidationOptions.defaults().withMaxSeqLen(cmd.maxSeqLen()));
+        PrintWriter warnings = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+        DataValidator.Result valid = validator.validate(data, warnings).requireNonEmpty(data);
+        LOG.info("data: {} samples read from {}, {} valid, {} skipped", valid.report().total(), data, valid.samples().size(),
+                valid.report().invalid());
+        BatchSampler sampler = new BatchSampler(valid.mergedLengths(), cmd.batchSize(), cmd.seed());
+        Collator collator = new Collator(config);
+        return new Prepared(config, weights, cmd.demo() ? null : name, new SampledBatches(sampler, collator, valid), name);
+    }
+
+    /** Batches of an epoch in the sampler's order (computed once per epoch), collated on demand. */
+    private static final class SampledBatches implements BatchSource {
+        private final BatchSampler sampler;
+        private final Collator collator;
+        private final DataValidator.Result data;
+        private int cachedEpoch = -1;
+        private List<int[]> order;
+
+        SampledBatches(BatchSampler sampler, Collator collator, DataValidator.Result data) {
+            this.sampler = sampler;
+            this.collator = collator;
+            this.data = data;
+        }
+
+        @Override
+        public int batchesPerEpoch() {
+            return sampler.batchesPerEpoch();
+        }
+
+        @Override
+        public Batch batch(int epoch, int index) {
+            if (epoch != cachedEpoch) {
+                order = sampler.epoch(epoch);
+                cachedEpoch = epoch;
+            }
+            Collated c = collator.collate(data.batch(order.get(index)));
+            return new Batch(c.toBatch(), c.counts().mergedTokens());
+        }
+    }
+}
