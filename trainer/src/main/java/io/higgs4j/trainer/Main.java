@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The bin/higgs4j command line. */
 @Command(name = "higgs4j", mixinStandardHelpOptions = true, version = "higgs4j 0.1.0-SNAPSHOT",
         description = "Fine-tune Higgs Audio v2 with LoRA on libtorch, from Java.",
-        subcommands = {DoctorCommand.class, ParamsCommand.class, ForwardCommand.class})
+        subcommands = {DoctorCommand.class, ParamsCommand.class, ForwardCommand.class, ValidateDataCommand.class})
 public final class Main implements Runnable {
 
     @Override
