@@ -6,8 +6,11 @@ import io.higgs4j.trainer.data.HiggsTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.ValidationReport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -50,19 +53,23 @@ public final class ValidateDataCommand implements Callable<Integer> {
     @Option(names = "--strict", description = "fail when any sample is invalid")
     boolean strict;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         HiggsAudioConfig cfg = modelConfig(config, modelPath);
         ValidationOptions options = new ValidationOptions(maxSeqLen, minAudioSeconds, maxAudioSeconds, 10);
         try (HiggsTokenizer tok = HiggsTokenizer.resolve(config, modelPath, tokenizer)) {
-            DataValidator.Result result = new DataValidator(cfg, tok, options).validate(dataPath, System.err);
+            PrintWriter out = spec.commandLine().getOut();
+            DataValidator.Result result = new DataValidator(cfg, tok, options).validate(dataPath, spec.commandLine().getErr());
             ValidationReport r = result.report();
-            r.print(System.out);
+            r.print(out);
             if (report != null) {
                 r.write(report);
-                System.out.println("Report written to " + report);
+                out.println("Report written to " + report);
             }
-            System.out.flush();
+            out.flush();
             result.requireNonEmpty(dataPath);
             if (strict && r.invalid() > 0) {
                 throw new IllegalArgumentException(r.invalid() + " of " + r.total() + " samples in " + dataPath + " are invalid (--strict)");

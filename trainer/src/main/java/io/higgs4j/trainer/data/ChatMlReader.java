@@ -97,7 +97,7 @@ public final class ChatMlReader {
                 root = JSON.readTree(file.toFile());
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new DataException("data file " + file + " is not valid JSON (a JSON array was expected, or use JSONL): "
-                        + e.getOriginalMessage() + (e.getLocation() == null ? ""
+                        + jsonMessage(e) + (e.getLocation() == null ? ""
                         : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()));
             }
             for (int i = 0; i < root.size(); i++) add(root.get(i), name + " [" + i + "]", base, samples, failures);
@@ -126,7 +126,7 @@ public final class ChatMlReader {
                 try {
                     node = JSON.readTree(line);
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    failures.add(new Failure(id, Reason.UNPARSEABLE, "not valid JSON: " + e.getOriginalMessage()
+                    failures.add(new Failure(id, Reason.UNPARSEABLE, "not valid JSON: " + jsonMessage(e)
                             + (e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr())));
                     continue;
                 }
@@ -134,6 +134,11 @@ public final class ChatMlReader {
             }
         }
         return new Result(samples, failures);
+    }
+
+    /** Jackson's message without its source description. */
+    private static String jsonMessage(com.fasterxml.jackson.core.JsonProcessingException e) {
+        return e.getOriginalMessage().replaceAll("\\[Source: [^;\\]]*; ", "[");
     }
 
     private static String firstNonBlankChar(Path file) throws IOException {

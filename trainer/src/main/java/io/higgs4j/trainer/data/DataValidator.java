@@ -5,7 +5,7 @@ import io.higgs4j.trainer.data.AudioCodes.InvalidSampleException;
 import io.higgs4j.trainer.data.ChatMlSample.AudioItem;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -46,6 +46,13 @@ public final class DataValidator {
             return this;
         }
 
+        /** The samples at these indices (a batch of {@link BatchSampler}), for {@link Collator#collate}. */
+        public List<EncodedSample> batch(int[] indices) {
+            List<EncodedSample> out = new ArrayList<>(indices.length);
+            for (int i : indices) out.add(samples.get(i));
+            return out;
+        }
+
         /** Each sample's merged length, for {@link BatchSampler}. */
         public int[] mergedLengths() {
             return samples.stream().mapToInt(EncodedSample::mergedLength).toArray();
@@ -61,7 +68,7 @@ public final class DataValidator {
     }
 
     /** Validates a data file or directory, writing warnings for invalid samples to warnings (may be null). */
-    public Result validate(Path dataPath, PrintStream warnings) throws IOException {
+    public Result validate(Path dataPath, PrintWriter warnings) throws IOException {
         ChatMlReader.Result read = ChatMlReader.read(dataPath);
         List<ValidationReport.Invalid> invalid = new ArrayList<>();
         for (ChatMlReader.Failure f : read.failures()) invalid.add(new ValidationReport.Invalid(f.id(), f.reason(), f.message()));
@@ -117,7 +124,7 @@ public final class DataValidator {
         return e;
     }
 
-    private void warn(List<ValidationReport.Invalid> invalid, Map<Reason, Integer> counts, PrintStream out) {
+    private void warn(List<ValidationReport.Invalid> invalid, Map<Reason, Integer> counts, PrintWriter out) {
         int n = Math.min(options.warnInFull(), invalid.size());
         for (int i = 0; i < n; i++) {
             ValidationReport.Invalid x = invalid.get(i);
@@ -129,6 +136,7 @@ public final class DataValidator {
             out.println("warning: skipping " + (invalid.size() - n) + " more invalid samples (" + reasonSummary(rest)
                     + "); the validation report lists each");
         }
+        out.flush();
     }
 
     static String reasonSummary(Map<Reason, Integer> counts) {

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -77,7 +77,7 @@ public record ValidationReport(int total, int valid, Map<Reason, Integer> reason
     }
 
     /** The human summary: counts, reasons that occurred, hours, speakers. */
-    public void print(PrintStream out) {
+    public void print(PrintWriter out) {
         out.printf(Locale.ROOT, "Samples: %d total, %d valid, %d invalid%n", total, valid, invalid());
         reasons.forEach((r, n) -> {
             if (n > 0) out.printf(Locale.ROOT, "  %-24s %d%n", r.key() + ":", n);
@@ -94,5 +94,6 @@ public record ValidationReport(int total, int valid, Map<Reason, Integer> reason
             shown.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append(" (").append(v).append(")"));
             out.printf(Locale.ROOT, "Speakers: %d: %s%s%n", speakers.size(), sb, speakers.size() > shown.size() ? ", ..." : "");
         }
+        out.flush();
     }
 }

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,7 +89,7 @@ class DataValidatorTest {
         Path data = badDataSet(dir);
         ByteArrayOutputStream warnings = new ByteArrayOutputStream();
         DataValidator.Result r = new DataValidator(Fixtures.realConfig(), tok, LIMITS)
-                .validate(data, new PrintStream(warnings, true, StandardCharsets.UTF_8));
+                .validate(data, new PrintWriter(warnings, true, StandardCharsets.UTF_8));
         ValidationReport rep = r.report();
         assertEquals(14, rep.total());
         assertEquals(2, rep.valid());
