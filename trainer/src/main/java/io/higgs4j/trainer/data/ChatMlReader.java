@@ -120,6 +120,7 @@ public final class ChatMlReader {
             int n = 0;
             while ((line = in.readLine()) != null) {
                 n++;
+                if (n == 1 && line.startsWith("\uFEFF")) line = line.substring(1);
                 if (line.isBlank()) continue;
                 String id = name + " line " + n;
                 JsonNode node;

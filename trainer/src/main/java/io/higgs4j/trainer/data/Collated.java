@@ -25,9 +25,11 @@ public record Collated(long[][] inputIds, long[][] attentionMask, long[][] label
      * @param supervisedTextTokens text labels that are not -100, placeholders excluded: what the text loss averages over
      * @param supervisedAudioLabels cells of label_audio_ids that are not -100 (all codebooks)
      * @param audioOutFrames       frames (T) of all audio-out clips
+     * @param mergedSeqLen         the model's merged sequence length before it rounds it up: the longest row once its
+     *                             placeholders are replaced by their clips' columns, its text padding included
      */
     public record TokenCounts(int samples, long textTokens, long paddedTextTokens, long mergedTokens, long supervisedTextTokens,
-                              long supervisedAudioLabels, long audioOutFrames) { }
+                              long supervisedAudioLabels, long audioOutFrames, int mergedSeqLen) { }
 
     public int batchSize() {
         return inputIds.length;

@@ -46,6 +46,7 @@ public final class Collator {
         int s = (longest + roundTo - 1) / roundTo * roundTo;
         long[][] ids = new long[b][s], mask = new long[b][s], labels = new long[b][s];
         long textTokens = 0, merged = 0, supervisedText = 0, outFrames = 0;
+        int mergedSeqLen = 0;
         List<long[][]> inClips = new ArrayList<>(), outClips = new ArrayList<>(), outLabels = new ArrayList<>();
         for (int r = 0; r < b; r++) {
             EncodedSample e = samples.get(r);
@@ -57,6 +58,7 @@ public final class Collator {
             Arrays.fill(labels[r], n, s, DelayPattern.IGNORE_INDEX);
             textTokens += n;
             merged += e.mergedLength();
+            mergedSeqLen = Math.max(mergedSeqLen, s - n + e.mergedLength());
             for (int i = 0; i < n; i++) {
                 if (e.labels()[i] != DelayPattern.IGNORE_INDEX && e.inputIds()[i] != audioOutToken) supervisedText++;
             }
@@ -72,7 +74,8 @@ public final class Collator {
         long[][] inIds = concat(inClips), outIds = concat(outClips), outLab = concat(outLabels);
         long supervisedAudio = 0;
         if (outLab != null) for (long[] row : outLab) for (long v : row) if (v != DelayPattern.IGNORE_INDEX) supervisedAudio++;
-        Collated.TokenCounts counts = new Collated.TokenCounts(b, textTokens, (long) b * s, merged, supervisedText, supervisedAudio, outFrames);
+        Collated.TokenCounts counts = new Collated.TokenCounts(b, textTokens, (long) b * s, merged, supervisedText, supervisedAudio, outFrames,
+                mergedSeqLen);
         return new Collated(ids, mask, labels, inIds, starts(inClips), outIds, starts(outClips), outLab, counts);
     }
 

@@ -46,7 +46,7 @@ class ChatMlReaderTest {
 
     @Test
     void theReferenceTargetShapeBecomesSystemUserAssistant(@TempDir Path dir) throws Exception {
-        Path f = Fixtures.write(dir.resolve("d.jsonl"), CLONING.replace("\n", " ") + "\n");
+        Path f = Fixtures.write(dir.resolve("d.jsonl"), "\uFEFF" + CLONING.replace("\n", " ") + "\r\n");
         ChatMlSample s = ChatMlReader.read(f).samples().getFirst();
         assertEquals("d.jsonl line 1", s.id());
         assertEquals(3, s.messages().size());

@@ -69,7 +69,8 @@ class CollatorTest {
                 {X, X, 20, 21, 22, E, X, X, /**/ X, X, X, X, X, X},
                 {X, X, X, 30, 31, 32, E, X, /**/ X, X, X, X, X, X},
                 {X, X, X, X, 40, 41, 42, E, /**/ X, X, X, X, X, X}}, c.labelAudioIds());
-        assertEquals(new Collated.TokenCounts(2, 15, 32, 23 + 10, 3, 16, 4), c.counts());
+        // The model's rows: A 16 - 10 + 23 = 29, B 16 - 5 + 10 = 21.
+        assertEquals(new Collated.TokenCounts(2, 15, 32, 23 + 10, 3, 16, 4, 29), c.counts());
     }
 
     @Test
@@ -109,7 +110,7 @@ class CollatorTest {
             assertNull(batch.audioOutIds());
             assertNull(batch.labelAudioIds());
         }
-        assertEquals(new Collated.TokenCounts(1, 8, 8, 8, 7, 0, 0), c.counts());
+        assertEquals(new Collated.TokenCounts(1, 8, 8, 8, 7, 0, 0, 8), c.counts());
     }
 
     @Test

@@ -71,6 +71,7 @@ class DemoDataTest {
                     HiggsAudioModel.Output out = model.forward(batch, 8);
                     // The model's merged length: each row's text padding plus its clips' columns, the longest rounded to 8.
                     int longest = samples.stream().mapToInt(e -> c.seqLen() - e.textLength() + e.mergedLength()).max().orElseThrow();
+                    assertEquals(longest, c.counts().mergedSeqLen());
                     assertEquals((longest + 7) / 8 * 8, out.logits().size(1));
                     assertEquals(c.labelAudioIds()[0].length, out.audioLogits().size(0));
                     HiggsAudioLoss.Result loss = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(),
