@@ -1,0 +1,105 @@
+package io.higgs4j.trainer.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.higgs4j.io.Npy;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Writes a synthetic voice-cloning data set for the {@code tiny} preset and the demo tokenizer: N samples in the
+ * reference/target shape (see {@link ChatMlReader}) in {@code demo.jsonl}, with their codes under {@code codes/}.
+ * Texts are words of the demo vocabulary. Codes follow patterns a small model can learn: in clip of speaker s,
+ * codebook k, frame t, the code is {@code (offset(s) + 97*k + (t + phase) mod (3+k) * (k+1)*5) mod codebookSize},
+ * where the phase is the clip's word count; a clip lasts 6 frames per word. Reference codes are named by
+ * {@code "audio_codes"}; target codes sit beside the target's {@code audio_url} as {@code .codes.npy} (the two ways
+ * codes are found). Deterministic for a seed.
+ */
+public final class DemoData {
+
+    public static final String FILE_NAME = "demo.jsonl";
+    public static final int FRAMES_PER_WORD = 6;
+
+    private DemoData() { }
+
+    /** Writes {@code samples} samples of {@code speakers} speakers into dir; returns the data file. */
+    public static Path write(Path dir, int samples, int speakers, int numCodebooks, int codebookSize, long seed) throws IOException {
+        if (samples < 1 || speakers < 1) throw new IllegalArgumentException("need at least one sample and one speaker");
+        List<String> words = vocabulary();
+        Random rnd = new Random(seed);
+        Path codesDir = dir.resolve("codes");
+        Files.createDirectories(codesDir);
+        ObjectMapper json = new ObjectMapper();
+        Path data = dir.resolve(FILE_NAME);
+        try (BufferedWriter out = Files.newBufferedWriter(data, StandardCharsets.UTF_8)) {
+            for (int i = 0; i < samples; i++) {
+                int s = i % speakers;
+                String speaker = "speaker_" + s;
+                int refWords = 3 + rnd.nextInt(6), targetWords = 3 + rnd.nextInt(6);
+                String refText = sentence(words, refWords, rnd), targetText = sentence(words, targetWords, rnd);
+                String refCodes = String.format("codes/%s_%04d_ref.npy", speaker, i);
+                String targetAudio = String.format("codes/%s_%04d_target.wav", speaker, i);
+                Npy.write(dir.resolve(refCodes), codes(s, refWords, numCodebooks, codebookSize), "<i2");
+                Npy.write(dir.resolve(AudioCodes.siblingCodesName(targetAudio)), codes(s, targetWords, numCodebooks, codebookSize), "<i2");
+
+                ObjectNode sample = json.createObjectNode();
+                ArrayNode messages = sample.putArray("messages");
+                ObjectNode user = messages.addObject().put("role", "user");
+                ArrayNode uc = user.putArray("content");
+                uc.addObject().put("type", "text").put("text", refText);
+                uc.addObject().put("type", "audio").put("audio_codes", refCodes);
+                ObjectNode assistant = messages.addObject().put("role", "assistant");
+                ArrayNode ac = assistant.putArray("content");
+                ac.addObject().put("type", "text").put("text", targetText);
+                ac.addObject().put("type", "audio").put("audio_url", targetAudio);
+                sample.put("speaker", speaker);
+                out.write(json.writeValueAsString(sample));
+                out.newLine();
+            }
+        }
+        return data;
+    }
+
+    /** The codes of one clip, K x (6 * words). */
+    static long[][] codes(int speaker, int words, int numCodebooks, int codebookSize) {
+        int t = FRAMES_PER_WORD * words;
+        long offset = 31L * speaker + 7;
+        long[][] c = new long[numCodebooks][t];
+        for (int k = 0; k < numCodebooks; k++) {
+            int period = 3 + k;
+            for (int f = 0; f < t; f++) c[k][f] = Math.floorMod(offset + 97L * k + (long) ((f + words) % period) * (k + 1) * 5, codebookSize);
+        }
+        return c;
+    }
+
+    private static String sentence(List<String> words, int n, Random rnd) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : " ").append(words.get(rnd.nextInt(words.size())));
+        return sb.append('.').toString();
+    }
+
+    /** The ordinary words of the demo tokenizer (those it has with and without a leading space). */
+    static List<String> vocabulary() throws IOException {
+        try (InputStream in = DemoData.class.getResourceAsStream(HiggsTokenizer.DEMO_RESOURCE)) {
+            if (in == null) throw new IOException("the demo tokenizer " + HiggsTokenizer.DEMO_RESOURCE + " is missing from the trainer jar");
+            JsonNode vocab = new ObjectMapper().readTree(in).path("model").path("vocab");
+            List<String> words = new ArrayList<>();
+            for (Map.Entry<String, JsonNode> e : vocab.properties()) {
+                String w = e.getKey();
+                if (w.length() > 1 && w.chars().allMatch(Character::isLetter) && vocab.has(" " + w)) words.add(w);
+            }
+            return words;
+        }
+    }
+}
