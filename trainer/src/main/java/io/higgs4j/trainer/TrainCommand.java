@@ -178,8 +178,21 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** --demo's own defaults, for the options not given on the command line: about a minute on 2 CPU cores. */
+    void applyDemoDefaults() {
+        var parsed = spec.commandLine().getParseResult();
+        if (!parsed.hasMatchedOption("--learning_rate")) learningRate = 3e-3;
+        if (!parsed.hasMatchedOption("--max_steps")) maxSteps = 240;
+        if (!parsed.hasMatchedOption("--batch_size")) batchSize = 4;
+        if (!parsed.hasMatchedOption("--warmup_steps")) warmupSteps = 10;
+        if (!parsed.hasMatchedOption("--save_steps")) saveSteps = 100;
+        if (!parsed.hasMatchedOption("--logging_steps")) loggingSteps = 20;
+        if (!parsed.hasMatchedOption("--lora_dropout")) loraDropout = 0.0;
+    }
+
     @Override
     public Integer call() throws Exception {
+        if (demo) applyDemoDefaults();
         validate();
         Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
         boolean bf16 = dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA;
