@@ -1,0 +1,131 @@
+package io.higgs4j.trainer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.higgs4j.safetensors.SafetensorsFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class TrainCommandTest {
+
+    record Run(int rc, String err) {}
+
+    static Run run(String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        var cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        int rc = cl.execute(args);
+        return new Run(rc, err.toString(StandardCharsets.UTF_8));
+    }
+
+    static List<JsonNode> metrics(Path out) throws Exception {
+        List<JsonNode> l = new ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) l.add(new ObjectMapper().readTree(line));
+        return l;
+    }
+
+    @Test
+    void aShortDemoRunLearnsAndLeavesAnAdapter(@TempDir Path out) throws Exception {
+        Run r = run("train", "--demo", "--output_dir", out.toString(), "--max_steps", "40", "--save_steps", "20");
+        assertEquals(0, r.rc(), r.err());
+        List<JsonNode> m = metrics(out);
+        assertEquals(40, m.size());
+        for (String k : List.of("step", "loss", "text_loss", "audio_loss", "codebook_losses", "lr", "grad_norm", "tokens_per_s", "mem_bytes")) {
+            assertTrue(m.getFirst().has(k), k);
+        }
+        assertEquals(8, m.getFirst().get("codebook_losses").size());
+        double first = m.getFirst().get("loss").asDouble(), last = m.getLast().get("loss").asDouble();
+        assertTrue(last < first / 2, "loss fell from " + first + " to " + last);
+        for (String f : List.of("adapter_model.safetensors", "adapter_config.json", "loss_curve.png", "checkpoint-20", "checkpoint-40")) {
+            assertTrue(Files.exists(out.resolve(f)), f);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("adapter_model.safetensors"))) {
+            assertTrue(f.contains("base_model.model.layers.0.self_attn.q_proj.lora_A.weight"));
+        }
+        // --resume continues after the last checkpoint: to 50 steps.
+        r = run("train", "--demo", "--output_dir", out.toString(), "--max_steps", "50", "--save_steps", "20", "--resume");
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(50, metrics(out).size());
+        assertEquals(50, metrics(out).getLast().get("step").asInt());
+    }
+
+    @Test
+    void badCommandLinesExitWithCode2AndSayWhy(@TempDir Path out) {
+        String o = out.toString();
+        for (String[] args : List.of(
+                new String[] {"train", "--output_dir", o},
+                new String[] {"train", "--output_dir", o, "--data_path", "x.jsonl", "--config", "tiny", "--model_path", "m"},
+                new String[] {"train", "--demo", "--output_dir", o, "--learning_rate", "-1"},
+                new String[] {"train", "--demo", "--output_dir", o, "--batch_size", "0"},
+                new String[] {"train", "--demo", "--output_dir", o, "--lora_dropout", "1.5"},
+                new String[] {"train", "--demo", "--output_dir", o, "--lr_scheduler", "exponential"},
+                new String[] {"train", "--demo", "--output_dir", o, "--audio_loss_reduction", "max"},
+                new String[] {"train", "--demo", "--output_dir", o, "--dtype", "fp8"},
+                new String[] {"train", "--demo", "--output_dir", o, "--device", "tpu"},
+                new String[] {"train", "--demo", "--output_dir", o, "--num_epochs", "many"},
+                new String[] {"train", "--demo"})) {
+            Run r = run(args);
+            assertEquals(2, r.rc(), String.join(" ", args) + " -> " + r.err());
+            assertFalse(r.err().isBlank(), String.join(" ", args));
+        }
+        Run r = run("train", "--demo", "--output_dir", o, "--learning_rate", "-1");
+        assertTrue(r.err().contains("--learning_rate must be > 0"), r.err());
+        r = run("train", "--demo", "--output_dir", o, "--resume");
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("no checkpoint"), r.err());
+    }
+
+    @Test
+    void helpDocumentsEveryOptionWithItsDefault() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        var cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        assertEquals(0, cl.execute("train", "--help"));
+        String help = out.toString(StandardCharsets.UTF_8);
+        for (String opt : List.of("--data_path", "--output_dir", "--batch_size", "--learning_rate", "--num_epochs",
+                "--gradient_accumulation_steps", "--warmup_steps", "--save_steps", "--max_grad_norm", "--lora_r", "--lora_alpha",
+                "--lora_dropout", "--lora_targets", "--modules_to_save", "--seed", "--model_path", "--config", "--resume")) {
+            assertTrue(help.contains(opt), opt);
+        }
+        assertTrue(help.contains("--learning-rate"), "kebab-case aliases");
+        assertTrue(help.contains("(default: 2e-4)"), help);
+    }
+
+    /** SIGTERM (what Ctrl-C's SIGINT also does: run the shutdown hooks) leaves a complete checkpoint behind. */
+    @Test
+    void interruptingSavesACheckpoint(@TempDir Path out) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "train", "--demo", "--output_dir", out.toString(), "--max_steps", "100000", "--save_steps", "0")
+                .redirectErrorStream(true).redirectOutput(out.resolveSibling(out.getFileName() + ".log").toFile()).start();
+        Path metrics = out.resolve("metrics.jsonl");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline && (!Files.exists(metrics) || Files.readAllLines(metrics).size() < 3)) Thread.sleep(200);
+        assertTrue(Files.exists(metrics), "training did not start");
+        p.destroy();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "did not stop");
+        List<Path> checkpoints;
+        try (var s = Files.list(out)) {
+            checkpoints = s.filter(x -> x.getFileName().toString().startsWith("checkpoint-")).toList();
+        }
+        assertEquals(1, checkpoints.size(), "one checkpoint, saved on the way out: " + checkpoints);
+        Path c = checkpoints.getFirst();
+        for (String f : List.of("adapter_model.safetensors", "optimizer.safetensors", "trainer_state.json")) assertTrue(Files.exists(c.resolve(f)), f);
+        long step = new ObjectMapper().readTree(c.resolve("trainer_state.json").toFile()).get("global_step").asLong();
+        assertEquals(step, Long.parseLong(c.getFileName().toString().substring("checkpoint-".length())));
+        try (var s = Files.list(out)) {
+            assertTrue(s.noneMatch(x -> x.getFileName().toString().contains(".tmp-")));
+        }
+    }
+}
