@@ -82,6 +82,40 @@ final class Native {
         }
     }
 
+    /**
+     * cudaMemGetInfo of the CUDA runtime that libtorch_cuda brought in (found by soname, so it is the loaded one); null
+     * without CUDA. libtorch's C ABI has no memory query, and its allocator statistics are C++ only.
+     */
+    private static final MethodHandle CUDA_MEM_GET_INFO = cudaMemGetInfo();
+
+    private static MethodHandle cudaMemGetInfo() {
+        if (!LOADED.cudaLibrariesLoaded()) return null;
+        for (String name : new String[] {"libcudart.so.13", "libcudart.so.12", "libcudart.so.11.0", "libcudart.so"}) {
+            try {
+                var f = SymbolLookup.libraryLookup(name, Arena.global()).find("cudaMemGetInfo");
+                if (f.isPresent()) {
+                    return Linker.nativeLinker().downcallHandle(f.get(),
+                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+                }
+            } catch (IllegalArgumentException notThere) {
+                // try the next soname
+            }
+        }
+        return null;
+    }
+
+    /** Bytes in use on the current CUDA device (total minus free, every process counted), or -1. */
+    static long cudaMemoryInUse() {
+        if (CUDA_MEM_GET_INFO == null) return -1;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment free = a.allocate(8), total = a.allocate(8);
+            int rc = (int) CUDA_MEM_GET_INFO.invokeExact(free, total);
+            return rc == 0 ? total.get(ValueLayout.JAVA_LONG, 0) - free.get(ValueLayout.JAVA_LONG, 0) : -1;
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+
     /** libtorch >= 2.13 keeps the last exception's message; older versions only print it to stderr. */
     private static final MethodHandle LAST_ERROR = SymbolLookup.loaderLookup()
             .find("torch_exception_get_what_without_backtrace")

@@ -70,6 +70,11 @@ public final class Torch {
         return Native.mallocInUse();
     }
 
+    /** Bytes in use on the current CUDA device (cudaMemGetInfo: total minus free), or -1 without CUDA. */
+    public static long cudaMemoryInUse() {
+        return cudaAvailable() ? Native.cudaMemoryInUse() : -1;
+    }
+
     /** A one-line report of tensor ownership: alive now, and freed by the safety net because nobody closed them. */
     public static String memoryReport() {
         long bytes = nativeMemoryInUse();

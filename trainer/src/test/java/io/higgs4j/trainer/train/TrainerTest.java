@@ -110,6 +110,45 @@ class TrainerTest {
         }
     }
 
+    /** bf16 base with float32 adapters and heads: trains, and the trainable weights stay float32. */
+    @Test
+    void mixedPrecisionTrains(@TempDir Path out) throws Exception {
+        Torch.manualSeed(3);
+        try (HiggsAudioModel model = new HiggsAudioModel(HiggsAudioConfig.preset("tiny"), Init.cpu(DType.BFLOAT16));
+             LoraModel lora = LoraModel.apply(model, LoraConfig.of(4, 8, 0.0, "comprehensive",
+                     List.of("audio_decoder_proj.audio_lm_head", "audio_codebook_embeddings")), Init.cpu(DType.FLOAT32));
+             AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(5e-3))) {
+            for (Tensor t : lora.trainableParameters().values()) assertEquals(DType.FLOAT32, t.dtype());
+            assertEquals(DType.BFLOAT16, model.layers.get(0).selfAttn.qProj.weight().dtype());
+            var settings = new Trainer.Settings(1, 10, 1.0, new LrSchedule(LrSchedule.Kind.CONSTANT, 5e-3, 0, 10),
+                    0, 1, 1, 42, out, HiggsAudioLoss.Options.defaults(), Device.CPU, 3);
+            var r = new Trainer(model, lora, opt, new PatternBatches(), settings, new Progress(false, new PrintStream(new ByteArrayOutputStream()))).run(null);
+            assertTrue(r.history().getLast().loss() < r.history().getFirst().loss(), r.history().getFirst().loss() + " -> " + r.history().getLast().loss());
+            for (StepMetrics m : r.history()) assertTrue(Double.isFinite(m.loss()));
+        }
+    }
+
+    /** Non-finite losses skip the step; too many in a row stop the run with a message, and no update is applied. */
+    @Test
+    void nonFiniteLossesStopTheRun(@TempDir Path out) throws Exception {
+        Torch.manualSeed(3);
+        try (HiggsAudioModel model = new HiggsAudioModel(HiggsAudioConfig.preset("tiny"), Init.cpu(DType.FLOAT32));
+             LoraModel lora = LoraModel.apply(model, LoraConfig.of(4, 8, 0.0, "attention", List.of()), Init.cpu(DType.FLOAT32));
+             AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(5e-3))) {
+            try (var g = Torch.noGrad()) {
+                model.norm.weight().fill_(Double.NaN);
+            }
+            float[] before = lora.trainableParameters().values().iterator().next().toFloatArray();
+            var settings = new Trainer.Settings(1, 10, 1.0, new LrSchedule(LrSchedule.Kind.CONSTANT, 5e-3, 0, 10),
+                    0, 1, 1, 42, out, HiggsAudioLoss.Options.defaults(), Device.CPU, 3);
+            var e = assertThrows(IllegalStateException.class, () -> new Trainer(model, lora, opt, new PatternBatches(), settings,
+                    new Progress(false, new PrintStream(new ByteArrayOutputStream()))).run(null));
+            assertTrue(e.getMessage().contains("3 non-finite losses in a row"), e.getMessage());
+            assertArrayEquals(before, lora.trainableParameters().values().iterator().next().toFloatArray(), "no update applied");
+            assertEquals(0, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        }
+    }
+
     @Test
     void schedules() {
         LrSchedule cos = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 10, 110);
