@@ -40,6 +40,8 @@ public final class AdamW implements AutoCloseable {
     private final List<Tensor> steps = new ArrayList<>();
     private Options options;
     private long step;
+    /** Steps taken by each parameter (a parameter without a gradient does not step), mirrored in its step tensor. */
+    private long[] paramSteps;
 
     public AdamW(List<Tensor> params, Options options) {
         for (Tensor p : params) {
@@ -47,6 +49,7 @@ public final class AdamW implements AutoCloseable {
         }
         this.params = List.copyOf(params);
         this.options = options;
+        this.paramSteps = new long[params.size()];
         try (var g = Torch.noGrad()) {
             for (Tensor p : params) {
                 expAvg.add(Scope.detach(Tensor.zerosLike(p)));
@@ -84,7 +87,7 @@ public final class AdamW implements AutoCloseable {
                 m.add(expAvg.get(i));
                 v.add(expAvgSq.get(i));
                 // The fused kernel reads the step count; PyTorch increments it before the call, and so do we.
-                st.add(steps.get(i).fill_(steps.get(i).item() + 1));
+                st.add(steps.get(i).fill_(++paramSteps[i]));
             }
             if (ps.isEmpty()) return;
             Aten.callVoid("aten::_fused_adamw_", "", ps, gs, m, v, List.of(), st,
@@ -121,6 +124,7 @@ public final class AdamW implements AutoCloseable {
             }
         }
         step = stepCount;
+        for (int i = 0; i < params.size(); i++) paramSteps[i] = (long) steps.get(i).item();
     }
 
     /** Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */

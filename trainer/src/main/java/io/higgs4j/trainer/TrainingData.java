@@ -2,7 +2,6 @@ package io.higgs4j.trainer;
 
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.trainer.data.BatchSampler;
-import io.higgs4j.trainer.data.Collated;
 import io.higgs4j.trainer.data.Collator;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
@@ -16,7 +15,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 
 /** From the command line to a model configuration and the training batches: tokenizer, validation, sampler, collator. */
 final class TrainingData {
@@ -60,36 +58,6 @@ final class TrainingData {
                 valid.report().invalid());
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), cmd.batchSize(), cmd.seed());
         Collator collator = new Collator(config);
-        return new Prepared(config, weights, cmd.demo() ? null : name, new SampledBatches(sampler, collator, valid), name);
-    }
-
-    /** Batches of an epoch in the sampler's order (computed once per epoch), collated on demand. */
-    private static final class SampledBatches implements BatchSource {
-        private final BatchSampler sampler;
-        private final Collator collator;
-        private final DataValidator.Result data;
-        private int cachedEpoch = -1;
-        private List<int[]> order;
-
-        SampledBatches(BatchSampler sampler, Collator collator, DataValidator.Result data) {
-            this.sampler = sampler;
-            this.collator = collator;
-            this.data = data;
-        }
-
-        @Override
-        public int batchesPerEpoch() {
-            return sampler.batchesPerEpoch();
-        }
-
-        @Override
-        public Batch batch(int epoch, int index) {
-            if (epoch != cachedEpoch) {
-                order = sampler.epoch(epoch);
-                cachedEpoch = epoch;
-            }
-            Collated c = collator.collate(data.batch(order.get(index)));
-            return new Batch(c.toBatch(), c.counts().mergedTokens());
-        }
+        return new Prepared(config, weights, cmd.demo() ? null : name, new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid), name);
     }
 }

@@ -60,6 +60,30 @@ class TrainCommandTest {
         assertEquals(50, metrics(out).getLast().get("step").asInt());
     }
 
+    /** --model_path: config.json, safetensors weights and tokenizer.json from one directory; data from --data_path. */
+    @Test
+    void trainsFromAModelDirectory(@TempDir Path dir) throws Exception {
+        var config = io.higgs4j.higgs.HiggsAudioConfig.preset("tiny");
+        Path model = Files.createDirectories(dir.resolve("model"));
+        Files.writeString(model.resolve("config.json"), config.toJson().toPrettyString());
+        try (var in = io.higgs4j.trainer.data.HiggsTokenizer.class.getResourceAsStream(io.higgs4j.trainer.data.HiggsTokenizer.DEMO_RESOURCE)) {
+            Files.copy(in, model.resolve("tokenizer.json"));
+        }
+        try (var m = new io.higgs4j.higgs.HiggsAudioModel(config, io.higgs4j.nn.Init.cpu(io.higgs4j.torch.DType.BFLOAT16))) {
+            io.higgs4j.safetensors.SafetensorsWriter.write(model.resolve("model.safetensors"), m.namedParameters());
+        }
+        Path data = io.higgs4j.trainer.data.DemoData.write(dir.resolve("data"), 8, 2, 8, 1024, 5);
+        Path out = dir.resolve("out");
+        Run r = run("train", "--data_path", data.toString(), "--model_path", model.toString(), "--output_dir", out.toString(),
+                "--max_steps", "3", "--batch-size", "2", "--lora-targets", "attention", "--modules_to_save", "none");
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(3, metrics(out).size());
+        var cfg = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        assertEquals(model.toString(), cfg.get("base_model_name_or_path").asText());
+        assertTrue(cfg.get("modules_to_save").isNull());
+        assertEquals(4, cfg.get("target_modules").size());
+    }
+
     @Test
     void badCommandLinesExitWithCode2AndSayWhy(@TempDir Path out) {
         String o = out.toString();

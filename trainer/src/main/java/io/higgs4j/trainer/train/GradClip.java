@@ -14,7 +14,10 @@ import java.util.List;
 public final class GradClip {
     private GradClip() {}
 
-    /** Scales every gradient by min(1, maxNorm / (norm + 1e-6)) in place and returns the norm before clipping. */
+    /**
+     * Scales every gradient by min(1, maxNorm / (norm + 1e-6)) in place and returns the norm before clipping. One dot
+     * product per gradient (no temporaries), one read back to Java, one fused multiply over all gradients.
+     */
     public static double clip(Collection<Tensor> params, double maxNorm) {
         try (Scope s = Scope.open(); var g = Torch.noGrad()) {
             List<Tensor> grads = new ArrayList<>();
@@ -23,15 +26,15 @@ public final class GradClip {
                 if (grad != null) grads.add(grad);
             }
             if (grads.isEmpty()) return 0;
-            Tensor sumSquares = null;
+            List<Tensor> squares = new ArrayList<>(grads.size());
             for (Tensor grad : grads) {
-                Tensor sq = grad.to(grad.device(), DType.FLOAT32).pow(2).sum();
-                sumSquares = sumSquares == null ? sq : sumSquares.add(sq);
+                Tensor flat = grad.dtype() == DType.FLOAT32 ? grad.reshape(-1) : grad.reshape(-1).to(DType.FLOAT32);
+                squares.add(Aten.callTensor("aten::dot", "", flat, flat));
             }
-            double norm = Math.sqrt(sumSquares.item());
+            double norm = Math.sqrt(Tensor.stack(squares, 0).sum().item());
             if (maxNorm > 0 && Double.isFinite(norm) && norm > maxNorm) {
-                double coef = maxNorm / (norm + 1e-6);
-                for (Tensor grad : grads) Aten.callTensor("aten::mul_", "Tensor", grad, Tensor.scalar(coef).to(grad.device(), grad.dtype())).close();
+                Tensor coef = Tensor.scalar(maxNorm / (norm + 1e-6)).to(grads.getFirst().device());
+                Aten.callVoid("aten::_foreach_mul_", "Tensor", grads, coef);
             }
             return norm;
         }

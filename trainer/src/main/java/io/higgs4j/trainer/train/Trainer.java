@@ -142,7 +142,8 @@ public final class Trainer {
                 }
                 if (state.globalStep() >= stopAtStep) stop.set(true);
             }
-            if (state.globalStep() != lastSavedStep && state.globalStep() > 0) lastCheckpoint = save(store, state);
+            // saveSteps < 0: no checkpoint at all (benchmarks); otherwise the last step is always saved.
+            if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0) lastCheckpoint = save(store, state);
             progress.finish(stop.get());
             return new Result(state.globalStep(), metrics.history(), lastCheckpoint, stop.get());
         }

@@ -1,0 +1,82 @@
+package io.higgs4j.trainer.train;
+
+import io.higgs4j.trainer.data.BatchSampler;
+import io.higgs4j.trainer.data.Collated;
+import io.higgs4j.trainer.data.Collator;
+import io.higgs4j.trainer.data.DataValidator;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The sampler's batches, collated on a background thread one batch ahead (as a data-loader worker would), so the
+ * training thread finds the next batch's arrays ready; tensors are made on the training thread, in its scope.
+ */
+public final class SampledBatches implements BatchSource, AutoCloseable {
+    private final BatchSampler sampler;
+    private final Collator collator;
+    private final DataValidator.Result data;
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "higgs4j-collate");
+        t.setDaemon(true);
+        return t;
+    });
+    private int cachedEpoch = -1;
+    private List<int[]> order;
+    private int nextEpoch = -1, nextIndex = -1;
+    private CompletableFuture<Collated> next;
+
+    public SampledBatches(BatchSampler sampler, Collator collator, DataValidator.Result data) {
+        this.sampler = sampler;
+        this.collator = collator;
+        this.data = data;
+    }
+
+    @Override
+    public int batchesPerEpoch() {
+        return sampler.batchesPerEpoch();
+    }
+
+    @Override
+    public Batch batch(int epoch, int index) {
+        Collated c;
+        if (next != null && epoch == nextEpoch && index == nextIndex) {
+            try {
+                c = next.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while collating", e);
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            }
+        } else {
+            c = collate(epoch, index);
+        }
+        int e2 = index + 1 < batchesPerEpoch() ? epoch : epoch + 1, i2 = index + 1 < batchesPerEpoch() ? index + 1 : 0;
+        nextEpoch = e2;
+        nextIndex = i2;
+        List<int[]> nextOrder = orderOf(e2);
+        next = CompletableFuture.supplyAsync(() -> collator.collate(data.batch(nextOrder.get(i2))), worker);
+        return new Batch(c.toBatch(), c.counts().mergedTokens());
+    }
+
+    private Collated collate(int epoch, int index) {
+        return collator.collate(data.batch(orderOf(epoch).get(index)));
+    }
+
+    private List<int[]> orderOf(int epoch) {
+        if (epoch != cachedEpoch) {
+            order = sampler.epoch(epoch);
+            cachedEpoch = epoch;
+        }
+        return order;
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+    }
+}
