@@ -13,8 +13,17 @@ import java.util.List;
 public final class LossPlot {
     private LossPlot() {}
 
+    /** Writes the plot; a runtime without AWT (a trimmed JDK) gets a warning instead of a picture, not a failed run. */
     public static void write(List<StepMetrics> history, Path png) throws IOException {
         if (history.isEmpty()) return;
+        try {
+            draw(history, png);
+        } catch (LinkageError | UnsupportedOperationException e) { // HeadlessException is an UnsupportedOperationException
+            org.slf4j.LoggerFactory.getLogger(LossPlot.class).warn("no loss curve: this Java runtime cannot draw ({})", e.toString());
+        }
+    }
+
+    private static void draw(List<StepMetrics> history, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(900).height(500).title("Training loss")
                 .xAxisTitle("optimizer step").yAxisTitle("loss").build();
