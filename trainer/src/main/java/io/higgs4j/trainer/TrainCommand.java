@@ -249,8 +249,8 @@ public final class TrainCommand implements Callable<Integer> {
                     // Ctrl-C: the hook is running and waits for us
                 }
                 if (!result.interrupted()) lora.save(outputDir);
-                LossPlot.write(result.history(), outputDir.resolve("loss_curve.png"));
-                summary(result);
+                boolean plotted = LossPlot.write(result.history(), outputDir.resolve("loss_curve.png"));
+                summary(result, plotted);
             }
         }
         return 0;
@@ -267,7 +267,7 @@ public final class TrainCommand implements Callable<Integer> {
         return p;
     }
 
-    private void summary(Trainer.Result r) {
+    private void summary(Trainer.Result r, boolean plotted) {
         List<StepMetrics> h = r.history();
         if (h.isEmpty()) return;
         StepMetrics first = h.getFirst(), last = h.getLast();
@@ -276,10 +276,10 @@ public final class TrainCommand implements Callable<Integer> {
             tokens += m.tokensPerSecond() * m.seconds();
             seconds += m.seconds();
         }
-        LOG.info(String.format(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f (text %.4f -> %.4f, audio %.4f -> %.4f), %.0f tokens/s; adapter in %s, curve in %s",
+        LOG.info(String.format(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f (text %.4f -> %.4f, audio %.4f -> %.4f), %.0f tokens/s; adapter in %s%s",
                 r.interrupted() ? "stopped" : "done", r.steps(), first.loss(), last.loss(), first.textLoss(), last.textLoss(),
                 first.audioLoss(), last.audioLoss(), seconds > 0 ? tokens / seconds : 0,
-                r.interrupted() ? r.lastCheckpoint() : outputDir, outputDir.resolve("loss_curve.png")));
+                r.interrupted() ? r.lastCheckpoint() : outputDir, plotted ? ", curve in " + outputDir.resolve("loss_curve.png") : ""));
     }
 
     // accessors for TrainingData

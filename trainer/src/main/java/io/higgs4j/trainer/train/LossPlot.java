@@ -13,13 +13,18 @@ import java.util.List;
 public final class LossPlot {
     private LossPlot() {}
 
-    /** Writes the plot; a runtime without AWT (a trimmed JDK) gets a warning instead of a picture, not a failed run. */
-    public static void write(List<StepMetrics> history, Path png) throws IOException {
-        if (history.isEmpty()) return;
+    /**
+     * Writes the plot and returns true; a runtime without AWT (a trimmed JDK) gets a warning and false instead of a
+     * failed run.
+     */
+    public static boolean write(List<StepMetrics> history, Path png) throws IOException {
+        if (history.isEmpty()) return false;
         try {
             draw(history, png);
+            return true;
         } catch (LinkageError | UnsupportedOperationException e) { // HeadlessException is an UnsupportedOperationException
             org.slf4j.LoggerFactory.getLogger(LossPlot.class).warn("no loss curve: this Java runtime cannot draw ({})", e.toString());
+            return false;
         }
     }
 
