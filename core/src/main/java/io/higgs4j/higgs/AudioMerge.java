@@ -15,10 +15,11 @@ import java.util.List;
  * after those, and one zero row last, used for padding.
  */
 public record AudioMerge(int batch, int length, long[] source, long[] labels, long[] attentionMask, long[] positionIds,
-                         boolean[] audioIn, boolean[] audioOut, long textRows, long audioInColumns, long audioOutColumns) {
+                         boolean[] audioIn, boolean[] audioOut, long textRows, long audioInColumns, long audioOutColumns,
+                         long whisperRows) {
 
     public long zeroRow() {
-        return textRows + audioInColumns + audioOutColumns;
+        return textRows + audioInColumns + audioOutColumns + whisperRows;
     }
 
     /** Flat positions (b * length + i) of the audio positions (in or out), and of all the others. */
@@ -62,8 +63,32 @@ public record AudioMerge(int batch, int length, long[] source, long[] labels, lo
     public static AudioMerge plan(long[][] inputIds, long[][] mask, long[][] labels, long[] audioInStarts, long audioInColumns,
                                   long[] audioOutStarts, long audioOutColumns, long audioInToken, long audioOutToken,
                                   boolean encodeAudioInTokens, int roundTo) {
+        return plan(inputIds, mask, labels, audioInStarts, audioInColumns, audioOutStarts, audioOutColumns, audioInToken,
+                audioOutToken, encodeAudioInTokens, null, roundTo);
+    }
+
+    /**
+     * With whisperTokens (the number of Whisper tokens of each audio-in clip, or null without Whisper), each
+     * {@code <|AUDIO|>} becomes its clip's Whisper tokens (text path, label -100) followed by its code columns when
+     * encodeAudioInTokens. Whisper rows sit in the table after the audio-out columns, clip after clip.
+     */
+    public static AudioMerge plan(long[][] inputIds, long[][] mask, long[][] labels, long[] audioInStarts, long audioInColumns,
+                                  long[] audioOutStarts, long audioOutColumns, long audioInToken, long audioOutToken,
+                                  boolean encodeAudioInTokens, long[] whisperTokens, int roundTo) {
         int b = inputIds.length, s = b == 0 ? 0 : inputIds[0].length;
         long[] inLen = clipLengths("audio_in_ids", audioInStarts, audioInColumns);
+        int inClips = whisperTokens != null ? whisperTokens.length : inLen.length;
+        if (whisperTokens != null && encodeAudioInTokens && inLen.length != whisperTokens.length) {
+            throw new IllegalArgumentException("audio_in_ids_start lists " + inLen.length + " clips but the Whisper features "
+                    + whisperTokens.length);
+        }
+        long[] whisperOffset = new long[inClips];
+        long whisperRows = 0;
+        for (int i = 0; whisperTokens != null && i < inClips; i++) {
+            whisperOffset[i] = whisperRows;
+            whisperRows += whisperTokens[i];
+        }
+        long whisperBase = (long) b * s + audioInColumns + audioOutColumns;
         long[] outLen = clipLengths("audio_out_ids", audioOutStarts, audioOutColumns);
         List<long[]> rows = new ArrayList<>(); // per row: flattened (label, mask, kind, source) records
         int nextIn = 0, nextOut = 0, longest = 0;
@@ -74,9 +99,12 @@ public record AudioMerge(int batch, int length, long[] source, long[] labels, lo
                 long tok = inputIds[r][p];
                 long m = mask == null ? 1 : mask[r][p];
                 if (m != 0 && tok == audioInToken) {
-                    if (nextIn >= inLen.length) throw new IllegalArgumentException("input_ids hold more <|AUDIO|> placeholders than the "
-                            + inLen.length + " audio-in clips of audio_in_ids_start");
-                    if (encodeAudioInTokens) {
+                    if (nextIn >= inClips) throw new IllegalArgumentException("input_ids hold more <|AUDIO|> placeholders than the "
+                            + inClips + " audio-in clips of " + (whisperTokens != null ? "the Whisper features" : "audio_in_ids_start"));
+                    if (whisperTokens != null) {
+                        for (long w = 0; w < whisperTokens[nextIn]; w++) row.add(-100, 1, 0, whisperBase + whisperOffset[nextIn] + w);
+                    }
+                    if (encodeAudioInTokens && nextIn < inLen.length) {
                         for (long c = 0; c < inLen[nextIn]; c++) row.add(-100, 1, 1, (long) b * s + audioInStarts[nextIn] + c);
                     }
                     nextIn++;
@@ -94,12 +122,12 @@ public record AudioMerge(int batch, int length, long[] source, long[] labels, lo
             rows.add(row.toArray());
             longest = Math.max(longest, row.size());
         }
-        if (nextIn != inLen.length) throw new IllegalArgumentException("audio_in_ids_start lists " + inLen.length
-                + " clips but input_ids hold " + nextIn + " <|AUDIO|> placeholders");
+        if (nextIn != inClips) throw new IllegalArgumentException((whisperTokens != null ? "the Whisper features list " : "audio_in_ids_start lists ")
+                + inClips + " clips but input_ids hold " + nextIn + " <|AUDIO|> placeholders");
         if (nextOut != outLen.length) throw new IllegalArgumentException("audio_out_ids_start lists " + outLen.length
                 + " clips but input_ids hold " + nextOut + " <|AUDIO_OUT|> placeholders");
         int length = roundTo > 1 ? (longest + roundTo - 1) / roundTo * roundTo : longest;
-        long zero = (long) b * s + audioInColumns + audioOutColumns;
+        long zero = (long) b * s + audioInColumns + audioOutColumns + whisperRows;
         long[] source = new long[b * length], lab = new long[b * length], att = new long[b * length], pos = new long[b * length];
         boolean[] in = new boolean[b * length], out = new boolean[b * length];
         for (int r = 0; r < b; r++) {
@@ -124,7 +152,7 @@ public record AudioMerge(int batch, int length, long[] source, long[] labels, lo
                 pos[k] = att[k] == 0 ? 1 : seen - 1;
             }
         }
-        return new AudioMerge(b, length, source, lab, att, pos, in, out, (long) b * s, audioInColumns, audioOutColumns);
+        return new AudioMerge(b, length, source, lab, att, pos, in, out, (long) b * s, audioInColumns, audioOutColumns, whisperRows);
     }
 
     /** A growable list of fixed-width records of longs. */

@@ -59,4 +59,23 @@ class AudioMergeTest {
         AudioMerge m = AudioMerge.plan(new long[][] {{1, A}}, new long[][] {{1, 0}}, null, new long[0], 0, new long[0], 0, A, O, true, 1);
         assertArrayEquals(new long[] {0, 1}, m.source());
     }
+
+    /** With Whisper: each <|AUDIO|> becomes its Whisper tokens (text path) and then its code columns. */
+    @Test
+    void whisperTokensPrecedeTheCodeColumns() {
+        long[][] ids = {{5, A, 6, A}};
+        // two audio-in clips: 2 and 1 code columns; 3 and 2 Whisper tokens
+        AudioMerge m = AudioMerge.plan(ids, null, null, new long[] {0, 2}, 3, new long[0], 0, A, O, true, new long[] {3, 2}, 1);
+        long in = 4, whisper = 4 + 3; // table: 4 text rows, 3 audio-in columns, then 5 Whisper rows
+        assertArrayEquals(new long[] {0, whisper, whisper + 1, whisper + 2, in, in + 1, 2, whisper + 3, whisper + 4, in + 2}, m.source());
+        assertArrayEquals(new boolean[] {false, false, false, false, true, true, false, false, false, true}, m.audioIn(),
+                "Whisper positions take the text path");
+        assertEquals(whisper + 5, m.zeroRow());
+        // Whisper without code tokens: only the Whisper rows.
+        AudioMerge w = AudioMerge.plan(ids, null, null, new long[0], 0, new long[0], 0, A, O, false, new long[] {1, 1}, 1);
+        assertArrayEquals(new long[] {0, 4, 2, 5}, w.source());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> AudioMerge.plan(ids, null, null, new long[0], 0, new long[0], 0, A, O, false, new long[] {1}, 1));
+        assertTrue(e.getMessage().contains("Whisper features"), e.getMessage());
+    }
 }
