@@ -55,6 +55,8 @@ int32_t aoti_torch_dtype_int16(void);
 int32_t aoti_torch_dtype_int32(void);
 int32_t aoti_torch_dtype_int64(void);
 int32_t aoti_torch_dtype_bool(void);
+/* complex64 (two float32s): the result of stft in the Whisper feature extractor. */
+int32_t aoti_torch_dtype_complex64(void);
 size_t aoti_torch_dtype_element_size(int32_t dtype);
 
 int32_t aoti_torch_layout_strided(void);

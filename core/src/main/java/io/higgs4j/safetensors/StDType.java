@@ -50,6 +50,7 @@ final class StDType {
             case INT8 -> "I8";
             case UINT8 -> "U8";
             case BOOL -> "BOOL";
+            case COMPLEX64 -> throw new IllegalArgumentException("higgs4j does not write complex64 tensors to safetensors");
         };
     }
 }

@@ -11,7 +11,13 @@ public enum DType {
     INT16("int16", 2, false),
     INT8("int8", 1, false),
     UINT8("uint8", 1, false),
-    BOOL("bool", 1, false);
+    BOOL("bool", 1, false),
+    /**
+     * Two float32s (real, imaginary), as stft returns them. Not {@linkplain #isFloatingPoint floating point} here:
+     * that flag marks the real dtypes that parameters, gradients and casts use, and complex tensors are only
+     * intermediates of the audio front end. Read them through {@code aten::view_as_real} or {@code aten::abs}.
+     */
+    COMPLEX64("complex64", 8, false);
 
     private final String displayName;
     private final int elementSize;
@@ -25,7 +31,10 @@ public enum DType {
 
     public int elementSize() { return elementSize; }
 
+    /** A real floating-point dtype (complex dtypes answer false). */
     public boolean isFloatingPoint() { return floatingPoint; }
+
+    public boolean isComplex() { return this == COMPLEX64; }
 
     /** libtorch's code for this dtype. */
     public int code() {
@@ -50,8 +59,9 @@ public enum DType {
             case "int8", "i8" -> INT8;
             case "uint8", "u8" -> UINT8;
             case "bool" -> BOOL;
+            case "complex64", "cfloat", "c64" -> COMPLEX64;
             default -> throw new IllegalArgumentException("unknown dtype '" + name + "'; expected one of float32, float64,"
-                    + " bfloat16, float16, int64, int32, int16, int8, uint8, bool");
+                    + " bfloat16, float16, int64, int32, int16, int8, uint8, bool, complex64");
         };
     }
 

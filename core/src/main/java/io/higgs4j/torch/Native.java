@@ -46,6 +46,7 @@ final class Native {
                 case INT8 -> LibTorch.aoti_torch_dtype_int8();
                 case UINT8 -> LibTorch.aoti_torch_dtype_uint8();
                 case BOOL -> LibTorch.aoti_torch_dtype_bool();
+                case COMPLEX64 -> LibTorch.aoti_torch_dtype_complex64();
             };
         }
     }

@@ -808,6 +808,64 @@ public class LibTorch extends LibTorch$shared {
         }
     }
 
+    private static class aoti_torch_dtype_complex64 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LibTorch.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("aoti_torch_dtype_complex64");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t aoti_torch_dtype_complex64()
+     * }
+     */
+    public static FunctionDescriptor aoti_torch_dtype_complex64$descriptor() {
+        return aoti_torch_dtype_complex64.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t aoti_torch_dtype_complex64()
+     * }
+     */
+    public static MethodHandle aoti_torch_dtype_complex64$handle() {
+        return aoti_torch_dtype_complex64.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t aoti_torch_dtype_complex64()
+     * }
+     */
+    public static MemorySegment aoti_torch_dtype_complex64$address() {
+        return aoti_torch_dtype_complex64.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t aoti_torch_dtype_complex64()
+     * }
+     */
+    public static int aoti_torch_dtype_complex64() {
+        var mh$ = aoti_torch_dtype_complex64.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("aoti_torch_dtype_complex64");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class aoti_torch_dtype_element_size {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             LibTorch.C_LONG,
