@@ -41,7 +41,8 @@ public class Conv1d extends Module {
         return Math.floorDiv(t + 2 * padding - kernelSize, stride) + 1;
     }
 
-    private static volatile boolean mkldnn = true;
+    /** Whether oneDNN convolution works for float32, bfloat16 (cleared on the first refusal). */
+    private static final boolean[] MKLDNN = {true, true};
 
     /**
      * x [B, in, T] -> [B, out, T']. On CUDA this is aten::conv1d (cuDNN). On the CPU, aten::conv1d probes NNPACK first
@@ -58,12 +59,13 @@ public class Conv1d extends Module {
         if (x.device().type() != Device.Type.CPU) {
             return Aten.callTensor("aten::conv1d", "", x, weight, b, new long[] {stride}, new long[] {padding}, new long[] {1}, 1L);
         }
-        if ((x.dtype() == DType.FLOAT32 || x.dtype() == DType.BFLOAT16) && mkldnn) {
+        int slot = x.dtype() == DType.FLOAT32 ? 0 : x.dtype() == DType.BFLOAT16 ? 1 : -1;
+        if (slot >= 0 && MKLDNN[slot]) {
             try {
                 return Aten.callTensor("aten::mkldnn_convolution", "", x, weight, b, new long[] {padding}, new long[] {stride},
                         new long[] {1}, 1L);
             } catch (TorchException e) {
-                mkldnn = false; // a libtorch built without oneDNN
+                MKLDNN[slot] = false; // a libtorch built without oneDNN, or without this dtype
             }
         }
         try (Scope s = Scope.open()) {

@@ -125,6 +125,42 @@ class WhisperEncoderTest {
     }
 
     @Test
+    void encodingLeavesNoTensorBehind() {
+        Torch.manualSeed(6);
+        try (HiggsAudioWhisper w = new HiggsAudioWhisper(SMALL, 6, Init.cpu(DType.FLOAT32))) {
+            long before = Tensor.liveCount();
+            try (Scope s = Scope.open()) {
+                Tensor features = Tensor.randn(2, 4, 8);
+                Tensor mask = mask(new long[] {8, 3}, 8);
+                List<Tensor> clips = w.encode(features, mask);
+                assertArrayEquals(new long[] {2, 6}, clips.get(0).shape());
+                assertArrayEquals(new long[] {1, 6}, clips.get(1).shape());
+                w.requiresGrad(true);
+                w.forward(features, mask).sum().backward();
+                w.audioTower.forward(features);
+            }
+            assertEquals(before, Tensor.liveCount(), "tensors left alive by encode/forward");
+        }
+    }
+
+    @Test
+    void bfloat16TowerMatchesFloat32() {
+        Torch.manualSeed(8);
+        try (HiggsAudioWhisper w = new HiggsAudioWhisper(WhisperEncoderConfig.tiny(), 64, Init.cpu(DType.FLOAT32));
+             Scope s = Scope.open(); var g = Torch.noGrad()) {
+            Tensor features = Tensor.randn(2, 128, 200);
+            Tensor mask = mask(new long[] {200, 150}, 200);
+            Tensor f32 = w.forward(features, mask);
+            w.to(DType.BFLOAT16);
+            Tensor bf16 = w.forward(features, mask); // float32 features are cast to the weights' dtype
+            assertEquals(DType.BFLOAT16, bf16.dtype());
+            assertArrayEquals(new long[] {2, 50, 64}, bf16.shape());
+            double err = bf16.to(DType.FLOAT32).sub(f32).abs().max().item(), scale = f32.abs().max().item();
+            assertTrue(err < 0.05 * scale, "bf16 error " + err + " against scale " + scale);
+        }
+    }
+
+    @Test
     void badInputsAreNamed() {
         WhisperEncoderConfig c = WhisperEncoderConfig.tiny();
         try (HiggsAudioWhisper w = new HiggsAudioWhisper(c, 64, Init.cpu(DType.FLOAT32)); Scope s = Scope.open()) {
