@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -62,9 +63,28 @@ public final class HiggsAudioWeights {
     }
 
     public static void load(Module module, SafetensorsCheckpoint ckpt) {
-        Map<String, Tensor> params = module.namedParameters();
-        Map<String, List<String>> sources = sources(ckpt.names());
+        load(module, ckpt, "", UnaryOperator.identity());
+    }
+
+    /**
+     * Loads every parameter of module from the checkpoint entries that rename maps onto it, with the same checks.
+     * Module parameters are known as prefix + their name (in the matching and in messages); rename takes a checkpoint
+     * name (split halves already merged into their plain name) to such a full name, or to null for an entry that does
+     * not concern this module (it is ignored, not reported as unexpected). Two entries mapped onto one name are an error.
+     */
+    public static void load(Module module, SafetensorsCheckpoint ckpt, String prefix, UnaryOperator<String> rename) {
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        module.namedParameters().forEach((n, t) -> params.put(prefix + n, t));
         List<String> problems = new ArrayList<>();
+        Map<String, List<String>> sources = new TreeMap<>();
+        Map<String, String> mappedFrom = new TreeMap<>();
+        sources(ckpt.names()).forEach((plain, src) -> {
+            String target = rename.apply(plain);
+            if (target == null) return;
+            String earlier = mappedFrom.putIfAbsent(target, plain);
+            if (earlier != null) problems.add("checkpoint entries " + earlier + " and " + plain + " both map to " + target);
+            else sources.put(target, src);
+        });
         TreeSet<String> missing = new TreeSet<>(params.keySet());
         missing.removeAll(sources.keySet());
         TreeSet<String> unexpected = new TreeSet<>(sources.keySet());

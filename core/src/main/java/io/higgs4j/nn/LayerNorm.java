@@ -1,0 +1,31 @@
+package io.higgs4j.nn;
+
+import io.higgs4j.torch.Tensor;
+
+/** torch.nn.LayerNorm over the last dimension: {@code weight} (ones) and {@code bias} (zeros), both [dim]. */
+public class LayerNorm extends Module {
+    public final long dim;
+    public final double eps;
+    private Tensor weight, bias;
+
+    public LayerNorm(long dim, double eps, Init init) {
+        this.dim = dim;
+        this.eps = eps;
+        this.weight = parameter("weight", init.ones(dim));
+        this.bias = parameter("bias", init.zeros(dim));
+    }
+
+    public Tensor weight() { return weight; }
+
+    public Tensor bias() { return bias; }
+
+    @Override
+    protected void onParameterReplaced(String name, Tensor value) {
+        if (name.equals("weight")) weight = value;
+        else bias = value;
+    }
+
+    public Tensor forward(Tensor x) {
+        return x.layerNorm(new long[] {dim}, weight, bias, eps);
+    }
+}
