@@ -36,7 +36,8 @@ public record HiggsAudioConfig(
         long audioOutTokenIdx,
         long audioOutBosTokenId,
         long audioEosTokenId,
-        long padTokenId) {
+        long padTokenId,
+        WhisperEncoderConfig audioEncoderConfig) {
 
     public static final List<String> ADAPTER_TYPES = List.of("stack", "dual_ffn", "dual_ffn_fast_forward");
 
@@ -61,6 +62,17 @@ public record HiggsAudioConfig(
         public ConfigException(String message) { super(message); }
     }
 
+    /** Without an audio encoder configuration (no Whisper). */
+    public HiggsAudioConfig(LlamaConfig textConfig, String audioAdapterType, Set<Integer> audioDualFfnLayers, int audioNumCodebooks,
+                            int audioCodebookSize, int audioStreamBosId, int audioStreamEosId, boolean useDelayPattern,
+                            boolean encodeAudioInTokens, boolean encodeWhisperEmbed, boolean audioEmbedAvg,
+                            long audioFfnIntermediateSize, long audioInTokenIdx, long audioOutTokenIdx, long audioOutBosTokenId,
+                            long audioEosTokenId, long padTokenId) {
+        this(textConfig, audioAdapterType, audioDualFfnLayers, audioNumCodebooks, audioCodebookSize, audioStreamBosId,
+                audioStreamEosId, useDelayPattern, encodeAudioInTokens, encodeWhisperEmbed, audioEmbedAvg, audioFfnIntermediateSize,
+                audioInTokenIdx, audioOutTokenIdx, audioOutBosTokenId, audioEosTokenId, padTokenId, null);
+    }
+
     public HiggsAudioConfig {
         if (!ADAPTER_TYPES.contains(audioAdapterType)) {
             throw new ConfigException("audio_adapter_type '" + audioAdapterType + "' is not supported; expected one of " + ADAPTER_TYPES);
@@ -72,8 +84,8 @@ public record HiggsAudioConfig(
             }
         }
         if (audioNumCodebooks < 1) throw new ConfigException("audio_num_codebooks must be >= 1, got " + audioNumCodebooks);
-        if (encodeWhisperEmbed) {
-            throw new ConfigException("encode_whisper_embed = true is not supported yet (the Whisper front end is not implemented)");
+        if (encodeWhisperEmbed && audioEncoderConfig == null) {
+            throw new ConfigException("encode_whisper_embed = true needs an audio_encoder_config (the Whisper encoder)");
         }
         audioDualFfnLayers = Set.copyOf(audioDualFfnLayers);
     }
@@ -127,6 +139,12 @@ public record HiggsAudioConfig(
         JsonNode layers = root.path("audio_dual_ffn_layers");
         if (layers.isArray()) layers.forEach(n -> dual.add(n.asInt()));
         else if (!layers.isMissingNode() && !layers.isNull()) throw new ConfigException("audio_dual_ffn_layers must be a list of layer indices");
+        boolean whisper = root.path("encode_whisper_embed").asBoolean(true);
+        WhisperEncoderConfig encoder = root.path("audio_encoder_config").isObject()
+                ? WhisperEncoderConfig.fromJson(root.path("audio_encoder_config")) : null;
+        if (whisper && root.path("skip_audio_tower").asBoolean(false)) {
+            throw new ConfigException("encode_whisper_embed = true with skip_audio_tower = true: the model has no audio tower");
+        }
         long audioHidden = root.path("audio_ffn_hidden_size").asLong(llama.hiddenSize());
         if (audioHidden != llama.hiddenSize()) {
             throw new ConfigException("audio_ffn_hidden_size (" + audioHidden + ") must equal text_config.hidden_size (" + llama.hiddenSize() + ")");
@@ -140,14 +158,15 @@ public record HiggsAudioConfig(
                 root.path("audio_stream_eos_id").asInt(1025),
                 root.path("use_delay_pattern").asBoolean(false),
                 root.path("encode_audio_in_tokens").asBoolean(false),
-                root.path("encode_whisper_embed").asBoolean(true),
+                whisper,
                 root.path("audio_embed_avg").asBoolean(false),
                 root.path("audio_ffn_intermediate_size").asLong(llama.intermediateSize()),
                 root.path("audio_in_token_idx").asLong(128015),
                 root.path("audio_out_token_idx").asLong(128016),
                 root.path("audio_out_bos_token_id").asLong(128013),
                 root.path("audio_eos_token_id").asLong(128012),
-                root.path("pad_token_id").asLong(128001));
+                root.path("pad_token_id").asLong(128001),
+                encoder);
     }
 
     private static void refuseTrue(JsonNode root, String key, String why) {
@@ -203,7 +222,7 @@ public record HiggsAudioConfig(
         root.put("use_delay_pattern", useDelayPattern);
         root.put("encode_audio_in_tokens", encodeAudioInTokens);
         root.put("encode_whisper_embed", encodeWhisperEmbed);
-        root.put("skip_audio_tower", true);
+        root.put("skip_audio_tower", !encodeWhisperEmbed);
         root.put("audio_embed_avg", audioEmbedAvg);
         root.put("use_audio_out_embed_projector", false);
         root.put("use_audio_out_self_attention", 0);
@@ -217,6 +236,7 @@ public record HiggsAudioConfig(
         root.put("audio_out_bos_token_id", audioOutBosTokenId);
         root.put("audio_eos_token_id", audioEosTokenId);
         root.put("pad_token_id", padTokenId);
+        if (audioEncoderConfig != null) root.set("audio_encoder_config", audioEncoderConfig.toJson());
         ObjectNode t = root.putObject("text_config");
         LlamaConfig c = textConfig;
         t.put("model_type", "llama");
@@ -266,7 +286,8 @@ public record HiggsAudioConfig(
         Set<Integer> all = new TreeSet<>();
         for (int i = 0; i < text.numHiddenLayers(); i++) all.add(i);
         return new HiggsAudioConfig(text, "dual_ffn_fast_forward", all, 8, 1024, 1024, 1025, true, true, false, false,
-                audioIntermediate, 128015 - idShift, 128016 - idShift, 128013 - idShift, 128012 - idShift, 128001 - idShift);
+                audioIntermediate, 128015 - idShift, 128016 - idShift, 128013 - idShift, 128012 - idShift, 128001 - idShift,
+                text.hiddenSize() <= 64 ? WhisperEncoderConfig.tiny() : null);
     }
 
     /** A preset name, a config.json file, or a model directory holding one. */
@@ -280,11 +301,20 @@ public record HiggsAudioConfig(
         return fromFile(p);
     }
 
+    /** Copy with Whisper conditioning switched on or off (on needs an audio_encoder_config). */
+    public HiggsAudioConfig withWhisper(boolean on) {
+        return new HiggsAudioConfig(textConfig, audioAdapterType, audioDualFfnLayers, audioNumCodebooks, audioCodebookSize,
+                audioStreamBosId, audioStreamEosId, useDelayPattern, encodeAudioInTokens, on, audioEmbedAvg,
+                audioFfnIntermediateSize, audioInTokenIdx, audioOutTokenIdx, audioOutBosTokenId, audioEosTokenId, padTokenId,
+                audioEncoderConfig);
+    }
+
     /** Copy with another adapter type and dual-FFN layer list (tests). */
     public HiggsAudioConfig withAdapter(String type, Set<Integer> dualLayers) {
         return new HiggsAudioConfig(textConfig, type, dualLayers, audioNumCodebooks, audioCodebookSize, audioStreamBosId,
                 audioStreamEosId, useDelayPattern, encodeAudioInTokens, encodeWhisperEmbed, audioEmbedAvg,
-                audioFfnIntermediateSize, audioInTokenIdx, audioOutTokenIdx, audioOutBosTokenId, audioEosTokenId, padTokenId);
+                audioFfnIntermediateSize, audioInTokenIdx, audioOutTokenIdx, audioOutBosTokenId, audioEosTokenId, padTokenId,
+                audioEncoderConfig);
     }
 
     static List<Integer> sorted(Set<Integer> s) {

@@ -77,4 +77,20 @@ public record WhisperEncoderConfig(int numMelBins, long dModel, int encoderLayer
                 1e-5,
                 c.path("init_std").asDouble(0.02));
     }
+
+    /** The keys {@link #fromJson} reads, as Hugging Face's WhisperConfig writes them. */
+    public com.fasterxml.jackson.databind.node.ObjectNode toJson() {
+        var n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        n.put("model_type", "higgs_audio_encoder");
+        n.put("num_mel_bins", numMelBins);
+        n.put("d_model", dModel);
+        n.put("encoder_layers", encoderLayers);
+        n.put("encoder_attention_heads", encoderAttentionHeads);
+        n.put("encoder_ffn_dim", encoderFfnDim);
+        n.put("max_source_positions", maxSourcePositions);
+        n.put("activation_function", "gelu");
+        n.put("scale_embedding", false);
+        n.put("init_std", initStd);
+        return n;
+    }
 }
