@@ -28,6 +28,8 @@ public final class HiggsAudioModel extends Module {
     public final RMSNorm norm;
     public final Embedding audioCodebookEmbeddings;
     public final DecoderProjector audioDecoderProj;
+    /** With encode_whisper_embed: the Whisper tower and its projection (children audio_tower, audio_encoder_proj); else null. */
+    public final HiggsAudioWhisper whisper;
     private final LlamaRotaryEmbedding rotary;
 
     /** The two heads: text logits on every position, audio logits on audio-out positions. */
@@ -51,6 +53,14 @@ public final class HiggsAudioModel extends Module {
         norm = child("norm", new RMSNorm(c.hiddenSize(), c.rmsNormEps(), init));
         audioCodebookEmbeddings = child("audio_codebook_embeddings", new Embedding(config.audioVocabSize(), c.hiddenSize(), -1, init));
         audioDecoderProj = child("audio_decoder_proj", new DecoderProjector(config, init));
+        if (config.encodeWhisperEmbed()) {
+            // Registered at the top level, as the checkpoint names them: audio_tower.*, audio_encoder_proj.linear.*
+            whisper = new HiggsAudioWhisper(config.audioEncoderConfig(), c.hiddenSize(), init);
+            child("audio_tower", whisper.audioTower);
+            child("audio_encoder_proj", whisper.audioEncoderProj);
+        } else {
+            whisper = null;
+        }
         rotary = new LlamaRotaryEmbedding(c);
     }
 
@@ -95,19 +105,26 @@ public final class HiggsAudioModel extends Module {
         long nOut = batch.audioOutIds() == null ? 0 : batch.audioOutIds().size(1);
         checkCodes("audio_in_ids", batch.audioInIds());
         checkCodes("audio_out_ids", batch.audioOutIds());
-
-        AudioMerge plan = AudioMerge.plan(rows(inputIds), batch.attentionMask() == null ? null : rows(batch.attentionMask()),
-                batch.labelIds() == null ? null : rows(batch.labelIds()),
-                starts(batch.audioInIdsStart(), nIn), nIn, starts(batch.audioOutIdsStart(), nOut), nOut,
-                config.audioInTokenIdx(), config.audioOutTokenIdx(), config.encodeAudioInTokens(), roundTo);
-        int length = plan.length();
+        if (batch.audioFeatures() != null && whisper == null) {
+            throw new IllegalArgumentException("the batch has audio_features but the model has no Whisper tower (encode_whisper_embed is false)");
+        }
 
         try (Scope scope = Scope.open()) {
+            List<Tensor> whisperTokens = whisper == null || batch.audioFeatures() == null ? List.of()
+                    : whisper.encode(batch.audioFeatures().to(device, dtype), batch.audioFeatureAttentionMask().to(device));
+            long[] whisperCounts = whisper == null ? null : whisperTokens.stream().mapToLong(t -> t.size(0)).toArray();
+            AudioMerge plan = AudioMerge.plan(rows(inputIds), batch.attentionMask() == null ? null : rows(batch.attentionMask()),
+                    batch.labelIds() == null ? null : rows(batch.labelIds()),
+                    starts(batch.audioInIdsStart(), nIn), nIn, starts(batch.audioOutIdsStart(), nOut), nOut,
+                    config.audioInTokenIdx(), config.audioOutTokenIdx(), config.encodeAudioInTokens(), whisperCounts, roundTo);
+            int length = plan.length();
+
             // One table of every source row, then one gather: gradients flow back to each source.
             List<Tensor> table = new ArrayList<>();
             table.add(embedTokens.forward(inputIds.to(device)).reshape(b * s, hidden));
             if (nIn > 0) table.add(embedAudioCodes(batch.audioInIds().to(device)));
             if (nOut > 0) table.add(embedAudioCodes(batch.audioOutIds().to(device)));
+            for (Tensor w : whisperTokens) table.add(w.dtype() == dtype ? w : w.to(dtype));
             table.add(Tensor.zeros(new long[] {1, hidden}, dtype, device));
             Tensor h = Tensor.cat(table, 0).indexSelect(0, Tensor.of(plan.source()).to(device)).view(b, length, hidden);
 

@@ -119,4 +119,42 @@ class HiggsAudioModelTest {
         assertTrue(assertThrows(HiggsAudioConfig.ConfigException.class, () -> HiggsAudioConfig.fromJson(copy))
                 .getMessage().contains("hidden_act"));
     }
+
+    /** encode_whisper_embed: each <|AUDIO|> becomes its Whisper tokens, then its code columns; gradients reach the tower. */
+    @Test
+    void whisperConditioningMergesTokensAndTrains() {
+        HiggsAudioConfig c = HiggsAudioConfig.preset("tiny").withWhisper(true);
+        Torch.manualSeed(4);
+        try (HiggsAudioModel model = new HiggsAudioModel(c, Init.cpu(DType.FLOAT32)); Scope s = Scope.open()) {
+            assertTrue(model.namedParameters().containsKey("audio_tower.conv1.weight"));
+            assertTrue(model.namedParameters().containsKey("audio_encoder_proj.linear.bias"));
+            long A = c.audioInTokenIdx();
+            long[] mask = new long[2 * 3000];
+            for (int i = 0; i < 3000; i++) mask[i] = 1;
+            for (int i = 0; i < 1500; i++) mask[3000 + i] = 1;
+            long[] codes = new long[8 * 7];
+            for (int i = 0; i < codes.length; i++) codes[i] = i % 1026;
+            HiggsAudioBatch batch = new HiggsAudioBatch(Tensor.of(new long[] {5, A, 6, A, 7}, 1, 5),
+                    Tensor.ones(new long[] {1, 5}, DType.INT64, io.higgs4j.torch.Device.CPU),
+                    Tensor.of(codes, 8, 7), Tensor.of(new long[] {0, 4}), null, null,
+                    Tensor.of(new long[] {-100, -100, 6, -100, 7}, 1, 5), null,
+                    Tensor.randn(2, 128, 3000), Tensor.of(mask, 2, 3000));
+            model.requiresGrad(true);
+            HiggsAudioModel.Output out = model.forward(batch, 8);
+            // 1 + (750 Whisper + 4 codes) + 1 + (375 Whisper + 3 codes) + 1 = 1135 positions, rounded up to 1136.
+            assertArrayEquals(new long[] {1, 1136, 1024}, out.logits().shape());
+            boolean[] in = out.audioInMask().toBooleanArray();
+            int codePositions = 0;
+            for (boolean b : in) if (b) codePositions++;
+            assertEquals(7, codePositions, "only code columns are audio positions; Whisper tokens take the text path");
+            assertTrue(in[1 + 750] && !in[750], "clip 0: 750 Whisper tokens, then its codes");
+            long[] labels = out.expandedLabels().toLongArray();
+            assertEquals(6, labels[1 + 754]);
+            assertEquals(7, labels[1134]);
+            out.logits().logSoftmax(-1).mean().neg().backward();
+            Tensor g = model.namedParameters().get("audio_tower.layers.0.fc1.weight").grad();
+            assertNotNull(g);
+            assertFinite(g, "tower gradient");
+        }
+    }
 }
