@@ -64,6 +64,32 @@ public final class HiggsAudioModel extends Module {
         rotary = new LlamaRotaryEmbedding(c);
     }
 
+    /**
+     * Loads the weights from a Higgs checkpoint; with whisperCheckpoint (and a Whisper tower), the tower comes from that
+     * Hugging Face Whisper checkpoint's encoder instead, and the projection from the Higgs checkpoint when it has one.
+     * Returns true when the projection was left as initialised (the checkpoint had none): it then needs training.
+     */
+    public boolean loadWeights(java.nio.file.Path checkpoint, java.nio.file.Path whisperCheckpoint) {
+        if (whisperCheckpoint != null && whisper == null) {
+            throw new IllegalArgumentException("a Whisper checkpoint was given but encode_whisper_embed is off");
+        }
+        try (io.higgs4j.safetensors.SafetensorsCheckpoint ckpt = io.higgs4j.safetensors.SafetensorsCheckpoint.open(checkpoint)) {
+            if (whisperCheckpoint == null) {
+                HiggsAudioWeights.load(this, ckpt);
+                return false;
+            }
+            boolean hasProjection = ckpt.names().stream().anyMatch(n -> n.startsWith("audio_encoder_proj."));
+            for (var e : namedModules().entrySet()) {
+                String name = e.getKey();
+                if (name.isEmpty() || name.contains(".") || name.equals("audio_tower")) continue;
+                if (name.equals("audio_encoder_proj") && !hasProjection) continue;
+                HiggsAudioWeights.load(e.getValue(), ckpt, name + ".", n -> n.startsWith(name + ".") ? n : null);
+            }
+            whisper.loadWhisperEncoder(whisperCheckpoint);
+            return !hasProjection;
+        }
+    }
+
     /** Builds the model's structure on the meta device: shapes and names only, nothing allocated. */
     public static HiggsAudioModel shapeOnly(HiggsAudioConfig config) {
         return new HiggsAudioModel(config, Init.meta());

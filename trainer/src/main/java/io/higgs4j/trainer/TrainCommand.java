@@ -61,6 +61,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", description = "tokenizer.json when it is not in --model_path (the tiny preset has a demo one)")
     Path tokenizer;
 
+    @Option(names = {"--encode_whisper_embed", "--encode-whisper-embed"},
+            description = "condition on the reference audio through Whisper (each <|AUDIO|> becomes Whisper tokens, then its codes)")
+    boolean encodeWhisperEmbed;
+
+    @Option(names = {"--whisper_model", "--whisper-model"},
+            description = "a Hugging Face Whisper checkpoint whose encoder (model.encoder.*) becomes the audio tower")
+    Path whisperModel;
+
     @Option(names = {"--batch_size", "--batch-size"}, defaultValue = "1", description = "samples per micro-batch (default: ${DEFAULT-VALUE})")
     int batchSize;
 
@@ -162,6 +170,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (!(loraAlpha > 0)) throw bad("--lora_alpha must be > 0, got " + loraAlpha);
         if (!(loraDropout >= 0 && loraDropout < 1)) throw bad("--lora_dropout must be in [0, 1), got " + loraDropout);
         if (maxSeqLen < 8) throw bad("--max_seq_len must be >= 8, got " + maxSeqLen);
+        if (whisperModel != null && !encodeWhisperEmbed) throw bad("--whisper_model needs --encode_whisper_embed");
+        if (whisperModel != null && !Files.exists(whisperModel)) throw bad("--whisper_model " + whisperModel + " does not exist");
         try {
             LrSchedule.Kind.parse(lrScheduler);
             HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT));
@@ -204,8 +214,15 @@ public final class TrainCommand implements Callable<Integer> {
         Torch.manualSeed(seed);
         try (HiggsAudioModel model = new HiggsAudioModel(c, prepared.weights() == null
                 ? new Init(baseDtype, dev, c.textConfig().initializerRange()) : Init.forLoading(baseDtype, dev))) {
-            if (prepared.weights() != null) HiggsAudioWeights.load(model, prepared.weights());
-            List<String> saved = modulesToSave.size() == 1 && modulesToSave.getFirst().equals("none") ? List.of() : modulesToSave;
+            boolean freshProjection = false;
+            if (prepared.weights() != null) freshProjection = model.loadWeights(prepared.weights(), whisperModel);
+            else if (whisperModel != null) model.whisper.loadWhisperEncoder(whisperModel);
+            List<String> saved = new java.util.ArrayList<>(modulesToSave.size() == 1 && modulesToSave.getFirst().equals("none") ? List.of() : modulesToSave);
+            if (freshProjection || (prepared.weights() == null && model.whisper != null)) {
+                // A projection the checkpoint does not have is new: it must learn, so it is trained in full.
+                if (!saved.contains("audio_encoder_proj")) saved.add("audio_encoder_proj");
+                LOG.info("audio_encoder_proj is newly initialised: trained in full (added to modules_to_save)");
+            }
             LoraConfig lc = new LoraConfig(loraR, loraAlpha, loraDropout, useRslora, LoraConfig.targets(loraTargets), null, null,
                     List.of(), saved, prepared.baseModelName());
             try (LoraModel lora = LoraModel.apply(model, lc, new Init(DType.FLOAT32, dev, 0.02));
@@ -291,4 +308,5 @@ public final class TrainCommand implements Callable<Integer> {
     int batchSize() { return batchSize; }
     int maxSeqLen() { return maxSeqLen; }
     long seed() { return seed; }
+    boolean encodeWhisperEmbed() { return encodeWhisperEmbed; }
 }

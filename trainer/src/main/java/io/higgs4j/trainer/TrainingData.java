@@ -50,6 +50,13 @@ final class TrainingData {
             data = cmd.dataPath();
             name = cmd.config() + " (random initialisation)";
         }
+        if (cmd.encodeWhisperEmbed()) {
+            if (config.audioEncoderConfig() == null) {
+                throw new IllegalArgumentException("--encode_whisper_embed: the model's config has no audio_encoder_config");
+            }
+            config = config.withWhisper(true);
+            name += " with Whisper";
+        }
         tokenizer.checkCompatible(config);
         DataValidator validator = new DataValidator(config, tokenizer, ValidationOptions.defaults().withMaxSeqLen(cmd.maxSeqLen()));
         PrintWriter warnings = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
