@@ -45,6 +45,7 @@ public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda:N (default: ${DEFAULT-VALUE})")
     String device;
 
+    /** Besides these, audio_features (float) and audio_feature_attention_mask are read when present (Whisper). */
     static final List<String> FIELDS = List.of("input_ids", "attention_mask", "audio_in_ids", "audio_in_ids_start",
             "audio_out_ids", "audio_out_ids_start", "label_ids", "label_audio_ids");
 
@@ -108,7 +109,15 @@ public final class ForwardCommand implements Callable<Integer> {
             if ((t[2] == null) != (t[3] == null) || (t[4] == null) != (t[5] == null)) {
                 throw new IllegalArgumentException("--batch " + path + ": audio ids and their *_start tensor come together");
             }
-            return new HiggsAudioBatch(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
+            Tensor features = null, featureMask = null;
+            if (f.contains("audio_features")) {
+                if (!f.contains("audio_feature_attention_mask")) {
+                    throw new IllegalArgumentException("--batch " + path + ": audio_features without audio_feature_attention_mask");
+                }
+                features = f.load("audio_features", DType.FLOAT32).to(device);
+                featureMask = f.load("audio_feature_attention_mask", DType.INT64).to(device);
+            }
+            return new HiggsAudioBatch(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], features, featureMask);
         }
     }
 }
