@@ -36,7 +36,7 @@ final class TrainingData {
             config = HiggsAudioConfig.preset("tiny");
             tokenizer = HiggsTokenizer.demo();
             data = DemoData.write(outputDir.resolve("demo-data"), DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
-                    config.audioCodebookSize(), cmd.seed());
+                    config.audioCodebookSize(), cmd.seed(), config.encodeWhisperEmbed());
             name = "tiny (demo)";
         } else if (cmd.modelPath() != null) {
             config = HiggsAudioConfig.fromFile(cmd.modelPath().resolve("config.json"));

@@ -65,6 +65,17 @@ public final class AudioCodes {
         return frames;
     }
 
+    /** Frames [start, start+count) of these codes (the 30-second chunks of an audio-in clip under Whisper). */
+    public AudioCodes range(int start, int count) {
+        if (start < 0 || count < 0 || start + count > frames) {
+            throw new IndexOutOfBoundsException("frames [" + start + ", " + (start + count) + ") of " + frames);
+        }
+        if (data == null) return new AudioCodes(file, null, numCodebooks, from + start, count);
+        long[][] part = new long[numCodebooks][];
+        for (int k = 0; k < numCodebooks; k++) part[k] = Arrays.copyOfRange(data[k], start, start + count);
+        return new AudioCodes(null, part, numCodebooks, 0, count);
+    }
+
     public int numCodebooks() {
         return numCodebooks;
     }

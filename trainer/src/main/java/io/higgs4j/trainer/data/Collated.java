@@ -1,18 +1,51 @@
 package io.higgs4j.trainer.data;
 
+import io.higgs4j.audio.WhisperFeatureExtractor;
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A collated batch as Java arrays, and {@link #toBatch} to make the model's {@link HiggsAudioBatch} of int64 tensors.
  * Text arrays are [B][S] (S a multiple of the collator's roundTo); audio arrays are [K][N] (all clips' delayed columns
  * concatenated) with each clip's start column; audio fields are null when the batch has no such clip.
+ *
+ * <p>Under Whisper (encode_whisper_embed), {@code audioInWaveforms} holds each audio-in clip's waveform, 16 kHz mono,
+ * at most 30 s, in the order of the audio-in clips (that of {@code audioInIdsStart}: row by row, each row's
+ * placeholders in order), and {@code numMelBins} the Whisper encoder's mel bins; else they are null and 0.
  */
 public record Collated(long[][] inputIds, long[][] attentionMask, long[][] labelIds,
                        long[][] audioInIds, long[] audioInIdsStart,
                        long[][] audioOutIds, long[] audioOutIdsStart, long[][] labelAudioIds,
-                       TokenCounts counts) {
+                       TokenCounts counts, List<float[]> audioInWaveforms, int numMelBins) {
+
+    /** A batch without Whisper waveforms. */
+    public Collated(long[][] inputIds, long[][] attentionMask, long[][] labelIds, long[][] audioInIds, long[] audioInIdsStart,
+                    long[][] audioOutIds, long[] audioOutIdsStart, long[][] labelAudioIds, TokenCounts counts) {
+        this(inputIds, attentionMask, labelIds, audioInIds, audioInIdsStart, audioOutIds, audioOutIdsStart, labelAudioIds, counts, null, 0);
+    }
+
+    public Collated {
+        if (audioInWaveforms != null) {
+            audioInWaveforms = List.copyOf(audioInWaveforms);
+            if (numMelBins < 1) throw new IllegalArgumentException("waveforms need the number of mel bins, got " + numMelBins);
+            int clips = audioInIdsStart == null ? 0 : audioInIdsStart.length;
+            if (audioInWaveforms.size() != clips) {
+                throw new IllegalArgumentException(audioInWaveforms.size() + " audio-in waveforms for " + clips + " audio-in clips");
+            }
+            for (float[] w : audioInWaveforms) {
+                if (w.length > WhisperFeatureExtractor.CHUNK_SAMPLES) {
+                    throw new IllegalArgumentException("an audio-in waveform of " + w.length + " samples is longer than one 30-second chunk");
+                }
+            }
+        }
+    }
 
     /**
      * Sizes of a batch.
@@ -46,9 +79,39 @@ public record Collated(long[][] inputIds, long[][] attentionMask, long[][] label
 
     /** The batch as int64 tensors on device; its tensors belong to the current scope, if one is open. */
     public HiggsAudioBatch toBatch(Device device) {
+        Tensor[] whisper = audioInWaveforms == null ? new Tensor[2] : features(device);
         return new HiggsAudioBatch(tensor(inputIds, device), tensor(attentionMask, device), tensor(audioInIds, device),
                 vector(audioInIdsStart, device), tensor(audioOutIds, device), vector(audioOutIdsStart, device),
-                tensor(labelIds, device), tensor(labelAudioIds, device));
+                tensor(labelIds, device), tensor(labelAudioIds, device), whisper[0], whisper[1]);
+    }
+
+    /**
+     * Whisper log-mel features of the audio-in waveforms, [clips, numMelBins, 3000] float32, and their mask [clips, 3000]
+     * int64 (1 on the first ceil(samples / 160) frames), computed on device as {@link WhisperFeatureExtractor} does,
+     * each clip zero padded to 30 s. Null, null when there are no waveforms.
+     */
+    public Tensor[] features(Device device) {
+        if (audioInWaveforms == null || audioInWaveforms.isEmpty()) return new Tensor[2];
+        int clips = audioInWaveforms.size(), chunk = WhisperFeatureExtractor.CHUNK_SAMPLES, frames = WhisperFeatureExtractor.CHUNK_FRAMES;
+        float[] padded = new float[Math.multiplyExact(clips, chunk)];
+        long[] mask = new long[clips * frames];
+        for (int c = 0; c < clips; c++) {
+            float[] w = audioInWaveforms.get(c);
+            System.arraycopy(w, 0, padded, c * chunk, w.length);
+            Arrays.fill(mask, c * frames, c * frames + Math.ceilDiv(w.length, WhisperFeatureExtractor.HOP_LENGTH), 1L);
+        }
+        WhisperFeatureExtractor fx = extractor(numMelBins);
+        Tensor[] out = Scope.run(() -> {
+            Tensor x = Tensor.of(padded, clips, chunk).to(device);
+            return new Tensor[] {fx.logMel(x), Tensor.of(mask, clips, frames).to(device)};
+        });
+        return out;
+    }
+
+    private static final Map<Integer, WhisperFeatureExtractor> EXTRACTORS = new ConcurrentHashMap<>();
+
+    private static WhisperFeatureExtractor extractor(int nMels) {
+        return EXTRACTORS.computeIfAbsent(nMels, WhisperFeatureExtractor::new);
     }
 
     private static Tensor tensor(long[][] a, Device device) {

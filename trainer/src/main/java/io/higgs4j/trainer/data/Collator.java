@@ -23,6 +23,8 @@ public final class Collator {
     private final long audioOutToken;
     private final boolean delay;
     private final int roundTo;
+    private final boolean whisper;
+    private final int melBins;
 
     public Collator(HiggsAudioConfig config) {
         this(config, 8);
@@ -37,6 +39,8 @@ public final class Collator {
         this.audioOutToken = config.audioOutTokenIdx();
         this.delay = config.useDelayPattern();
         this.roundTo = roundTo;
+        this.whisper = config.encodeWhisperEmbed();
+        this.melBins = whisper ? config.audioEncoderConfig().numMelBins() : 0;
     }
 
     public Collated collate(List<EncodedSample> samples) {
@@ -48,6 +52,7 @@ public final class Collator {
         long textTokens = 0, merged = 0, supervisedText = 0, outFrames = 0;
         int mergedSeqLen = 0;
         List<long[][]> inClips = new ArrayList<>(), outClips = new ArrayList<>(), outLabels = new ArrayList<>();
+        List<float[]> waves = new ArrayList<>();
         for (int r = 0; r < b; r++) {
             EncodedSample e = samples.get(r);
             int n = e.textLength();
@@ -62,7 +67,20 @@ public final class Collator {
             for (int i = 0; i < n; i++) {
                 if (e.labels()[i] != DelayPattern.IGNORE_INDEX && e.inputIds()[i] != audioOutToken) supervisedText++;
             }
-            for (EncodedSample.Clip c : e.audioIn()) inClips.add(input(load(e, c)));
+            for (EncodedSample.Clip c : e.audioIn()) {
+                inClips.add(input(load(e, c)));
+                if (whisper) {
+                    if (c.waveform() == null) {
+                        throw new DataException("sample " + e.id() + ": an audio-in clip (" + c.codes() + ") has no waveform, and the "
+                                + "config has encode_whisper_embed; encode the sample with its waveforms");
+                    }
+                    float[] w = c.waveform().load();
+                    if (w.length > Waveform.CHUNK_SAMPLES) {
+                        throw new DataException("sample " + e.id() + ": audio-in clip " + c.waveform() + " is longer than one 30-second chunk");
+                    }
+                    waves.add(w);
+                }
+            }
             for (EncodedSample.Clip c : e.audioOut()) {
                 long[][] codes = load(e, c);
                 long[][] input = input(codes);
@@ -76,7 +94,8 @@ public final class Collator {
         if (outLab != null) for (long[] row : outLab) for (long v : row) if (v != DelayPattern.IGNORE_INDEX) supervisedAudio++;
         Collated.TokenCounts counts = new Collated.TokenCounts(b, textTokens, (long) b * s, merged, supervisedText, supervisedAudio, outFrames,
                 mergedSeqLen);
-        return new Collated(ids, mask, labels, inIds, starts(inClips), outIds, starts(outClips), outLab, counts);
+        return new Collated(ids, mask, labels, inIds, starts(inClips), outIds, starts(outClips), outLab, counts,
+                waves.isEmpty() ? null : List.copyOf(waves), melBins);
     }
 
     private long[][] load(EncodedSample e, EncodedSample.Clip c) {

@@ -95,11 +95,16 @@ public final class DataValidator {
         return new Result(valid, report);
     }
 
-    /** Checks and encodes one sample. */
+    /**
+     * Checks and encodes one sample. Under Whisper (encode_whisper_embed) each audio-in item also needs its waveform:
+     * its audio_url a readable WAV ({@link Waveform#open}).
+     */
     public EncodedSample check(ChatMlSample s) throws InvalidSampleException {
         List<AudioCodes> codes = new ArrayList<>();
+        List<Waveform> waves = config.encodeWhisperEmbed() ? new ArrayList<>() : null;
         for (AudioItem item : s.audioItems()) {
             AudioCodes c = AudioCodes.open(s, item, config.audioNumCodebooks(), config.audioCodebookSize());
+            if (waves != null) waves.add(item.isOutput() ? null : Waveform.open(s, item));
             String what = "audio in message " + item.message() + " (" + item.role().wireName() + ", " + c + ")";
             if (c.seconds() < options.minAudioSeconds()) {
                 throw new InvalidSampleException(Reason.AUDIO_TOO_SHORT, String.format(Locale.ROOT, "%s lasts %.2f s, under --min_audio_seconds %s",
@@ -111,7 +116,7 @@ public final class DataValidator {
             }
             codes.add(c);
         }
-        EncodedSample e = encoder.encode(s, codes);
+        EncodedSample e = encoder.encode(s, codes, waves);
         if (e.supervisedTextTokens() == 0) {
             throw new InvalidSampleException(Reason.NOTHING_SUPERVISED, "nothing is supervised: no assistant turn"
                     + (s.startIndex() != null ? " at or after start_index " + s.startIndex() : ""));

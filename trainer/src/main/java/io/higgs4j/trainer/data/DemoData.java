@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.higgs4j.audio.WavWriter;
 import io.higgs4j.io.Npy;
 
 import java.io.BufferedWriter;
@@ -35,6 +36,17 @@ public final class DemoData {
 
     /** Writes {@code samples} samples of {@code speakers} speakers into dir; returns the data file. */
     public static Path write(Path dir, int samples, int speakers, int numCodebooks, int codebookSize, long seed) throws IOException {
+        return write(dir, samples, speakers, numCodebooks, codebookSize, seed, false);
+    }
+
+    /**
+     * As {@link #write(Path, int, int, int, int, long)}; with referenceWavs, each sample's reference audio item also
+     * gets an {@code audio_url}, a 16 kHz PCM16 WAV under {@code codes/} lasting as long as its codes (T / 25 s: a
+     * per-speaker harmonic tone with a little noise, see {@link #referenceWave}), so the data set also serves a model
+     * with Whisper conditioning (encode_whisper_embed). The codes, texts and target items are the same either way.
+     */
+    public static Path write(Path dir, int samples, int speakers, int numCodebooks, int codebookSize, long seed,
+                             boolean referenceWavs) throws IOException {
         if (samples < 1 || speakers < 1) throw new IllegalArgumentException("need at least one sample and one speaker");
         List<String> words = vocabulary();
         Random rnd = new Random(seed);
@@ -51,6 +63,8 @@ public final class DemoData {
                 String refCodes = String.format("codes/%s_%04d_ref.npy", speaker, i);
                 String targetAudio = String.format("codes/%s_%04d_target.wav", speaker, i);
                 Npy.write(dir.resolve(refCodes), codes(s, refWords, numCodebooks, codebookSize), "<i2");
+                String refAudio = String.format("codes/%s_%04d_ref.wav", speaker, i);
+                if (referenceWavs) WavWriter.write(dir.resolve(refAudio), referenceWave(s, i, FRAMES_PER_WORD * refWords), WAV_RATE);
                 Npy.write(dir.resolve(AudioCodes.siblingCodesName(targetAudio)), codes(s, targetWords, numCodebooks, codebookSize), "<i2");
 
                 ObjectNode sample = json.createObjectNode();
@@ -58,7 +72,9 @@ public final class DemoData {
                 ObjectNode user = messages.addObject().put("role", "user");
                 ArrayNode uc = user.putArray("content");
                 uc.addObject().put("type", "text").put("text", refText);
-                uc.addObject().put("type", "audio").put("audio_codes", refCodes);
+                ObjectNode ref = uc.addObject().put("type", "audio");
+                if (referenceWavs) ref.put("audio_url", refAudio);
+                ref.put("audio_codes", refCodes);
                 ObjectNode assistant = messages.addObject().put("role", "assistant");
                 ArrayNode ac = assistant.putArray("content");
                 ac.addObject().put("type", "text").put("text", targetText);
@@ -69,6 +85,27 @@ public final class DemoData {
             }
         }
         return data;
+    }
+
+    /** Sample rate of the demo's reference WAVs. */
+    public static final int WAV_RATE = 16_000;
+
+    /**
+     * A reference waveform of frames / 25 s at 16 kHz for speaker s: a tone at 120 + 40 s Hz with its second and third
+     * harmonics, its loudness following a 2 Hz envelope, plus noise at -40 dB seeded by the sample index.
+     */
+    static float[] referenceWave(int speaker, int sample, int frames) {
+        int n = frames * (WAV_RATE / 25);
+        double f0 = 120 + 40.0 * speaker;
+        Random rnd = new Random(1000L * speaker + sample);
+        float[] w = new float[n];
+        for (int t = 0; t < n; t++) {
+            double time = t / (double) WAV_RATE;
+            double env = 0.6 + 0.4 * Math.sin(2 * Math.PI * 2 * time);
+            double v = Math.sin(2 * Math.PI * f0 * time) + 0.5 * Math.sin(2 * Math.PI * 2 * f0 * time) + 0.25 * Math.sin(2 * Math.PI * 3 * f0 * time);
+            w[t] = (float) (0.3 * env * v / 1.75 + 0.01 * rnd.nextGaussian());
+        }
+        return w;
     }
 
     /** The codes of one clip, K x (6 * words). */

@@ -6,19 +6,28 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A sample as token ids and labels (spec section 7) with its audio clips: audio-in clips (user/system turns) and
+ * A sample as token ids and labels (spec section 7) with its audio clips: audio-in clips (user/system turns; under
+ * Whisper, one per 30-second chunk of each audio-in item, each with its own placeholder) and
  * audio-out clips (assistant turns), each in order of its placeholder. An audio-out clip is supervised when its
  * {@code <|AUDIO_OUT|>} placeholder's text label is not -100.
  *
  * @param mergedLength the length of the sample once the model has replaced each placeholder by its clip's columns
  *                     (delayed width T+K+1, or T+2 without the delay pattern; audio-in clips count only when
- *                     encode_audio_in_tokens), before rounding to a multiple of 8
+ *                     encode_audio_in_tokens; with encode_whisper_embed each audio-in clip also adds its Whisper
+ *                     tokens), before rounding to a multiple of 8
  */
 public record EncodedSample(String id, String speaker, long[] inputIds, long[] labels, List<Clip> audioIn, List<Clip> audioOut,
                             int mergedLength) {
 
-    /** One clip's codes and whether its audio labels are trained. */
-    public record Clip(AudioCodes codes, boolean supervised) {
+    /**
+     * One clip's codes and whether its audio labels are trained; for an audio-in clip under Whisper
+     * (encode_whisper_embed), its waveform at 16 kHz (at most 30 s: one Whisper chunk), else null.
+     */
+    public record Clip(AudioCodes codes, boolean supervised, Waveform waveform) {
+        public Clip(AudioCodes codes, boolean supervised) {
+            this(codes, supervised, null);
+        }
+
         public int frames() {
             return codes.frames();
         }

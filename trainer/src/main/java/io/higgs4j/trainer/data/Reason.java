@@ -12,9 +12,15 @@ public enum Reason {
     UNPARSEABLE("unparseable"),
     /** Valid JSON but not a ChatML sample: missing or mistyped fields, unknown role or content type, a literal audio placeholder token in text. */
     BAD_STRUCTURE("bad_structure"),
-    /** An audio item has neither an {@code audio_codes} file nor a {@code .codes.npy} beside its audio. */
+    /**
+     * An audio item has neither an {@code audio_codes} file nor a {@code .codes.npy} beside its audio; or, under Whisper
+     * (encode_whisper_embed), an audio-in item has no {@code audio_url} WAV file.
+     */
     MISSING_AUDIO_OR_CODES("missing_audio_or_codes"),
-    /** A codes file exists but cannot be read as a 2-d integer .npy with at least one frame. */
+    /**
+     * A codes file exists but cannot be read as a 2-d integer .npy with at least one frame; or, under Whisper, an
+     * audio-in item's WAV file cannot be read (not RIFF/WAVE, an unsupported format) or has no samples.
+     */
     UNREADABLE_AUDIO("unreadable_audio"),
     /** The codes have a number of rows other than the model's audio_num_codebooks. */
     WRONG_CODEBOOK_COUNT("wrong_codebook_count"),

@@ -1,7 +1,9 @@
 package io.higgs4j.trainer.data;
 
 import io.higgs4j.higgs.DelayPattern;
+import io.higgs4j.audio.WhisperFeatureExtractor;
 import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.higgs.HiggsAudioWhisper;
 import io.higgs4j.trainer.data.AudioCodes.InvalidSampleException;
 import io.higgs4j.trainer.data.ChatMlSample.Audio;
 import io.higgs4j.trainer.data.ChatMlSample.Content;
@@ -12,6 +14,7 @@ import io.higgs4j.trainer.data.ChatMlSample.Text;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A ChatML sample to token ids and labels (spec section 7), as the reference's {@code prepare_chatml_sample}:
@@ -21,7 +24,8 @@ import java.util.List;
  *   <li>text is encoded without special tokens; it is supervised (labels = ids) only in assistant turns at or after
  *       {@code start_index} (all assistant turns when it is absent);</li>
  *   <li>audio in user/system turns is {@code <|audio_bos|><|AUDIO|><|audio_eos|>} (labels -100); in assistant turns
- *       {@code <|audio_out_bos|><|AUDIO_OUT|><|audio_eos|>}, supervised under the assistant rule;</li>
+ *       {@code <|audio_out_bos|><|AUDIO_OUT|><|audio_eos|>}, supervised under the assistant rule; under Whisper
+ *       (encode_whisper_embed) an audio-in item longer than 30 s repeats its placeholder once per 30-second chunk;</li>
  *   <li>each turn ends with {@code <|eot_id|>}, or {@code <|eom_id|>} when an assistant turn is followed by another
  *       assistant turn, supervised under the same rule.</li>
  * </ul>
@@ -34,6 +38,7 @@ public final class SampleEncoder {
     private final boolean delay;
     private final boolean audioInTokens;
     private final long vocabSize;
+    private final boolean whisper;
 
     public SampleEncoder(HiggsTokenizer tokenizer, HiggsAudioConfig config) {
         tokenizer.checkCompatible(config);
@@ -43,13 +48,35 @@ public final class SampleEncoder {
         this.delay = config.useDelayPattern();
         this.audioInTokens = config.encodeAudioInTokens();
         this.vocabSize = config.textConfig().vocabSize();
+        this.whisper = config.encodeWhisperEmbed();
     }
+
+    /** Code frames per Whisper chunk: 25 per second for 30 s. */
+    public static final int CHUNK_FRAMES = (int) (AudioCodes.FRAMES_PER_SECOND * WhisperFeatureExtractor.CHUNK_SECONDS);
 
     /**
      * Encodes a sample whose audio items (in order of appearance) have the given codes. A text holding a literal
      * {@code <|AUDIO|>} or {@code <|AUDIO_OUT|>} token is {@link Reason#BAD_STRUCTURE}: it would take another clip's place.
      */
     public EncodedSample encode(ChatMlSample sample, List<AudioCodes> codes) throws InvalidSampleException {
+        return encode(sample, codes, null);
+    }
+
+    /**
+     * Encodes a sample whose audio items (in order of appearance) have the given codes and, under Whisper
+     * (encode_whisper_embed), the given waveforms (a list parallel to codes; entries of audio-out items are ignored and
+     * may be null). Each audio-in item's waveform is cut into 30-second chunks; each chunk becomes its own audio-in
+     * clip with its own {@code <|audio_bos|><|AUDIO|><|audio_eos|>}, and the item's codes are cut the same way: chunk j
+     * gets frames [750 j, 750 (j+1)), the last chunk the rest. Codes that end before the last chunk starts are
+     * {@link Reason#BAD_STRUCTURE} (they do not belong to this audio).
+     */
+    public EncodedSample encode(ChatMlSample sample, List<AudioCodes> codes, List<Waveform> waveforms) throws InvalidSampleException {
+        if (whisper && waveforms == null) {
+            throw new IllegalArgumentException(sample.id() + ": the config has encode_whisper_embed; audio-in items need their waveforms");
+        }
+        if (waveforms != null && waveforms.size() != codes.size()) {
+            throw new IllegalArgumentException(sample.id() + ": " + waveforms.size() + " waveforms for " + codes.size() + " codes");
+        }
         List<Message> messages = sample.messages();
         LongBuilder ids = new LongBuilder(), labels = new LongBuilder();
         List<EncodedSample.Clip> in = new ArrayList<>(), out = new ArrayList<>();
@@ -80,22 +107,39 @@ public final class SampleEncoder {
                         if (nextAudio >= codes.size()) {
                             throw new IllegalArgumentException(sample.id() + ": more audio items than the " + codes.size() + " codes given");
                         }
-                        AudioCodes clip = codes.get(nextAudio++);
+                        int item = nextAudio++;
+                        AudioCodes clip = codes.get(item);
                         if (clip.numCodebooks() != numCodebooks) {
                             throw new InvalidSampleException(Reason.WRONG_CODEBOOK_COUNT, "audio in message " + i + " has "
                                     + clip.numCodebooks() + " codebooks, the model has " + numCodebooks);
                         }
-                        long[] tok = m.role() == Role.ASSISTANT
-                                ? new long[] {sp.audioOutBos(), sp.audioOut(), sp.audioEos()}
-                                : new long[] {sp.audioBos(), sp.audio(), sp.audioEos()};
-                        ids.add(tok);
                         if (m.role() == Role.ASSISTANT) {
+                            long[] tok = {sp.audioOutBos(), sp.audioOut(), sp.audioEos()};
+                            ids.add(tok);
                             if (supervised) labels.add(tok);
                             else labels.fill(DelayPattern.IGNORE_INDEX, 3);
                             out.add(new EncodedSample.Clip(clip, supervised));
-                        } else {
+                        } else if (!whisper) {
+                            ids.add(new long[] {sp.audioBos(), sp.audio(), sp.audioEos()});
                             labels.fill(DelayPattern.IGNORE_INDEX, 3);
                             in.add(new EncodedSample.Clip(clip, false));
+                        } else {
+                            Waveform wave = waveforms.get(item);
+                            if (wave == null) throw new IllegalArgumentException(sample.id() + ": no waveform for audio item " + item);
+                            List<Waveform> chunks = wave.chunks();
+                            int last = chunks.size() - 1;
+                            if (clip.frames() <= last * CHUNK_FRAMES) {
+                                throw new InvalidSampleException(Reason.BAD_STRUCTURE, String.format(Locale.ROOT,
+                                        "audio in message %d (%s): %s lasts %.2f s (%d chunks of 30 s) but its codes %s only %.2f s; "
+                                                + "they do not belong to the same audio", i, m.role().wireName(), wave, wave.seconds(),
+                                        chunks.size(), clip, clip.seconds()));
+                            }
+                            for (int j = 0; j <= last; j++) {
+                                int start = j * CHUNK_FRAMES, count = j == last ? clip.frames() - start : CHUNK_FRAMES;
+                                ids.add(new long[] {sp.audioBos(), sp.audio(), sp.audioEos()});
+                                labels.fill(DelayPattern.IGNORE_INDEX, 3);
+                                in.add(new EncodedSample.Clip(clip.range(start, count), false, chunks.get(j)));
+                            }
                         }
                     }
                 }
@@ -116,7 +160,10 @@ public final class SampleEncoder {
             }
         }
         long merged = idArray.length - in.size() - out.size();
-        for (EncodedSample.Clip c : in) if (audioInTokens) merged += width(c.frames());
+        for (EncodedSample.Clip c : in) {
+            if (audioInTokens) merged += width(c.frames());
+            if (whisper) merged += HiggsAudioWhisper.tokenCount(c.waveform().melFrames());
+        }
         for (EncodedSample.Clip c : out) merged += width(c.frames());
         return new EncodedSample(sample.id(), sample.speaker(), idArray, labels.toArray(), in, out, Math.toIntExact(merged));
     }
