@@ -82,7 +82,8 @@ public final class LoraModel implements AutoCloseable {
         }
         for (String name : saved) {
             Module m = modules.get(name);
-            for (Map.Entry<String, Tensor> p : new ArrayList<>(m.directParameters().entrySet())) {
+            // The whole module is copied, as PEFT does: every parameter under it, children included.
+            for (Map.Entry<String, Tensor> p : new ArrayList<>(m.namedParameters().entrySet())) {
                 String full = name + "." + p.getKey();
                 Tensor original = p.getValue();
                 Tensor copy;

@@ -176,6 +176,17 @@ class LoraModelTest {
         }
     }
 
+    /** A module to save with children is copied whole, as PEFT copies it. */
+    @Test
+    void modulesToSaveCopyChildrenToo() {
+        try (HiggsAudioModel m = HiggsAudioModel.shapeOnly(HiggsAudioConfig.preset("tiny"));
+             LoraModel lora = LoraModel.apply(m, LoraConfig.of(4, 8, 0, "attention", List.of("audio_decoder_proj")), Init.meta())) {
+            assertTrue(lora.trainableParameters().keySet().containsAll(List.of("audio_decoder_proj.text_lm_head.weight",
+                    "audio_decoder_proj.audio_lm_head.weight")), lora.trainableParameters().keySet().toString());
+            assertEquals(1024L * 64 + 8208L * 64, lora.stats().trainable() - lora.stats().lora());
+        }
+    }
+
     @Test
     void targetingRules() {
         try (HiggsAudioModel m = HiggsAudioModel.shapeOnly(HiggsAudioConfig.preset("tiny"))) {

@@ -34,6 +34,7 @@ final class TrainingData {
         HiggsTokenizer tokenizer;
         if (cmd.demo()) {
             config = HiggsAudioConfig.preset("tiny");
+            if (cmd.encodeWhisperEmbed()) config = config.withWhisper(true); // so the demo data get reference WAVs
             tokenizer = HiggsTokenizer.demo();
             data = DemoData.write(outputDir.resolve("demo-data"), DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
                     config.audioCodebookSize(), cmd.seed(), config.encodeWhisperEmbed());
@@ -50,7 +51,7 @@ final class TrainingData {
             data = cmd.dataPath();
             name = cmd.config() + " (random initialisation)";
         }
-        if (cmd.encodeWhisperEmbed()) {
+        if (cmd.encodeWhisperEmbed() && !config.encodeWhisperEmbed()) {
             if (config.audioEncoderConfig() == null) {
                 throw new IllegalArgumentException("--encode_whisper_embed: the model's config has no audio_encoder_config");
             }

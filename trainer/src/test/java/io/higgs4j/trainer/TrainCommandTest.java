@@ -60,6 +60,24 @@ class TrainCommandTest {
         assertEquals(50, metrics(out).getLast().get("step").asInt());
     }
 
+    /** Whisper on: reference WAVs through the log-mel front end and the tiny Whisper tower, end to end. */
+    @Test
+    void aShortDemoRunWithWhisper(@TempDir Path out) throws Exception {
+        Run r = run("train", "--demo", "--encode_whisper_embed", "--output_dir", out.toString(), "--max_steps", "12", "--save_steps", "0");
+        assertEquals(0, r.rc(), r.err());
+        List<JsonNode> m = metrics(out);
+        assertEquals(12, m.size());
+        assertTrue(m.getLast().get("loss").asDouble() < m.getFirst().get("loss").asDouble(), m.getFirst() + " -> " + m.getLast());
+        var cfg = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        assertTrue(cfg.get("modules_to_save").toString().contains("audio_encoder_proj"), "the new projection is trained in full");
+        try (var s = Files.list(out.resolve("demo-data").resolve("codes"))) {
+            assertTrue(s.anyMatch(p -> p.toString().endsWith("_ref.wav")), "the demo wrote reference WAVs");
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("adapter_model.safetensors"))) {
+            assertTrue(f.contains("base_model.model.audio_encoder_proj.linear.weight"));
+        }
+    }
+
     /** --model_path: config.json, safetensors weights and tokenizer.json from one directory; data from --data_path. */
     @Test
     void trainsFromAModelDirectory(@TempDir Path dir) throws Exception {
