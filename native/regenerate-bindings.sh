@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 jextract=${JEXTRACT:-jextract}
 out="$here/../bindings/src/main/java"
 
+declare -A cleaned=() # packages emptied in this run: several headers may generate into one package
 generate() { # header options-file
   local header=$1 options=$2 includes
   includes=$(mktemp)
@@ -19,10 +20,11 @@ generate() { # header options-file
     | sed -E 's/.*[ \*]([A-Za-z_][A-Za-z0-9_]*);$/--include-typedef \1/' >>"$includes"
   local package
   package=$(sed -n '/--target-package/{n;p}' "$options")
-  rm -rf "$out/${package//.//}"
+  if [ -z "${cleaned[$package]:-}" ]; then rm -rf "$out/${package//.//}"; cleaned[$package]=1; fi
   (cd "$here/jextract" && "$jextract" --output "$out" @"$(basename "$options")" @"$includes" "$header")
   rm -f "$includes"
 }
 
 generate "$here/include/higgs4j_torch.h" "$here/jextract/torch.options"
+generate "$here/include/higgs4j_nccl.h" "$here/jextract/nccl.options"
 echo "regenerated bindings under $out"

@@ -2,7 +2,8 @@
 # The GPU check of the native runtime, for a machine with an NVIDIA GPU and PyTorch >= 2.10 but no JDK or Maven.
 # Prepare here with scripts/prepare-gpu-bundle.sh (a jlink-ed JDK 25, our jars, core's test classes, the JUnit
 # console) into .device/, carry .device there, and run this script from the repository root. It points LIBTORCH at
-# PyTorch's torch/lib, runs `doctor` (which must see CUDA), then core's whole test suite, CudaTest included.
+# PyTorch's torch/lib, runs `doctor` (which must see CUDA), then core's whole test suite, CudaTest included, then
+# NcclCheck (a one-rank NCCL all-reduce on cuda:0) when NCCL is found.
 set -uo pipefail
 bundle=${BUNDLE:-.device}
 out=${OUT:-/tmp/gpu-check}
@@ -26,5 +27,12 @@ echo "== core tests on $LIBTORCH"
   --scan-class-path "$bundle/test-classes" --details=summary --disable-banner \
   --reports-dir "$out/junit" 2>&1 | tee "$out/tests.txt" | grep -v "^\[E\|^frame #\|^Exception raised" 
 tests=${PIPESTATUS[0]}
-echo "doctor rc=$doctor tests rc=$tests"
-[ "$doctor" -eq 0 ] && [ "$tests" -eq 0 ]
+echo "== nccl"
+# A one-rank all-reduce and all-gather of CUDA tensors through NcclCommunicator (core's test classes). NcclLoader looks
+# next to libtorch, then in PyTorch's site-packages/nvidia/nccl/lib, then on the system path (NCCL_LIBRARY overrides).
+# Exit 2 means NCCL was not found: reported, not a failure of this check.
+"$java" --enable-native-access=ALL-UNNAMED -cp "$bundle/test-classes:$cp" io.higgs4j.dist.NcclCheck 2>&1 | tee "$out/nccl.txt"
+nccl=${PIPESTATUS[0]}
+[ "$nccl" -eq 2 ] && { echo "NCCL not found: multi-GPU training unavailable here"; nccl=0; }
+echo "doctor rc=$doctor tests rc=$tests nccl rc=$nccl"
+[ "$doctor" -eq 0 ] && [ "$tests" -eq 0 ] && [ "$nccl" -eq 0 ]

@@ -146,6 +146,21 @@ AOTITorchError torch_delete_string(StringHandle handle);
 
 AOTITorchError torch_get_num_threads(uint32_t* out_num_threads);
 
+/* ---- Devices and streams (multi-GPU: NCCL's collectives must run on libtorch's current stream) ---- */
+
+struct DeviceGuardOpaque;
+typedef struct DeviceGuardOpaque* DeviceGuardHandle;
+
+/* Makes device_index the current device of the accelerator until the guard is deleted, which restores the
+ * previous one. Fails when no accelerator (CUDA) is available. */
+AOTITorchError aoti_torch_create_device_guard(int32_t device_index, DeviceGuardHandle* ret_guard);
+AOTITorchError aoti_torch_delete_device_guard(DeviceGuardHandle guard);
+
+/* The cudaStream_t of libtorch's current CUDA stream on device_index: the stream its kernels are queued on.
+ * Exported by libtorch_cuda only, so it resolves only when a CUDA libtorch is loaded. (libtorch_cpu's
+ * aoti_torch_get_current_stream answers a heap-allocated c10::Stream handle instead, not a cudaStream_t.) */
+AOTITorchError aoti_torch_get_current_cuda_stream(int32_t device_index, void** ret_stream);
+
 /* ==== C++ entry points ====
  * Each is an exported function of libc10 or libtorch_cpu, called under its Itanium-mangled name with the
  * object as the first argument. They are kept to this list and checked at load time. */

@@ -252,6 +252,32 @@ final class Native {
         return out.get(ValueLayout.JAVA_LONG, 0);
     }
 
+    // ---- CUDA devices and streams (for NCCL) ----
+
+    /** The cudaStream_t of libtorch's current stream on a CUDA device; needs a CUDA libtorch (libtorch_cuda). */
+    static long currentCudaStream(int deviceIndex) {
+        if (SymbolLookup.loaderLookup().find("aoti_torch_get_current_cuda_stream").isEmpty()) {
+            throw new TorchException("the current CUDA stream of cuda:" + deviceIndex + " needs a CUDA libtorch (libtorch_cuda"
+                    + " was not loaded from " + LOADED.directory() + "); set LIBTORCH to a CUDA libtorch or PyTorch's torch/lib");
+        }
+        MemorySegment out = scratch();
+        int rc = LibTorch.aoti_torch_get_current_cuda_stream(deviceIndex, out);
+        if (rc != 0) throw error("aoti_torch_get_current_cuda_stream(cuda:" + deviceIndex + ")");
+        return out.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    static long createDeviceGuard(int deviceIndex) {
+        MemorySegment out = scratch();
+        if (LibTorch.aoti_torch_create_device_guard(deviceIndex, out) != 0) {
+            throw error("aoti_torch_create_device_guard(" + deviceIndex + ")");
+        }
+        return out.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    static void deleteDeviceGuard(long guard) {
+        check(LibTorch.aoti_torch_delete_device_guard(ptr(guard)), "aoti_torch_delete_device_guard");
+    }
+
     /** Reads the single out-pointer result of a creating call. */
     static long outHandle() {
         return scratch().get(ValueLayout.JAVA_LONG, 0);

@@ -343,6 +343,15 @@ public final class Tensor implements AutoCloseable {
         return Native.isContiguous(handle());
     }
 
+    /**
+     * The address of this tensor's first element (its storage plus offset), for native libraries that work on device
+     * memory directly (NCCL). Valid while the tensor is open and its storage is not replaced; never dereference a CUDA
+     * address on the host.
+     */
+    public long dataAddress() {
+        return Native.dataPtr(handle());
+    }
+
     /** Metadata of the cached kind may go stale only through the escape hatch's in-place ops. */
     void forgetMetadata() {
         shape = null;

@@ -62,6 +62,42 @@ public final class Torch {
     }
 
     /**
+     * The cudaStream_t (as an address) of libtorch's current stream on CUDA device index: the stream its kernels for
+     * that device are queued on. For native libraries (NCCL) whose work must be ordered with libtorch's. Needs a CUDA
+     * libtorch.
+     */
+    public static long currentCudaStream(int index) {
+        if (index < 0) throw new IllegalArgumentException("a cuda device index must be >= 0, got " + index);
+        if (!cudaAvailable()) throw new TorchException("currentCudaStream(cuda:" + index + "): CUDA is not available");
+        return Native.currentCudaStream(index);
+    }
+
+    /** Makes CUDA device index current on this thread until closed, which restores the previous one. */
+    public static CudaDeviceGuard useCudaDevice(int index) {
+        if (index < 0) throw new IllegalArgumentException("a cuda device index must be >= 0, got " + index);
+        if (!cudaAvailable()) throw new TorchException("useCudaDevice(cuda:" + index + "): CUDA is not available");
+        return new CudaDeviceGuard(Native.createDeviceGuard(index));
+    }
+
+    /** The current CUDA device, set by {@link #useCudaDevice} until {@link #close()}. Not shared between threads. */
+    public static final class CudaDeviceGuard implements AutoCloseable {
+        private long guard;
+
+        private CudaDeviceGuard(long guard) {
+            this.guard = guard;
+        }
+
+        @Override
+        public void close() {
+            if (guard != 0) {
+                long g = guard;
+                guard = 0;
+                Native.deleteDeviceGuard(g);
+            }
+        }
+    }
+
+    /**
      * Bytes of native (C heap) memory in use in this process, libtorch's CPU tensors included, from glibc's
      * mallinfo2; -1 where that is not available. For leak checks and debug reports.
      */

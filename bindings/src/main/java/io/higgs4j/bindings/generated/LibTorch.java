@@ -3612,6 +3612,194 @@ public class LibTorch extends LibTorch$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    /**
+     * {@snippet lang=c :
+     * typedef struct DeviceGuardOpaque *DeviceGuardHandle
+     * }
+     */
+    public static final AddressLayout DeviceGuardHandle = LibTorch.C_POINTER;
+
+    private static class aoti_torch_create_device_guard {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LibTorch.C_INT,
+            LibTorch.C_INT,
+            LibTorch.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("aoti_torch_create_device_guard");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_create_device_guard(int32_t device_index, DeviceGuardHandle *ret_guard)
+     * }
+     */
+    public static FunctionDescriptor aoti_torch_create_device_guard$descriptor() {
+        return aoti_torch_create_device_guard.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_create_device_guard(int32_t device_index, DeviceGuardHandle *ret_guard)
+     * }
+     */
+    public static MethodHandle aoti_torch_create_device_guard$handle() {
+        return aoti_torch_create_device_guard.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_create_device_guard(int32_t device_index, DeviceGuardHandle *ret_guard)
+     * }
+     */
+    public static MemorySegment aoti_torch_create_device_guard$address() {
+        return aoti_torch_create_device_guard.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_create_device_guard(int32_t device_index, DeviceGuardHandle *ret_guard)
+     * }
+     */
+    public static int aoti_torch_create_device_guard(int device_index, MemorySegment ret_guard) {
+        var mh$ = aoti_torch_create_device_guard.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("aoti_torch_create_device_guard", device_index, ret_guard);
+            }
+            return (int)mh$.invokeExact(device_index, ret_guard);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class aoti_torch_delete_device_guard {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LibTorch.C_INT,
+            LibTorch.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("aoti_torch_delete_device_guard");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_delete_device_guard(DeviceGuardHandle guard)
+     * }
+     */
+    public static FunctionDescriptor aoti_torch_delete_device_guard$descriptor() {
+        return aoti_torch_delete_device_guard.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_delete_device_guard(DeviceGuardHandle guard)
+     * }
+     */
+    public static MethodHandle aoti_torch_delete_device_guard$handle() {
+        return aoti_torch_delete_device_guard.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_delete_device_guard(DeviceGuardHandle guard)
+     * }
+     */
+    public static MemorySegment aoti_torch_delete_device_guard$address() {
+        return aoti_torch_delete_device_guard.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_delete_device_guard(DeviceGuardHandle guard)
+     * }
+     */
+    public static int aoti_torch_delete_device_guard(MemorySegment guard) {
+        var mh$ = aoti_torch_delete_device_guard.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("aoti_torch_delete_device_guard", guard);
+            }
+            return (int)mh$.invokeExact(guard);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class aoti_torch_get_current_cuda_stream {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LibTorch.C_INT,
+            LibTorch.C_INT,
+            LibTorch.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("aoti_torch_get_current_cuda_stream");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_get_current_cuda_stream(int32_t device_index, void **ret_stream)
+     * }
+     */
+    public static FunctionDescriptor aoti_torch_get_current_cuda_stream$descriptor() {
+        return aoti_torch_get_current_cuda_stream.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_get_current_cuda_stream(int32_t device_index, void **ret_stream)
+     * }
+     */
+    public static MethodHandle aoti_torch_get_current_cuda_stream$handle() {
+        return aoti_torch_get_current_cuda_stream.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_get_current_cuda_stream(int32_t device_index, void **ret_stream)
+     * }
+     */
+    public static MemorySegment aoti_torch_get_current_cuda_stream$address() {
+        return aoti_torch_get_current_cuda_stream.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * AOTITorchError aoti_torch_get_current_cuda_stream(int32_t device_index, void **ret_stream)
+     * }
+     */
+    public static int aoti_torch_get_current_cuda_stream(int device_index, MemorySegment ret_stream) {
+        var mh$ = aoti_torch_get_current_cuda_stream.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("aoti_torch_get_current_cuda_stream", device_index, ret_stream);
+            }
+            return (int)mh$.invokeExact(device_index, ret_stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 
     private static class _ZNK3c1010TensorImpl4gradEv {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
