@@ -25,6 +25,13 @@ public final class HiggsTokenizer implements AutoCloseable {
     /** The tokenizer of the {@code tiny} preset (special tokens at 1000..1016), in the trainer jar. */
     public static final String DEMO_RESOURCE = "/io/higgs4j/trainer/demo/tokenizer.json";
 
+    static {
+        // The tokenizers jar from Maven Central carries CPU builds only; on a CUDA machine DJL would otherwise look for
+        // a CUDA flavour and try to download it. Both settings can still be overridden from the command line.
+        if (System.getProperty("RUST_FLAVOR") == null && System.getenv("RUST_FLAVOR") == null) System.setProperty("RUST_FLAVOR", "cpu");
+        if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+    }
+
     private static final Map<String, String> OPTIONS = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
 
     /** A tokenizer that cannot be loaded, lacks a special token, or disagrees with the model config. */
