@@ -11,6 +11,8 @@ import io.higgs4j.optim.AdamW;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Torch;
+import io.higgs4j.trainer.dist.ProcessGroup;
+import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.trainer.train.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
 import io.higgs4j.trainer.train.LossPlot;
@@ -143,6 +145,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", description = "cpu or cuda:N (default: cuda:0 when CUDA is available, else cpu)")
     String device;
 
+    @Option(names = "--backend", description = "collectives of a data-parallel run started by 'higgs4j launch': cpu (TCP) or nccl"
+            + " (default: nccl on CUDA, else cpu); ignored in a single process")
+    String backend;
+
     @Option(names = "--seed", defaultValue = "42", description = "seed of initialisation, shuffling and dropout (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -178,6 +184,7 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage().startsWith("No enum") ? "--audio_loss_reduction must be mean or sum, got " + audioLossReduction : e.getMessage());
         }
+        if (backend != null && !List.of("cpu", "nccl").contains(backend)) throw bad("--backend must be cpu or nccl, got " + backend);
         if (dtype != null && !List.of("bf16", "fp32").contains(dtype)) throw bad("--dtype must be bf16 or fp32, got " + dtype);
         if (device != null) {
             try {
@@ -204,12 +211,24 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (demo) applyDemoDefaults();
         validate();
-        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
+        ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
+        int localRank = launch.distributed() ? launch.localRank() : 0;
+        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(localRank) : Device.CPU;
+        String be = backend != null ? backend : dev.type() == Device.Type.CUDA ? "nccl" : "cpu";
+        try (ProcessGroup group = ProcessGroups.fromEnvironment(be, dev)) {
+            if (group.worldSize() > 1) {
+                LOG.info("rank {} of {} (backend {}) on {}", group.rank(), group.worldSize(), be, dev);
+            }
+            return train(dev, group);
+        }
+    }
+
+    private Integer train(Device dev, ProcessGroup group) throws Exception {
         boolean bf16 = dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA;
         DType baseDtype = bf16 ? DType.BFLOAT16 : DType.FLOAT32;
         Files.createDirectories(outputDir);
 
-        TrainingData.Prepared prepared = TrainingData.prepare(this, outputDir);
+        TrainingData.Prepared prepared = TrainingData.prepare(this, outputDir, group.rank(), group.worldSize());
         HiggsAudioConfig c = prepared.config();
         Torch.manualSeed(seed);
         try (HiggsAudioModel model = new HiggsAudioModel(c, prepared.weights() == null
@@ -236,13 +255,14 @@ public final class TrainCommand implements Callable<Integer> {
                 BatchSource data = prepared.batches();
                 long total = maxSteps > 0 ? maxSteps
                         : Math.max(1, (long) Math.ceil((double) data.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
-                LOG.info("{} batches per epoch of up to {} samples; {} optimizer steps", data.batchesPerEpoch(), batchSize, total);
+                LOG.info("{} batches per epoch{} of up to {} samples; {} optimizer steps", data.batchesPerEpoch(),
+                        group.worldSize() > 1 ? " on each of " + group.worldSize() + " ranks" : "", batchSize, total);
                 var settings = new Trainer.Settings(gradientAccumulationSteps, total, maxGradNorm,
                         new LrSchedule(LrSchedule.Kind.parse(lrScheduler), learningRate, warmupSteps, total),
                         saveSteps, saveTotalLimit, loggingSteps, seed, outputDir,
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
                         dev, 5);
-                Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole());
+                Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole(), group);
                 Path resumeFrom = resumePath();
                 CountDownLatch done = new CountDownLatch(1);
                 Thread hook = new Thread(() -> {
@@ -265,6 +285,7 @@ public final class TrainCommand implements Callable<Integer> {
                 } catch (IllegalStateException shuttingDown) {
                     // Ctrl-C: the hook is running and waits for us
                 }
+                if (!group.isMain()) return 0; // rank 0 saves the adapter and the plot
                 if (!result.interrupted()) lora.save(outputDir);
                 boolean plotted = LossPlot.write(result.history(), outputDir.resolve("loss_curve.png"));
                 summary(result, plotted);

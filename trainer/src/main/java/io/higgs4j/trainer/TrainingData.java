@@ -28,6 +28,11 @@ final class TrainingData {
     record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, BatchSource batches, String describe) {}
 
     static Prepared prepare(TrainCommand cmd, Path outputDir) throws IOException {
+        return prepare(cmd, outputDir, 0, 1);
+    }
+
+    /** For rank rank of world data-parallel ranks: the batches are that rank's share. */
+    static Prepared prepare(TrainCommand cmd, Path outputDir, int rank, int world) throws IOException {
         HiggsAudioConfig config;
         Path weights = null, data;
         String name;
@@ -36,7 +41,9 @@ final class TrainingData {
             config = HiggsAudioConfig.preset("tiny");
             if (cmd.encodeWhisperEmbed()) config = config.withWhisper(true); // so the demo data get reference WAVs
             tokenizer = HiggsTokenizer.demo();
-            data = DemoData.write(outputDir.resolve("demo-data"), DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
+            // the same files on every rank; each rank writes its own copy, so none reads a file another is writing
+            Path demoDir = rank == 0 ? outputDir.resolve("demo-data") : outputDir.resolve("demo-data").resolve("rank-" + rank);
+            data = DemoData.write(demoDir, DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
                     config.audioCodebookSize(), cmd.seed(), config.encodeWhisperEmbed());
             name = "tiny (demo)";
         } else if (cmd.modelPath() != null) {
@@ -66,6 +73,6 @@ final class TrainingData {
                 valid.report().invalid());
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), cmd.batchSize(), cmd.seed());
         Collator collator = new Collator(config);
-        return new Prepared(config, weights, cmd.demo() ? null : name, new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid), name);
+        return new Prepared(config, weights, cmd.demo() ? null : name, new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid, rank, world), name);
     }
 }

@@ -40,7 +40,20 @@ public final class MetricsLog implements AutoCloseable {
         out = Files.newBufferedWriter(path, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     }
 
+    private MetricsLog() {
+        out = null;
+    }
+
+    /** A log that only keeps the history in memory (the ranks other than 0 of a data-parallel run). */
+    public static MetricsLog inMemory() {
+        return new MetricsLog();
+    }
+
     public void write(StepMetrics m) throws IOException {
+        if (out == null) {
+            history.add(m);
+            return;
+        }
         ObjectNode n = JSON.createObjectNode();
         n.put("step", m.step());
         n.put("loss", m.loss());
@@ -72,6 +85,6 @@ public final class MetricsLog implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        out.close();
+        if (out != null) out.close();
     }
 }

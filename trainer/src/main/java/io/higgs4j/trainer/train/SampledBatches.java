@@ -28,16 +28,32 @@ public final class SampledBatches implements BatchSource, AutoCloseable {
     private List<int[]> order;
     private int nextEpoch = -1, nextIndex = -1;
     private CompletableFuture<Collated> next;
+    private final int rank, world;
 
     public SampledBatches(BatchSampler sampler, Collator collator, DataValidator.Result data) {
+        this(sampler, collator, data, 0, 1);
+    }
+
+    /**
+     * Rank rank's share of the sampler's batches out of world ranks: local batch i is global batch i * world + rank of
+     * the epoch (see {@link io.higgs4j.trainer.dist.DistributedBatches}); floor(N / world) per epoch, the rest dropped.
+     */
+    public SampledBatches(BatchSampler sampler, Collator collator, DataValidator.Result data, int rank, int world) {
+        if (world < 1 || rank < 0 || rank >= world) throw new IllegalArgumentException("rank " + rank + " of world " + world);
+        if (sampler.batchesPerEpoch() < world) {
+            throw new IllegalArgumentException(sampler.batchesPerEpoch() + " batches per epoch cannot feed " + world
+                    + " ranks: use more data or a smaller --batch_size");
+        }
         this.sampler = sampler;
         this.collator = collator;
         this.data = data;
+        this.rank = rank;
+        this.world = world;
     }
 
     @Override
     public int batchesPerEpoch() {
-        return sampler.batchesPerEpoch();
+        return sampler.batchesPerEpoch() / world;
     }
 
     @Override
@@ -59,12 +75,13 @@ public final class SampledBatches implements BatchSource, AutoCloseable {
         nextEpoch = e2;
         nextIndex = i2;
         List<int[]> nextOrder = orderOf(e2);
-        next = CompletableFuture.supplyAsync(() -> collator.collate(data.batch(nextOrder.get(i2))), worker);
+        int g2 = i2 * world + rank;
+        next = CompletableFuture.supplyAsync(() -> collator.collate(data.batch(nextOrder.get(g2))), worker);
         return new Batch(c.toBatch(), c.counts().mergedTokens());
     }
 
     private Collated collate(int epoch, int index) {
-        return collator.collate(data.batch(orderOf(epoch).get(index)));
+        return collator.collate(data.batch(orderOf(epoch).get(index * world + rank)));
     }
 
     private List<int[]> orderOf(int epoch) {

@@ -8,6 +8,9 @@ import io.higgs4j.optim.AdamW;
 import io.higgs4j.safetensors.SafetensorsFile;
 import io.higgs4j.safetensors.SafetensorsWriter;
 import io.higgs4j.torch.Device;
+import io.higgs4j.trainer.dist.GradientBuckets;
+import io.higgs4j.trainer.dist.ProcessGroup;
+import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
@@ -25,6 +28,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The LoRA training loop: micro-batches with gradient accumulation, the multi-codebook loss, clipping, AdamW, the
  * schedule, metrics, checkpoints and exact resume. Every micro-batch reseeds the RNG from (seed, micro-step), so a
  * resumed run repeats the uninterrupted one's dropout masks.
+ *
+ * <p>Data parallelism: with a {@link ProcessGroup} of W ranks, each rank reads its own share of the batches (see
+ * {@link io.higgs4j.trainer.dist.DistributedBatches}); rank 0's trainable weights are broadcast at the start (after a
+ * resume too); after the last micro-batch's backward of every step the gradients are averaged over the ranks (in
+ * buckets); the loss numbers are averaged too, so every rank logs and clips the same. A step of W ranks with
+ * accumulation A is then the step of one process with accumulation W x A over the same batches, and the micro-batch
+ * of global index g is seeded with g on whichever rank runs it. Only rank 0 writes metrics.jsonl, progress and
+ * checkpoints. A rank that fails aborts the group, so the others stop with a message instead of waiting.
  */
 public final class Trainer {
 
@@ -45,8 +56,17 @@ public final class Trainer {
     private final Settings s;
     private final Progress progress;
     private final AtomicBoolean stop = new AtomicBoolean();
+    private final ProcessGroup group;
+    private long bucketBytes = GradientBuckets.DEFAULT_BUCKET_BYTES;
 
     public Trainer(HiggsAudioModel model, LoraModel lora, AdamW optimizer, BatchSource data, Settings settings, Progress progress) {
+        this(model, lora, optimizer, data, settings, progress, ProcessGroups.single());
+    }
+
+    /** A data-parallel rank of group; data must be this rank's share of the batches. */
+    public Trainer(HiggsAudioModel model, LoraModel lora, AdamW optimizer, BatchSource data, Settings settings, Progress progress,
+                   ProcessGroup group) {
+        this.group = group;
         this.model = model;
         this.lora = lora;
         this.optimizer = optimizer;
@@ -68,18 +88,39 @@ public final class Trainer {
         return this;
     }
 
+    /** The largest gradient bucket all-reduced at once (25 MiB by default). */
+    public Trainer bucketBytes(long bytes) {
+        bucketBytes = bytes;
+        return this;
+    }
+
     public Result run(Path resumeFrom) throws IOException {
+        if (group.worldSize() == 1) return loop(resumeFrom);
+        try {
+            return loop(resumeFrom);
+        } catch (IOException | RuntimeException | Error e) {
+            group.abort("rank " + group.rank() + " failed: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            throw e;
+        }
+    }
+
+    private Result loop(Path resumeFrom) throws IOException {
+        final int world = group.worldSize(), rank = group.rank();
+        final boolean main = group.isMain();
         TrainerState state = new TrainerState(0, 0, 0, 0, s.seed(), s.totalSteps(), 0);
         if (resumeFrom != null) state = resume(resumeFrom);
         CheckpointStore store = new CheckpointStore(s.outputDir(), s.saveTotalLimit());
         Map<String, Tensor> trainable = lora.trainableParameters();
         model.train(true);
+        if (world > 1) group.broadcast(List.copyOf(trainable.values()), 0);
         Path lastCheckpoint = resumeFrom;
         long lastSavedStep = resumeFrom == null ? -1 : state.globalStep();
         int nonFiniteInARow = 0;
-        try (MetricsLog metrics = new MetricsLog(s.outputDir().resolve("metrics.jsonl"), state.globalStep())) {
-            progress.start(state.globalStep(), s.totalSteps());
-            while (state.globalStep() < s.totalSteps() && !stop.get()) {
+        try (MetricsLog metrics = main ? new MetricsLog(s.outputDir().resolve("metrics.jsonl"), state.globalStep()) : MetricsLog.inMemory()) {
+            if (main) progress.start(state.globalStep(), s.totalSteps());
+            // With several ranks, a stop (Ctrl-C on any rank) is agreed on in the step's all-reduce, so all stop together.
+            boolean stopping = false;
+            while (state.globalStep() < s.totalSteps() && !(world > 1 ? stopping : stop.get())) {
                 long t0 = System.nanoTime();
                 int epoch = state.epoch(), index = state.batchIndex();
                 long micro = state.microStep(), tokens = 0;
@@ -92,7 +133,9 @@ public final class Trainer {
                         index = 0;
                     }
                     BatchSource.Batch b = data.batch(epoch, index++);
-                    Torch.manualSeed(s.seed() * 1_000_003L + micro++);
+                    // micro * world + rank: the global index of this micro-batch (just micro in one process)
+                    Torch.manualSeed(s.seed() * 1_000_003L + micro * world + rank);
+                    micro++;
                     try (Scope step = Scope.open()) {
                         HiggsAudioBatch batch = onDevice(b.batch());
                         HiggsAudioModel.Output out = model.forward(batch, 8);
@@ -101,6 +144,17 @@ public final class Trainer {
                         double value = r.total().item();
                         if (!Double.isFinite(value)) {
                             finite = false;
+                            if (world > 1) {
+                                // the other ranks go on through this step's micro-batches: stay at their position
+                                for (int rest = a + 1; rest < s.gradientAccumulationSteps(); rest++) {
+                                    if (index >= data.batchesPerEpoch()) {
+                                        epoch++;
+                                        index = 0;
+                                    }
+                                    index++;
+                                    micro++;
+                                }
+                            }
                             break;
                         }
                         r.total().div(s.gradientAccumulationSteps()).backward();
@@ -111,6 +165,22 @@ public final class Trainer {
                         if (codebooks == null) codebooks = new double[cb.length];
                         for (int k = 0; k < cb.length; k++) codebooks[k] += cb[k] / (double) s.gradientAccumulationSteps();
                         tokens += b.tokens();
+                    }
+                }
+                if (world > 1) {
+                    // every rank must agree on skipping a step, and logs the mean over the ranks
+                    double[] mean = group.allReduceMean(new double[] {finite ? 1 : 0, loss, text, audio, tokens, stop.get() ? 1 : 0});
+                    finite = mean[0] == 1.0;
+                    if (mean[5] > 0) {
+                        stopping = true;
+                        stop.set(true);
+                    }
+                    if (finite) {
+                        loss = mean[1];
+                        text = mean[2];
+                        audio = mean[3];
+                        tokens = Math.round(mean[4] * world);
+                        codebooks = group.allReduceMean(codebooks);
                     }
                 }
                 if (!finite) {
@@ -125,6 +195,7 @@ public final class Trainer {
                     continue;
                 }
                 nonFiniteInARow = 0;
+                if (world > 1) GradientBuckets.allReduceMean(group, trainable.values(), bucketBytes);
                 double gradNorm = GradClip.clip(trainable.values(), s.maxGradNorm());
                 double lr = s.schedule().lr(state.globalStep());
                 optimizer.setLr(lr);
@@ -135,16 +206,19 @@ public final class Trainer {
                 StepMetrics m = new StepMetrics(state.globalStep(), loss, text, audio, codebooks == null ? new double[0] : codebooks,
                         lr, gradNorm, tokens / seconds, Memory.bytesInUse(s.device()), seconds);
                 metrics.write(m);
-                progress.step(m, s.loggingSteps());
+                if (main) progress.step(m, s.loggingSteps());
                 if (s.saveSteps() > 0 && state.globalStep() % s.saveSteps() == 0) {
-                    lastCheckpoint = save(store, state);
+                    if (main) lastCheckpoint = save(store, state);
                     lastSavedStep = state.globalStep();
                 }
-                if (state.globalStep() >= stopAtStep) stop.set(true);
+                if (state.globalStep() >= stopAtStep) {
+                    stop.set(true);
+                    stopping = true;
+                }
             }
             // saveSteps < 0: no checkpoint at all (benchmarks); otherwise the last step is always saved.
-            if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0) lastCheckpoint = save(store, state);
-            progress.finish(stop.get());
+            if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0 && main) lastCheckpoint = save(store, state);
+            if (main) progress.finish(stop.get());
             return new Result(state.globalStep(), metrics.history(), lastCheckpoint, stop.get());
         }
     }

@@ -24,10 +24,10 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class TrainerTest {
+public class TrainerTest {
 
     /** Batches of two rows whose audio codes repeat a pattern: learnable, and the same for the same (epoch, index). */
-    static final class PatternBatches implements BatchSource {
+    public static final class PatternBatches implements BatchSource {
         @Override public int batchesPerEpoch() { return 4; }
 
         @Override public Batch batch(int epoch, int index) {

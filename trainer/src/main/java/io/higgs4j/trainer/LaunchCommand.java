@@ -1,0 +1,192 @@
+package io.higgs4j.trainer;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code higgs4j launch --nproc_per_node N [--master_port P] train ...}: torchrun for one machine. Starts N worker JVMs
+ * (this JVM's java and class path) running {@code higgs4j train ... --backend cpu} with RANK, LOCAL_RANK, WORLD_SIZE,
+ * MASTER_ADDR and MASTER_PORT set, prints their output prefixed by {@code [rank N]}, and when one worker fails stops
+ * the others (terminate, then kill after a grace period) and exits with that worker's code; 0 when all succeed.
+ */
+@Command(name = "launch", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Run a command (train) as N data-parallel worker processes on this machine, like torchrun.")
+public final class LaunchCommand implements Callable<Integer> {
+
+    @Option(names = {"--nproc_per_node", "--nproc-per-node"}, required = true, description = "worker processes to start")
+    int nproc;
+
+    @Option(names = {"--master_port", "--master-port"}, defaultValue = "29500",
+            description = "TCP port of rank 0's rendezvous on 127.0.0.1; 0 picks a free one (default: ${DEFAULT-VALUE})")
+    int masterPort;
+
+    @Option(names = "--backend", description = "passed to train as --backend when the command does not give one (default: cpu)")
+    String backend;
+
+    @Option(names = {"--grace_seconds", "--grace-seconds"}, defaultValue = "15",
+            description = "when a worker fails, how long the others get to exit before they are killed (default: ${DEFAULT-VALUE})")
+    int graceSeconds;
+
+    @Option(names = "--worker_main", hidden = true, defaultValue = "io.higgs4j.trainer.Main")
+    String workerMain;
+
+    @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "the higgs4j command each worker runs, with its options (train ...)")
+    List<String> command;
+
+    PrintStream out = System.out;
+
+    /** Where the workers' prefixed lines and the launcher's own go (System.out by default). */
+    public LaunchCommand output(PrintStream stream) {
+        out = stream;
+        return this;
+    }
+
+    static final String MASTER_ADDR = "127.0.0.1";
+
+    @Override
+    public Integer call() throws Exception {
+        if (nproc < 1) throw new IllegalArgumentException("--nproc_per_node must be >= 1, got " + nproc);
+        if (masterPort < 0 || masterPort > 65535) throw new IllegalArgumentException("--master_port must be a TCP port, got " + masterPort);
+        int port = masterPort == 0 ? freePort() : masterPort;
+        List<String> args = new ArrayList<>(command);
+        if (!args.isEmpty() && args.getFirst().equals("train") && !args.contains("--backend")) {
+            args.add("--backend");
+            args.add(backend != null ? backend : "cpu");
+        }
+        return run(workerCommand(args), port);
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** java, the JVM options that matter, the class path, the main class, then args. */
+    List<String> workerCommand(List<String> args) {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("-Xmx") || a.startsWith("-Xss")) cmd.add(a);
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), workerMain));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    private int run(List<String> cmd, int port) throws InterruptedException {
+        List<Process> workers = new ArrayList<>();
+        List<Thread> forwarders = new ArrayList<>();
+        Thread hook = new Thread(() -> stopAll(workers, -1), "higgs4j-launch-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            for (int r = 0; r < nproc; r++) {
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+                Map<String, String> env = pb.environment();
+                env.put("RANK", Integer.toString(r));
+                env.put("LOCAL_RANK", Integer.toString(r));
+                env.put("WORLD_SIZE", Integer.toString(nproc));
+                env.put("LOCAL_WORLD_SIZE", Integer.toString(nproc));
+                env.put("MASTER_ADDR", MASTER_ADDR);
+                env.put("MASTER_PORT", Integer.toString(port));
+                Process p;
+                try {
+                    p = pb.start();
+                } catch (IOException e) {
+                    out.println("[launch] cannot start rank " + r + ": " + e.getMessage());
+                    stopAll(workers, -1);
+                    return 1;
+                }
+                workers.add(p);
+                forwarders.add(forward(p, r));
+            }
+            out.println("[launch] started " + nproc + " workers; rank 0 listens at " + MASTER_ADDR + ":" + port);
+            int failed = -1, code = 0;
+            while (failed < 0) {
+                boolean allDone = true;
+                for (int r = 0; r < workers.size() && failed < 0; r++) {
+                    Process p = workers.get(r);
+                    if (p.isAlive()) allDone = false;
+                    else if (p.exitValue() != 0) {
+                        failed = r;
+                        code = p.exitValue();
+                    }
+                }
+                if (allDone && failed < 0) break;
+                if (failed < 0) Thread.sleep(50);
+            }
+            if (failed >= 0) {
+                out.println("[launch] rank " + failed + " exited with code " + code + ": stopping the other workers");
+                stopAll(workers, failed);
+            }
+            for (Thread t : forwarders) t.join(5_000);
+            if (failed >= 0) {
+                out.println("[launch] failed: rank " + failed + " exited with code " + code);
+                return code;
+            }
+            out.println("[launch] all " + nproc + " workers finished");
+            return 0;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running
+            }
+        }
+    }
+
+    private Thread forward(Process p, int rank) {
+        Thread t = Thread.ofPlatform().daemon().name("higgs4j-launch-rank-" + rank).start(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                    synchronized (out) {
+                        out.println("[rank " + rank + "] " + line);
+                    }
+                }
+            } catch (IOException | UncheckedIOException ignored) {
+                // the worker is gone
+            }
+        });
+        return t;
+    }
+
+    /** Terminates the live workers but skip, waits up to the grace period, then kills what is left. */
+    private void stopAll(List<Process> workers, int skip) {
+        for (int r = 0; r < workers.size(); r++) {
+            Process p = workers.get(r);
+            if (r != skip && p.isAlive()) p.destroy();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(graceSeconds).toNanos();
+        for (Process p : workers) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (left > 0) p.waitFor(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (Process p : workers) {
+            if (p.isAlive()) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+        }
+    }
+}
