@@ -11,7 +11,6 @@ import java.util.Map;
 public final class ProcessGroups {
 
     /** The class an NCCL build provides: {@code public static ProcessGroup create(TcpProcessGroup rendezvous, Device device)}. */
-    public static final String NCCL_CLASS = "io.higgs4j.trainer.dist.NcclProcessGroup";
 
     private ProcessGroups() {}
 
@@ -82,21 +81,16 @@ public final class ProcessGroups {
         String b = backend.toLowerCase(Locale.ROOT);
         if (!b.equals("cpu") && !b.equals("nccl")) throw new IllegalArgumentException("--backend must be cpu or nccl, got " + backend);
         if (b.equals("nccl")) {
-            Class<?> nccl;
-            try {
-                nccl = Class.forName(NCCL_CLASS);
-            } catch (ClassNotFoundException e) {
-                throw new UnsupportedOperationException("--backend nccl is not implemented yet in this build: use --backend cpu");
+            if (device.type() != Device.Type.CUDA) {
+                throw new IllegalArgumentException("--backend nccl needs a CUDA device, got " + device + "; use --backend cpu");
             }
             TcpProcessGroup rendezvous = TcpProcessGroup.connect(l.rank(), l.worldSize(), l.masterAddr(), l.masterPort(),
                     TcpProcessGroup.Options.fromEnvironment(env));
             try {
-                return (ProcessGroup) nccl.getMethod("create", TcpProcessGroup.class, Device.class).invoke(null, rendezvous, device);
-            } catch (ReflectiveOperationException e) {
+                return NcclProcessGroup.create(rendezvous, device);
+            } catch (RuntimeException e) {
                 rendezvous.close();
-                Throwable c = e.getCause() != null ? e.getCause() : e;
-                if (c instanceof RuntimeException r) throw r;
-                throw new IllegalStateException("NCCL process group: " + c, c);
+                throw e;
             }
         }
         return TcpProcessGroup.connect(l.rank(), l.worldSize(), l.masterAddr(), l.masterPort(), TcpProcessGroup.Options.fromEnvironment(env));

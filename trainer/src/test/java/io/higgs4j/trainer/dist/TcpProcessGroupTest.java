@@ -145,8 +145,8 @@ class TcpProcessGroupTest {
                 "cpu", io.higgs4j.torch.Device.CPU));
         assertSame(ProcessGroups.single(), ProcessGroups.fromEnvironment(java.util.Map.of("LOCAL_RANK", "0", "WORLD_SIZE", "1"),
                 "cpu", io.higgs4j.torch.Device.CPU));
-        var e = assertThrows(UnsupportedOperationException.class, () -> ProcessGroups.fromEnvironment(
+        var e = assertThrows(IllegalArgumentException.class, () -> ProcessGroups.fromEnvironment(
                 java.util.Map.of("LOCAL_RANK", "0", "RANK", "0", "WORLD_SIZE", "2", "MASTER_PORT", "1"), "nccl", io.higgs4j.torch.Device.CPU));
-        assertTrue(e.getMessage().contains("not implemented yet"), e.getMessage());
+        assertTrue(e.getMessage().contains("needs a CUDA device"), e.getMessage());
     }
 }
