@@ -34,5 +34,12 @@ echo "== nccl"
 "$java" --enable-native-access=ALL-UNNAMED -cp "$bundle/test-classes:$cp" io.higgs4j.dist.NcclCheck 2>&1 | tee "$out/nccl.txt"
 nccl=${PIPESTATUS[0]}
 [ "$nccl" -eq 2 ] && { echo "NCCL not found: multi-GPU training unavailable here"; nccl=0; }
-echo "doctor rc=$doctor tests rc=$tests nccl rc=$nccl"
-[ "$doctor" -eq 0 ] && [ "$tests" -eq 0 ] && [ "$nccl" -eq 0 ]
+echo "== a few LoRA training steps of the tiny model on CUDA (bf16 base, then with Whisper)"
+"$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.higgs4j.trainer.Main train --demo --device cuda:0 --dtype bf16 \
+  --max_steps 60 --logging_steps 20 --output_dir "$out/demo" 2>&1 | grep -v "^frame\|^\[E\|Exception raised" | tee "$out/train.txt" | tail -5
+train=${PIPESTATUS[0]}
+"$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.higgs4j.trainer.Main train --demo --encode_whisper_embed --device cuda:0 \
+  --dtype bf16 --max_steps 20 --logging_steps 10 --output_dir "$out/demo-whisper" 2>&1 | grep -v "^frame\|^\[E\|Exception raised" | tail -3
+whisper=${PIPESTATUS[0]}
+echo "doctor rc=$doctor tests rc=$tests nccl rc=$nccl train rc=$train whisper rc=$whisper"
+[ "$doctor" -eq 0 ] && [ "$tests" -eq 0 ] && [ "$nccl" -eq 0 ] && [ "$train" -eq 0 ] && [ "$whisper" -eq 0 ]

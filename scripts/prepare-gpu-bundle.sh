@@ -8,13 +8,25 @@ export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 mvn -q -B -DskipTests package
 mvn -q -B -pl core test-compile
 rm -rf .device && mkdir -p .device/lib
-"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,java.xml,jdk.unsupported,java.naming \
+"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.xml,jdk.unsupported \
   --strip-debug --no-header-files --no-man-pages --compress zip-9 --output .device/jdk
 cp bindings/target/higgs4j-bindings-*.jar .device/lib/higgs4j-bindings.jar
 cp core/target/higgs4j-core-*.jar .device/lib/higgs4j-core.jar
 cp trainer/target/higgs4j-trainer-*.jar .device/lib/higgs4j-trainer.jar
-cp trainer/target/lib/picocli-*.jar .device/lib/
-cp trainer/target/lib/jackson-*.jar .device/lib/   # core reads JSON (safetensors headers, configs)
+# The trainer's runtime jars, without the CPU libtorch carriers (the GPU machine brings its own libtorch) and without
+# XChart (a trimmed JDK has no AWT: the trainer then skips its loss plot). The device takes 64 MiB with the repository.
+for j in trainer/target/lib/*.jar; do
+  case $(basename "$j") in
+    pytorch-*|openblas-*|xchart-*|pdfbox*|fontbox-*|graphics2d-*|VectorGraphics2D-*|animated-gif-*|commons-*|error_prone*|tokenizers-*) ;;
+    *) cp "$j" .device/lib/ ;;
+  esac
+done
+# DJL's tokenizers jar carries natives for four platforms; keep linux-x86_64's (about 14 MB instead of 55).
+tok=$(ls trainer/target/lib/tokenizers-*.jar)
+tmp=$(mktemp -d)
+(cd "$tmp" && unzip -q "$root/$tok" && rm -rf native/lib/win-* native/lib/osx-* native/lib/linux-aarch64 && zip -q -r "$root/.device/lib/$(basename "$tok")" .)
+rm -rf "$tmp"
+
 cp -r core/target/test-classes .device/test-classes
 mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device
 mv .device/junit-platform-console-standalone-*.jar .device/junit-console.jar

@@ -20,7 +20,7 @@ public final class LossPlot {
     public static boolean write(List<StepMetrics> history, Path png) throws IOException {
         if (history.isEmpty()) return false;
         try {
-            draw(history, png);
+            Drawing.draw(history, png); // a nested class: XChart is only linked here, where its absence is caught
             return true;
         } catch (LinkageError | UnsupportedOperationException e) { // HeadlessException is an UnsupportedOperationException
             org.slf4j.LoggerFactory.getLogger(LossPlot.class).warn("no loss curve: this Java runtime cannot draw ({})", e.toString());
@@ -28,7 +28,9 @@ public final class LossPlot {
         }
     }
 
-    private static void draw(List<StepMetrics> history, Path png) throws IOException {
+    /** Everything that touches XChart (and so AWT), linked on first use only. */
+    private static final class Drawing {
+    static void draw(List<StepMetrics> history, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(900).height(500).title("Training loss")
                 .xAxisTitle("optimizer step").yAxisTitle("loss").build();
@@ -41,5 +43,6 @@ public final class LossPlot {
 
     private static void add(XYChart chart, String name, double[] x, double[] y) {
         chart.addSeries(name, x, y).setMarker(SeriesMarkers.NONE);
+    }
     }
 }
