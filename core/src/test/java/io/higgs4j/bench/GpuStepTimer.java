@@ -1,0 +1,96 @@
+package io.higgs4j.bench;
+
+import io.higgs4j.higgs.HiggsAudioBatch;
+import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.higgs.HiggsAudioLoss;
+import io.higgs4j.higgs.HiggsAudioModel;
+import io.higgs4j.lora.LoraConfig;
+import io.higgs4j.lora.LoraModel;
+import io.higgs4j.nn.Init;
+import io.higgs4j.optim.AdamW;
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+import io.higgs4j.torch.Torch;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * For the GPU machine (run by scripts/gpu-check.sh with `bench`): the bf16 matmul ceiling, then LoRA training steps
+ * (forward, loss, backward, fused AdamW) of a Higgs config in bf16 on cuda:0, with tokens/s and MFU against that
+ * ceiling. Args: config (small | path to config.json), batch, seqLen, steps.
+ */
+public final class GpuStepTimer {
+    public static void main(String[] args) throws Exception {
+        Device cuda = Device.cuda(0);
+        String which = args.length > 0 ? args[0] : "small";
+        int batch = args.length > 1 ? Integer.parseInt(args[1]) : 4, seq = args.length > 2 ? Integer.parseInt(args[2]) : 1024;
+        int steps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        double ceiling = matmulTflops(cuda);
+        System.out.printf("bf16 matmul 8192^3: %.0f TFLOP/s%n", ceiling);
+        HiggsAudioConfig c = which.equals("small") ? HiggsAudioConfig.preset("small") : HiggsAudioConfig.fromFile(Path.of(which));
+        Torch.manualSeed(0);
+        long t0 = System.nanoTime();
+        try (HiggsAudioModel model = new HiggsAudioModel(c, new Init(DType.BFLOAT16, cuda, 0.02));
+             LoraModel lora = LoraModel.apply(model, LoraConfig.of(16, 32, 0.0, "comprehensive", List.of()), new Init(DType.FLOAT32, cuda, 0.02));
+             AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(1e-4))) {
+            Torch.cudaSynchronize(0);
+            System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s%n", which, model.parameterCount(), (System.nanoTime() - t0) / 1e9);
+            HiggsAudioBatch b = batch(c, batch, seq, new Random(1));
+            double total = 0;
+            for (int i = 0; i < steps + 2; i++) {
+                long s0 = System.nanoTime();
+                try (Scope s = Scope.open()) {
+                    HiggsAudioBatch onDevice = new HiggsAudioBatch(b.inputIds().to(cuda), b.attentionMask().to(cuda), null, null,
+                            b.audioOutIds().to(cuda), b.audioOutIdsStart().to(cuda), b.labelIds().to(cuda), b.labelAudioIds().to(cuda));
+                    HiggsAudioModel.Output out = model.forward(onDevice, 8);
+                    HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), onDevice.labelAudioIds()).total().backward();
+                    opt.step();
+                    opt.zeroGrad();
+                }
+                Torch.cudaSynchronize(0);
+                double sec = (System.nanoTime() - s0) / 1e9;
+                if (i >= 2) total += sec; // two warm-up steps
+            }
+            double step = total / steps, tokens = (double) batch * seq;
+            long h = c.textConfig().hiddenSize(), kv = (long) c.textConfig().numKeyValueHeads() * c.textConfig().headDim();
+            long perToken = c.textConfig().numHiddenLayers() * (2 * h * h + 2 * h * kv + 3 * h * c.textConfig().intermediateSize())
+                    + h * c.textConfig().vocabSize() + h * c.audioVocabSize() / 2;
+            double flops = 6.0 * perToken * tokens + 12.0 * batch * seq * (double) seq * h * c.textConfig().numHiddenLayers();
+            System.out.printf("%s LoRA step, batch %d x %d tokens, bf16: %.1f ms, %.0f tokens/s, MFU %.2f%n",
+                    which, batch, seq, step * 1e3, tokens / step, flops / step / (ceiling * 1e12));
+        }
+    }
+
+    static double matmulTflops(Device cuda) {
+        try (Scope s = Scope.open(); var g = Torch.noGrad()) {
+            Tensor a = Tensor.randn(new long[] {8192, 8192}, DType.BFLOAT16, cuda), b = Tensor.randn(new long[] {8192, 8192}, DType.BFLOAT16, cuda);
+            for (int i = 0; i < 3; i++) a.matmul(b).close();
+            Torch.cudaSynchronize(0);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 10; i++) a.matmul(b).close();
+            Torch.cudaSynchronize(0);
+            return 10 * 2.0 * Math.pow(8192, 3) / ((System.nanoTime() - t0) / 1e9) / 1e12;
+        }
+    }
+
+    /** Rows half text, half one audio-out clip (as HiggsModelBenchmark). */
+    static HiggsAudioBatch batch(HiggsAudioConfig c, int b, int seqLen, Random r) {
+        int text = seqLen / 2, clip = seqLen - text, k = c.audioNumCodebooks();
+        long[] ids = new long[b * (text + 1)], labels = new long[ids.length], codes = new long[k * b * clip], starts = new long[b];
+        for (int row = 0; row < b; row++) {
+            for (int i = 0; i <= text; i++) {
+                long tok = i == text / 2 ? c.audioOutTokenIdx() : r.nextInt(1000);
+                ids[row * (text + 1) + i] = tok;
+                labels[row * (text + 1) + i] = i == text / 2 ? -100 : tok;
+            }
+            starts[row] = (long) row * clip;
+        }
+        for (int i = 0; i < codes.length; i++) codes[i] = r.nextInt(c.audioCodebookSize());
+        return new HiggsAudioBatch(Tensor.of(ids, b, text + 1), Tensor.ones(new long[] {b, text + 1}, DType.INT64, Device.CPU),
+                null, null, Tensor.of(codes, k, (long) b * clip), Tensor.of(starts), Tensor.of(labels, b, text + 1), Tensor.of(codes, k, (long) b * clip));
+    }
+}
