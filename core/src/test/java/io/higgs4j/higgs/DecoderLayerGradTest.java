@@ -40,36 +40,15 @@ class DecoderLayerGradTest {
             layer.forward(h, ctx).mul(w).sum().backward();
 
             Random r = new Random(1);
-            check("input", h, loss, r, 40);
+            FiniteDifferences.check("input", h, loss, r, 40);
             Map<String, Tensor> params = layer.namedParameters();
             for (String name : List.of("self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
                     "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.down_proj.weight", "audio_mlp.up_proj.weight",
                     "audio_mlp.down_proj.weight", "input_layernorm.weight", "audio_input_layernorm.weight",
                     "post_attention_layernorm.weight", "audio_post_attention_layernorm.weight")) {
-                check(name, params.get(name), loss, r, 12);
+                FiniteDifferences.check(name, params.get(name), loss, r, 12);
             }
         }
     }
 
-    /** Compares count random elements of t's gradient with central differences of loss (step 1e-6). */
-    private static void check(String name, Tensor t, Supplier<Double> loss, Random r, int count) {
-        double[] grad = t.grad().toDoubleArray();
-        long n = t.numel();
-        double h = 1e-6;
-        for (int c = 0; c < count; c++) {
-            int i = r.nextInt((int) n);
-            double numeric;
-            try (var g = Torch.noGrad(); Scope s = Scope.open()) {
-                Tensor flat = t.view(-1);
-                double v = flat.select(0, i).item();
-                flat.narrow(0, i, 1).fill_(v + h);
-                double up = loss.get();
-                flat.narrow(0, i, 1).fill_(v - h);
-                double down = loss.get();
-                flat.narrow(0, i, 1).fill_(v);
-                numeric = (up - down) / (2 * h);
-            }
-            assertEquals(numeric, grad[i], 1e-6 + 1e-5 * Math.abs(numeric), name + "[" + i + "]");
-        }
-    }
 }

@@ -252,14 +252,14 @@ class WhisperEncoderTest {
             Supplier<Double> loss = () -> Scope.run(() -> layer.forward(h, keyMask).mul(w).sum()).item();
             layer.forward(h, keyMask).mul(w).sum().backward();
             Random r = new Random(2);
-            check("input", h, loss, r, 30);
+            FiniteDifferences.check("input", h, loss, r, 30);
             Map<String, Tensor> params = layer.namedParameters();
             assertFalse(params.containsKey("self_attn.k_proj.bias"));
             for (String name : List.of("self_attn.q_proj.weight", "self_attn.q_proj.bias", "self_attn.k_proj.weight",
                     "self_attn.v_proj.weight", "self_attn.v_proj.bias", "self_attn.out_proj.weight", "self_attn.out_proj.bias",
                     "self_attn_layer_norm.weight", "self_attn_layer_norm.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
                     "final_layer_norm.weight", "final_layer_norm.bias")) {
-                check(name, params.get(name), loss, r, 8);
+                FiniteDifferences.check(name, params.get(name), loss, r, 8);
             }
         }
     }
@@ -279,31 +279,8 @@ class WhisperEncoderTest {
             for (String name : List.of("audio_tower.conv1.weight", "audio_tower.conv1.bias", "audio_tower.conv2.weight",
                     "audio_tower.embed_positions.weight", "audio_tower.layers.0.self_attn.k_proj.weight", "audio_tower.layer_norm.weight",
                     "audio_encoder_proj.linear.weight", "audio_encoder_proj.linear.bias")) {
-                check(name, params.get(name), loss, r, 8);
+                FiniteDifferences.check(name, params.get(name), loss, r, 8);
             }
-        }
-    }
-
-    /** Compares count random elements of t's gradient with central differences of loss (step 1e-6). */
-    static void check(String name, Tensor t, Supplier<Double> loss, Random r, int count) {
-        assertNotNull(t.grad(), name + " has no gradient");
-        double[] grad = t.grad().toDoubleArray();
-        long n = t.numel();
-        double h = 1e-6;
-        for (int c = 0; c < count; c++) {
-            int i = r.nextInt((int) n);
-            double numeric;
-            try (var g = Torch.noGrad(); Scope s = Scope.open()) {
-                Tensor flat = t.view(-1);
-                double v = flat.select(0, i).item();
-                flat.narrow(0, i, 1).fill_(v + h);
-                double up = loss.get();
-                flat.narrow(0, i, 1).fill_(v - h);
-                double down = loss.get();
-                flat.narrow(0, i, 1).fill_(v);
-                numeric = (up - down) / (2 * h);
-            }
-            assertEquals(numeric, grad[i], 1e-6 + 1e-5 * Math.abs(numeric), name + "[" + i + "]");
         }
     }
 
