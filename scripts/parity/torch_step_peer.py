@@ -1,0 +1,131 @@
+"""The PyTorch peer of GpuStepTimer: the same Higgs Audio LoRA training step in eager PyTorch (bf16 base, fp32 LoRA
+via PEFT, fused AdamW), on the same batches (rows half text, half one audio-out clip), timed the same way.
+usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS
+Written here from HIGGS_AUDIO_SPEC.md; it mirrors our module names so PEFT's targets are the same."""
+import json, math, sys, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SMALL = dict(hidden_size=512, num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=2, head_dim=64,
+             intermediate_size=1408, vocab_size=4096, rms_norm_eps=1e-5, rope_theta=500000.0)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps):
+        super().__init__(); self.weight = nn.Parameter(torch.ones(d)); self.eps = eps
+    def forward(self, x):
+        h = x.float(); return (h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
+
+
+class MLP(nn.Module):
+    def __init__(self, h, i):
+        super().__init__()
+        self.gate_proj = nn.Linear(h, i, bias=False); self.up_proj = nn.Linear(h, i, bias=False); self.down_proj = nn.Linear(i, h, bias=False)
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Attn(nn.Module):
+    def __init__(self, c):
+        super().__init__(); h, n, kv, d = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+        self.n, self.kv, self.d = n, kv, d
+        self.q_proj = nn.Linear(h, n * d, bias=False); self.k_proj = nn.Linear(h, kv * d, bias=False)
+        self.v_proj = nn.Linear(h, kv * d, bias=False); self.o_proj = nn.Linear(n * d, h, bias=False)
+    def forward(self, x, cos, sin, mask):
+        b, l, _ = x.shape
+        q = self.q_proj(x).view(b, l, self.n, self.d).transpose(1, 2)
+        k = self.k_proj(x).view(b, l, self.kv, self.d).transpose(1, 2)
+        v = self.v_proj(x).view(b, l, self.kv, self.d).transpose(1, 2)
+        rot = lambda t: torch.cat((-t[..., self.d // 2:], t[..., :self.d // 2]), -1)
+        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+        o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+        return self.o_proj(o.transpose(1, 2).reshape(b, l, self.n * self.d))
+
+
+class Layer(nn.Module):
+    def __init__(self, c, audio_inter):
+        super().__init__(); h, e = c["hidden_size"], c["rms_norm_eps"]
+        self.self_attn = Attn(c); self.mlp = MLP(h, c["intermediate_size"]); self.audio_mlp = MLP(h, audio_inter)
+        self.input_layernorm = RMSNorm(h, e); self.post_attention_layernorm = RMSNorm(h, e)
+        self.audio_input_layernorm = RMSNorm(h, e); self.audio_post_attention_layernorm = RMSNorm(h, e)
+    def forward(self, h, cos, sin, mask, audio):
+        x = torch.where(audio.unsqueeze(-1), self.audio_input_layernorm(h), self.input_layernorm(h))
+        h = h + self.self_attn(x, cos, sin, mask)
+        out = torch.zeros_like(h)
+        out[~audio] = self.mlp(self.post_attention_layernorm(h[~audio]))
+        out[audio] = self.audio_mlp(self.audio_post_attention_layernorm(h[audio]))
+        return h + out
+
+
+class Higgs(nn.Module):
+    def __init__(self, c, k=8, cb=1024):
+        super().__init__(); h = c["hidden_size"]
+        self.embed_tokens = nn.Embedding(c["vocab_size"], h)
+        self.layers = nn.ModuleList([Layer(c, c.get("audio_inter", c["intermediate_size"])) for _ in range(c["num_hidden_layers"])])
+        self.norm = RMSNorm(h, c["rms_norm_eps"]); self.audio_codebook_embeddings = nn.Embedding(k * (cb + 2), h)
+        self.audio_decoder_proj = nn.Module()
+        self.audio_decoder_proj.text_lm_head = nn.Linear(h, c["vocab_size"], bias=False)
+        self.audio_decoder_proj.audio_lm_head = nn.Linear(h, k * (cb + 2), bias=False)
+        d = c["head_dim"]; self.inv = 1.0 / c["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.float64) / d); self.k, self.cb = k, cb
+
+    def forward(self, text_ids, codes, b, text, clip):
+        # each row: text/2 tokens, the clip's columns, the other text/2 tokens (the merged layout of our batches)
+        dev = text_ids.device; hsz = self.embed_tokens.weight.shape[1]
+        t_emb = self.embed_tokens(text_ids)                                      # [b, text, h]
+        offs = (torch.arange(self.k, device=dev) * (self.cb + 2)).unsqueeze(1)
+        a_emb = self.audio_codebook_embeddings(codes + offs).sum(0).view(b, clip, hsz)
+        h = torch.cat((t_emb[:, :text // 2], a_emb, t_emb[:, text // 2:]), 1)
+        l = h.shape[1]
+        audio = torch.zeros(b, l, dtype=torch.bool, device=dev); audio[:, text // 2:text // 2 + clip] = True
+        pos = torch.arange(l, device=dev, dtype=torch.float64)
+        f = pos.unsqueeze(-1) * self.inv.to(dev); e = torch.cat((f, f), -1)
+        cos, sin = e.cos().to(h.dtype)[None, None], e.sin().to(h.dtype)[None, None]
+        mask = torch.zeros(l, l, device=dev, dtype=h.dtype).masked_fill(torch.ones(l, l, dtype=torch.bool, device=dev).triu(1), torch.finfo(h.dtype).min)[None, None]
+        for layer in self.layers:
+            h = layer(h, cos, sin, mask, audio)
+        h = self.norm(h)
+        return self.audio_decoder_proj.text_lm_head(h), self.audio_decoder_proj.audio_lm_head(h[audio]).view(-1, self.k, self.cb + 2), audio
+
+
+def main():
+    which, b, seq, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    if which == "small":
+        c = dict(SMALL, audio_inter=1408)
+    else:
+        j = json.load(open(which)); t = j["text_config"]
+        c = dict(hidden_size=t["hidden_size"], num_hidden_layers=t["num_hidden_layers"], num_attention_heads=t["num_attention_heads"],
+                 num_key_value_heads=t["num_key_value_heads"], head_dim=t["head_dim"], intermediate_size=t["intermediate_size"],
+                 vocab_size=t["vocab_size"], rms_norm_eps=t["rms_norm_eps"], rope_theta=t["rope_theta"], audio_inter=j["audio_ffn_intermediate_size"])
+    dev = torch.device("cuda:0")
+    torch.manual_seed(0)
+    with torch.device(dev):
+        model = Higgs(c).to(torch.bfloat16)
+    from peft import LoraConfig, get_peft_model
+    targets = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj",
+               "mlp.down_proj", "audio_mlp.gate_proj", "audio_mlp.up_proj", "audio_mlp.down_proj"]
+    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=targets))
+    for n, p in model.named_parameters():
+        if "lora_" in n: p.data = p.data.float()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, fused=True)
+    text, clip = seq // 2, seq - seq // 2
+    g = torch.Generator().manual_seed(1)
+    text_ids = torch.randint(0, 1000, (b, text), generator=g).to(dev)
+    codes = torch.randint(0, 1024, (8, b * clip), generator=g).to(dev)
+    times = []
+    for i in range(steps + 2):
+        torch.cuda.synchronize(); t0 = time.perf_counter()
+        logits, alog, audio = model(text_ids, codes, b, text, clip)
+        lab = torch.full(audio.shape, -100, dtype=torch.long, device=dev)
+        lab[:, :text // 2] = text_ids[:, :text // 2]; lab[:, text // 2 + clip:] = text_ids[:, text // 2:]
+        tl = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), lab[:, 1:].reshape(-1), ignore_index=-100)
+        al = torch.stack([F.cross_entropy(alog[:-1, k].float(), codes[k, 1:]) for k in range(8)]).mean()
+        (tl + al).backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        if i >= 2: times.append(time.perf_counter() - t0)
+    step = sum(times) / len(times)
+    print(f"PyTorch {torch.__version__} {which} LoRA step, batch {b} x {seq} tokens, bf16: {step * 1e3:.1f} ms, {b * seq / step:.0f} tokens/s")
+
+
+if __name__ == "__main__":
+    main()
