@@ -30,6 +30,7 @@ public final class PlotTokensPerSecond {
         if (byBatch.isEmpty()) throw new IllegalArgumentException(args[0] + " holds no HiggsModelBenchmark result");
         XYChart chart = new XYChartBuilder().width(800).height(480).title("small config, forward + backward (float32, CPU)")
                 .xAxisTitle("sequence length").yAxisTitle("tokens/s").build();
+        chart.getStyler().setYAxisMin(0.0);
         byBatch.forEach((batch, points) -> {
             List<Double> x = new ArrayList<>(), y = new ArrayList<>();
             points.forEach((s, t) -> { x.add((double) s); y.add(t); });
