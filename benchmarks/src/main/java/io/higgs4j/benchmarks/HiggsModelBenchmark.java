@@ -4,6 +4,7 @@ import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.HiggsAudioModel;
+import io.higgs4j.higgs.SyntheticBatch;
 import io.higgs4j.nn.Init;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
@@ -57,32 +58,8 @@ public class HiggsModelBenchmark {
         HiggsAudioConfig c = HiggsAudioConfig.preset(config);
         model = new HiggsAudioModel(c, new Init(DType.FLOAT32, Device.CPU, 0.02));
         model.requiresGrad(true);
-        input = mixedBatch(c, batch, seqLen, new Random(1)); // owned by this benchmark (no scope) until the fork ends
+        input = SyntheticBatch.mixed(c, batch, seqLen, new Random(1)); // owned by this benchmark (no scope) until the fork ends
         OneLibTorch.check();
-    }
-
-    /** Rows of seqLen + 1 merged positions: seqLen/2 + 1 text tokens (one the placeholder) and a clip of seqLen/2 columns. */
-    static HiggsAudioBatch mixedBatch(HiggsAudioConfig c, int b, int seqLen, Random r) {
-        int text = seqLen / 2, clip = seqLen - text;
-        int k = c.audioNumCodebooks();
-        long[] ids = new long[b * (text + 1)], labels = new long[ids.length];
-        long[] codes = new long[k * b * clip], audioLabels = new long[codes.length];
-        long[] starts = new long[b];
-        for (int row = 0; row < b; row++) {
-            for (int i = 0; i <= text; i++) {
-                long tok = i == text / 2 ? c.audioOutTokenIdx() : r.nextInt(1000);
-                ids[row * (text + 1) + i] = tok;
-                labels[row * (text + 1) + i] = i == text / 2 ? -100 : tok;
-            }
-            starts[row] = (long) row * clip;
-        }
-        for (int i = 0; i < codes.length; i++) {
-            codes[i] = r.nextInt(c.audioCodebookSize());
-            audioLabels[i] = codes[i];
-        }
-        return new HiggsAudioBatch(Tensor.of(ids, b, text + 1), Tensor.ones(new long[] {b, text + 1}, DType.INT64, Device.CPU),
-                null, null, Tensor.of(codes, k, (long) b * clip), Tensor.of(starts), Tensor.of(labels, b, text + 1),
-                Tensor.of(audioLabels, k, (long) b * clip));
     }
 
     @TearDown(Level.Trial)

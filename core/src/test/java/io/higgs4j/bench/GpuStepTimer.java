@@ -4,6 +4,7 @@ import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.HiggsAudioModel;
+import io.higgs4j.higgs.SyntheticBatch;
 import io.higgs4j.lora.LoraConfig;
 import io.higgs4j.lora.LoraModel;
 import io.higgs4j.nn.Init;
@@ -39,7 +40,7 @@ public final class GpuStepTimer {
              AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(1e-4))) {
             Torch.cudaSynchronize(0);
             System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s%n", which, model.parameterCount(), (System.nanoTime() - t0) / 1e9);
-            HiggsAudioBatch b = batch(c, batch, seq, new Random(1));
+            HiggsAudioBatch b = SyntheticBatch.mixed(c, batch, seq, new Random(1));
             double total = 0;
             for (int i = 0; i < steps + 2; i++) {
                 long s0 = System.nanoTime();
@@ -75,22 +76,5 @@ public final class GpuStepTimer {
             Torch.cudaSynchronize(0);
             return 10 * 2.0 * Math.pow(8192, 3) / ((System.nanoTime() - t0) / 1e9) / 1e12;
         }
-    }
-
-    /** Rows half text, half one audio-out clip (as HiggsModelBenchmark). */
-    static HiggsAudioBatch batch(HiggsAudioConfig c, int b, int seqLen, Random r) {
-        int text = seqLen / 2, clip = seqLen - text, k = c.audioNumCodebooks();
-        long[] ids = new long[b * (text + 1)], labels = new long[ids.length], codes = new long[k * b * clip], starts = new long[b];
-        for (int row = 0; row < b; row++) {
-            for (int i = 0; i <= text; i++) {
-                long tok = i == text / 2 ? c.audioOutTokenIdx() : r.nextInt(1000);
-                ids[row * (text + 1) + i] = tok;
-                labels[row * (text + 1) + i] = i == text / 2 ? -100 : tok;
-            }
-            starts[row] = (long) row * clip;
-        }
-        for (int i = 0; i < codes.length; i++) codes[i] = r.nextInt(c.audioCodebookSize());
-        return new HiggsAudioBatch(Tensor.of(ids, b, text + 1), Tensor.ones(new long[] {b, text + 1}, DType.INT64, Device.CPU),
-                null, null, Tensor.of(codes, k, (long) b * clip), Tensor.of(starts), Tensor.of(labels, b, text + 1), Tensor.of(codes, k, (long) b * clip));
     }
 }

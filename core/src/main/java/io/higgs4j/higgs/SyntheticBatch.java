@@ -1,0 +1,34 @@
+package io.higgs4j.higgs;
+
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Tensor;
+
+import java.util.Random;
+
+/**
+ * Random batches of a config's shape, for timing the model (the JMH model benchmark, the GPU step timer) where real
+ * data would only add loading time: every row is seqLen/2 + 1 text tokens, one of them the audio-out placeholder
+ * (label -100), and a clip of seqLen - seqLen/2 audio-out columns whose codes are also its labels.
+ */
+public final class SyntheticBatch {
+    private SyntheticBatch() {}
+
+    /** A CPU batch of b rows, drawn from r. */
+    public static HiggsAudioBatch mixed(HiggsAudioConfig c, int b, int seqLen, Random r) {
+        int text = seqLen / 2, clip = seqLen - text, k = c.audioNumCodebooks();
+        long[] ids = new long[b * (text + 1)], labels = new long[ids.length], codes = new long[k * b * clip], starts = new long[b];
+        for (int row = 0; row < b; row++) {
+            for (int i = 0; i <= text; i++) {
+                long tok = i == text / 2 ? c.audioOutTokenIdx() : r.nextInt(1000);
+                ids[row * (text + 1) + i] = tok;
+                labels[row * (text + 1) + i] = i == text / 2 ? -100 : tok;
+            }
+            starts[row] = (long) row * clip;
+        }
+        for (int i = 0; i < codes.length; i++) codes[i] = r.nextInt(c.audioCodebookSize());
+        return new HiggsAudioBatch(Tensor.of(ids, b, text + 1), Tensor.ones(new long[] {b, text + 1}, DType.INT64, Device.CPU),
+                null, null, Tensor.of(codes, k, (long) b * clip), Tensor.of(starts), Tensor.of(labels, b, text + 1),
+                Tensor.of(codes, k, (long) b * clip));
+    }
+}
