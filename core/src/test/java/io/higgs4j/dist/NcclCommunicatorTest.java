@@ -2,6 +2,7 @@ package io.higgs4j.dist;
 
 import io.higgs4j.bindings.NcclLoader;
 import io.higgs4j.torch.DType;
+import io.higgs4j.torch.NativeSources;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
@@ -26,35 +27,21 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class NcclCommunicatorTest {
 
-    private static Path repo() {
-        Path repo = Path.of("").toAbsolutePath(); // surefire runs in core/, other launchers in the repository root
-        while (repo != null && !Files.exists(repo.resolve("native/include/higgs4j_nccl.h"))) repo = repo.getParent();
-        return repo;
-    }
-
-    private static String run(Path dir, List<String> command) throws Exception {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "timed out: " + command);
-        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + out);
-        return out;
-    }
-
     /** The header compiles as C11 and its enum values are the codes this class sends. */
     @Test
     void headerCompilesAndItsValuesMatchTheJavaSide(@TempDir Path tmp) throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/gcc")), "gcc is not installed");
-        Path repo = repo();
+        Path repo = NativeSources.repo();
         assumeTrue(repo != null, "the native/ sources are not here");
         String include = repo.resolve("native/include").toString();
-        run(tmp, List.of("/usr/bin/gcc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-x", "c",
+        NativeSources.run(tmp, List.of("/usr/bin/gcc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-x", "c",
                 repo.resolve("native/include/higgs4j_nccl.h").toString()));
-        run(tmp, List.of("/usr/bin/gcc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-x", "c",
+        NativeSources.run(tmp, List.of("/usr/bin/gcc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-x", "c",
                 repo.resolve("native/include/higgs4j_torch.h").toString()));
-        run(tmp, List.of("/usr/bin/gcc", "-std=c11", "-Wall", "-Werror", "-I", include,
+        NativeSources.run(tmp, List.of("/usr/bin/gcc", "-std=c11", "-Wall", "-Werror", "-I", include,
                 repo.resolve("native/smoke/nccl_header_check.c").toString(), "-o", "check"));
         Map<String, Integer> c = new HashMap<>();
-        for (String token : run(tmp, List.of(tmp.resolve("check").toString())).split("\\s+")) {
+        for (String token : NativeSources.run(tmp, List.of(tmp.resolve("check").toString())).split("\\s+")) {
             if (token.contains("=")) c.put(token.substring(0, token.indexOf('=')), Integer.parseInt(token.substring(token.indexOf('=') + 1)));
         }
         assertEquals(c.get("ncclFloat32"), NcclCommunicator.ncclDataType("t", DType.FLOAT32));
