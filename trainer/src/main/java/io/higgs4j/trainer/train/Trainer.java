@@ -141,7 +141,8 @@ public final class Trainer {
                         HiggsAudioModel.Output out = model.forward(batch, 8);
                         HiggsAudioLoss.Result r = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(),
                                 batch.labelAudioIds(), s.loss());
-                        double value = r.total().item();
+                        float[] read = readBack(r);
+                        double value = read[0];
                         if (!Double.isFinite(value)) {
                             finite = false;
                             if (world > 1) {
@@ -159,11 +160,10 @@ public final class Trainer {
                         }
                         r.total().div(s.gradientAccumulationSteps()).backward();
                         loss += value / s.gradientAccumulationSteps();
-                        text += r.text().item() / s.gradientAccumulationSteps();
-                        audio += r.audio().item() / s.gradientAccumulationSteps();
-                        float[] cb = r.codebookLosses().toFloatArray();
-                        if (codebooks == null) codebooks = new double[cb.length];
-                        for (int k = 0; k < cb.length; k++) codebooks[k] += cb[k] / (double) s.gradientAccumulationSteps();
+                        text += read[1] / s.gradientAccumulationSteps();
+                        audio += read[2] / s.gradientAccumulationSteps();
+                        if (codebooks == null) codebooks = new double[read.length - 3];
+                        for (int k = 0; k < codebooks.length; k++) codebooks[k] += read[3 + k] / (double) s.gradientAccumulationSteps();
                         tokens += b.tokens();
                     }
                 }
@@ -220,6 +220,13 @@ public final class Trainer {
             if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0 && main) lastCheckpoint = save(store, state);
             if (main) progress.finish(stop.get());
             return new Result(state.globalStep(), metrics.history(), lastCheckpoint, stop.get());
+        }
+    }
+
+    /** total, text, audio, then the per-codebook losses: one read back (one device sync) per micro-batch, not four. */
+    private static float[] readBack(HiggsAudioLoss.Result r) {
+        try (Scope s = Scope.open(); var g = Torch.noGrad()) {
+            return Tensor.cat(List.of(r.total().reshape(1), r.text().reshape(1), r.audio().reshape(1), r.codebookLosses()), 0).toFloatArray();
         }
     }
 
