@@ -1,5 +1,6 @@
 package io.higgs4j.higgs;
 
+import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 
 /**
@@ -34,5 +35,16 @@ public record HiggsAudioBatch(Tensor inputIds, Tensor attentionMask, Tensor audi
             throw new IllegalArgumentException("audio_features " + audioFeatures + " and audio_feature_attention_mask "
                     + audioFeatureAttentionMask + " must be [clips, mels, frames] and [clips, frames]");
         }
+    }
+
+    /** This batch on device: a new handle for every tensor (aten::to), owned by the caller's scope. */
+    public HiggsAudioBatch to(Device device) {
+        return new HiggsAudioBatch(to(inputIds, device), to(attentionMask, device), to(audioInIds, device), to(audioInIdsStart, device),
+                to(audioOutIds, device), to(audioOutIdsStart, device), to(labelIds, device), to(labelAudioIds, device),
+                to(audioFeatures, device), to(audioFeatureAttentionMask, device));
+    }
+
+    private static Tensor to(Tensor t, Device device) {
+        return t == null ? null : t.to(device);
     }
 }

@@ -45,8 +45,7 @@ public final class GpuStepTimer {
             for (int i = 0; i < steps + 2; i++) {
                 long s0 = System.nanoTime();
                 try (Scope s = Scope.open()) {
-                    HiggsAudioBatch onDevice = new HiggsAudioBatch(b.inputIds().to(cuda), b.attentionMask().to(cuda), null, null,
-                            b.audioOutIds().to(cuda), b.audioOutIdsStart().to(cuda), b.labelIds().to(cuda), b.labelAudioIds().to(cuda));
+                    HiggsAudioBatch onDevice = b.to(cuda);
                     HiggsAudioModel.Output out = model.forward(onDevice, 8);
                     HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), onDevice.labelAudioIds()).total().backward();
                     opt.step();

@@ -232,13 +232,7 @@ public final class Trainer {
 
     private HiggsAudioBatch onDevice(HiggsAudioBatch b) {
         if (s.device().type() == Device.Type.CPU) return b;
-        return new HiggsAudioBatch(to(b.inputIds()), to(b.attentionMask()), to(b.audioInIds()), to(b.audioInIdsStart()),
-                to(b.audioOutIds()), to(b.audioOutIdsStart()), to(b.labelIds()), to(b.labelAudioIds()),
-                to(b.audioFeatures()), to(b.audioFeatureAttentionMask()));
-    }
-
-    private Tensor to(Tensor t) {
-        return t == null ? null : t.to(s.device());
+        return b.to(s.device());
     }
 
     /** checkpoint-N: the PEFT adapter, the optimizer state and trainer_state.json, written atomically. */
