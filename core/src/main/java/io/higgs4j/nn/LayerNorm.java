@@ -3,7 +3,7 @@ package io.higgs4j.nn;
 import io.higgs4j.torch.Tensor;
 
 /** torch.nn.LayerNorm over the last dimension: {@code weight} (ones) and {@code bias} (zeros), both [dim]. */
-public class LayerNorm extends Module {
+public class LayerNorm extends Module implements Layer {
     public final long dim;
     public final double eps;
     private Tensor weight, bias;

@@ -9,7 +9,7 @@ import io.higgs4j.torch.Torch;
  * y = x W^T (+ b), weight [out, in] as in torch.nn.Linear; optionally with a LoRA branch attached (children
  * {@code lora_A} and {@code lora_B}, PEFT's names), which can be merged into the weight, unmerged, or disabled.
  */
-public class Linear extends Module {
+public class Linear extends Module implements Layer {
     public final long inFeatures, outFeatures;
     private Tensor weight, bias;
     private LoraAdapter lora;

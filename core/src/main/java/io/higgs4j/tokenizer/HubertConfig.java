@@ -1,0 +1,79 @@
+package io.higgs4j.tokenizer;
+
+import io.higgs4j.higgs.HiggsAudioConfig.ConfigException;
+
+import java.util.Arrays;
+
+/**
+ * The HuBERT encoder of the audio tokenizer's semantic branch, with Hugging Face HubertConfig's meaning: a feature
+ * encoder of 1-D convolutions (the first with a GroupNorm over each channel, none with bias), a projection to
+ * hiddenSize behind a LayerNorm, a weight-normed grouped positional convolution, and post-LN transformer layers with
+ * GELU. {@code maskedSpecEmbed} says whether the checkpoint carries the {@code masked_spec_embed} vector (Hugging Face
+ * creates it when mask_time_prob or mask_feature_prob is positive; it is used in training only).
+ */
+public record HubertConfig(int hiddenSize, int numHiddenLayers, int numAttentionHeads, int intermediateSize, int[] convDim,
+                           int[] convKernel, int[] convStride, int numConvPosEmbeddings, int numConvPosEmbeddingGroups,
+                           double layerNormEps, boolean maskedSpecEmbed) {
+
+    public HubertConfig {
+        if (convDim.length == 0 || convDim.length != convKernel.length || convDim.length != convStride.length) {
+            throw new ConfigException("HuBERT conv_dim, conv_kernel and conv_stride must have one equal, positive length: "
+                    + Arrays.toString(convDim) + ", " + Arrays.toString(convKernel) + ", " + Arrays.toString(convStride));
+        }
+        if (hiddenSize % numAttentionHeads != 0 || hiddenSize % numConvPosEmbeddingGroups != 0) {
+            throw new ConfigException("HuBERT hidden_size " + hiddenSize + " must be a multiple of the attention heads ("
+                    + numAttentionHeads + ") and of the positional convolution's groups (" + numConvPosEmbeddingGroups + ")");
+        }
+    }
+
+    /** hubert-base: 768 wide, 12 layers of 12 heads, ffn 3072, 7 convolutions of 512 channels (stride 320 in all). */
+    public static HubertConfig base() {
+        return new HubertConfig(768, 12, 12, 3072, new int[] {512, 512, 512, 512, 512, 512, 512},
+                new int[] {10, 3, 3, 3, 3, 2, 2}, new int[] {5, 2, 2, 2, 2, 2, 2}, 128, 16, 1e-5, true);
+    }
+
+    /** Tests: the base's convolution geometry (so 320 samples a frame) with 8 channels, 16 wide, 2 layers of 2 heads. */
+    public static HubertConfig tiny() {
+        return new HubertConfig(16, 2, 2, 32, new int[] {8, 8, 8, 8, 8, 8, 8},
+                new int[] {10, 3, 3, 3, 3, 2, 2}, new int[] {5, 2, 2, 2, 2, 2, 2}, 16, 4, 1e-5, true);
+    }
+
+    public int headDim() {
+        return hiddenSize / numAttentionHeads;
+    }
+
+    /** Input samples per output frame: the product of the strides. */
+    public int hop() {
+        int h = 1;
+        for (int s : convStride) h *= s;
+        return h;
+    }
+
+    /** Frames out of the feature encoder for n input samples. */
+    public long frames(long n) {
+        long t = n;
+        for (int i = 0; i < convKernel.length; i++) t = Math.floorDiv(t - convKernel[i], convStride[i]) + 1;
+        return Math.max(t, 0);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HubertConfig c && hiddenSize == c.hiddenSize && numHiddenLayers == c.numHiddenLayers
+                && numAttentionHeads == c.numAttentionHeads && intermediateSize == c.intermediateSize
+                && Arrays.equals(convDim, c.convDim) && Arrays.equals(convKernel, c.convKernel)
+                && Arrays.equals(convStride, c.convStride) && numConvPosEmbeddings == c.numConvPosEmbeddings
+                && numConvPosEmbeddingGroups == c.numConvPosEmbeddingGroups && layerNormEps == c.layerNormEps
+                && maskedSpecEmbed == c.maskedSpecEmbed;
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(convDim) * 31 + hiddenSize;
+    }
+
+    @Override
+    public String toString() {
+        return "HubertConfig[hidden=" + hiddenSize + ", layers=" + numHiddenLayers + ", heads=" + numAttentionHeads
+                + ", ffn=" + intermediateSize + ", conv_dim=" + Arrays.toString(convDim) + "]";
+    }
+}
