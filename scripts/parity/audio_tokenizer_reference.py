@@ -149,6 +149,10 @@ def main():
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, os.path.join(out, "model.safetensors"))
     save_file(results, os.path.join(out, "io.safetensors"))
     config = dict(TINY if tiny else V2)
+    if tiny:  # higgs4j's optional keys for the widths the reference fixes in code
+        config.update(encoder_dim=TINY_WIDTHS["encoder"], decoder_dim=TINY_WIDTHS["decoder"], semantic_model_config=dict(
+            hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, conv_dim=[8] * 7,
+            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4))
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     codes = results["codes"]

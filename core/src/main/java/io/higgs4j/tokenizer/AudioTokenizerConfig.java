@@ -87,7 +87,11 @@ public record AudioTokenizerConfig(int encoderDim, int latentDim, int decoderDim
         }
     }
 
-    /** The keys of the reference's HiggsAudioTokenizer constructor; only what the released tokenizer uses is accepted. */
+    /**
+     * The keys of the reference's HiggsAudioTokenizer constructor; only what the released tokenizer uses is accepted.
+     * Three optional keys describe what the reference fixes in code, for smaller tokenizers (tests): {@code encoder_dim}
+     * (64), {@code decoder_dim} (1024) and {@code semantic_model_config} (a Hugging Face HubertConfig object; HuBERT-base).
+     */
     public static AudioTokenizerConfig fromJson(JsonNode c) {
         String teacher = c.path("semantic_techer").asText("hubert_base_general");
         if (!teacher.equals("hubert_base_general") && !teacher.equals("hubert_base")) {
@@ -103,8 +107,10 @@ public record AudioTokenizerConfig(int encoderDim, int latentDim, int decoderDim
         for (int i = 0; r.isArray() && i < ratios.length; i++) ratios[i] = r.get(i).asInt();
         int d = c.path("D").asInt(128);
         int semanticRate = c.path("semantic_sample_rate").asInt(16000);
-        return new AudioTokenizerConfig(64, d, 1024, ratios, c.path("sample_rate").asInt(16000), semanticRate,
-                c.path("bins").asInt(1024), c.path("n_q").asInt(8), c.path("codebook_dim").asInt(d + 768), HubertConfig.base());
+        HubertConfig semantic = c.has("semantic_model_config") ? HubertConfig.fromJson(c.get("semantic_model_config")) : HubertConfig.base();
+        return new AudioTokenizerConfig(c.path("encoder_dim").asInt(64), d, c.path("decoder_dim").asInt(1024), ratios,
+                c.path("sample_rate").asInt(16000), semanticRate, c.path("bins").asInt(1024), c.path("n_q").asInt(8),
+                c.path("codebook_dim").asInt(d + semantic.hiddenSize()), semantic);
     }
 
     @Override

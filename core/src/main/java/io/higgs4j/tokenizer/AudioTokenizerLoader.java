@@ -1,6 +1,7 @@
 package io.higgs4j.tokenizer;
 
 import io.higgs4j.higgs.HiggsAudioWeights;
+import io.higgs4j.io.TorchCheckpoint;
 import io.higgs4j.nn.Init;
 import io.higgs4j.safetensors.SafetensorsCheckpoint;
 import io.higgs4j.torch.DType;
@@ -12,13 +13,15 @@ import java.nio.file.Path;
 
 /**
  * Builds a {@link HiggsAudioTokenizer} from a tokenizer directory: {@code config.json} and the weights in
- * {@code model.safetensors}, under the reference's names. Every parameter must be present with its shape; the only
+ * {@code model.safetensors}, or in {@code model.pth} (the torch.save state dict the tokenizer is released as; it is
+ * converted once to a temporary safetensors file, read without running any pickled code), under the reference's names. Every parameter must be present with its shape; the only
  * entries skipped are {@code decoder_semantic.*} (training-only). HuBERT's positional convolution may be stored in
  * either of torch's weight-norm forms ({@code weight_g}/{@code weight_v}, or
  * {@code parametrizations.weight.original0}/{@code original1} from newer transformers).
  */
 public final class AudioTokenizerLoader {
     static final String IGNORED_PREFIX = "decoder_semantic.";
+    static final String TORCH_FILE = "model.pth";
 
     private AudioTokenizerLoader() {}
 
@@ -26,14 +29,27 @@ public final class AudioTokenizerLoader {
         if (!Files.isDirectory(dir)) throw new IOException("audio tokenizer directory " + dir + " does not exist");
         AudioTokenizerConfig config = AudioTokenizerConfig.load(dir);
         Path weights = dir.resolve(SafetensorsCheckpoint.SINGLE_FILE);
-        if (!Files.isRegularFile(weights)) {
-            throw new IOException("audio tokenizer " + dir + " has no " + SafetensorsCheckpoint.SINGLE_FILE);
+        if (Files.isRegularFile(weights)) return load(weights, config, device);
+        Path pth = dir.resolve(TORCH_FILE);
+        if (!Files.isRegularFile(pth)) {
+            throw new IOException("audio tokenizer " + dir + " has neither " + SafetensorsCheckpoint.SINGLE_FILE + " nor " + TORCH_FILE);
         }
-        return load(weights, config, device);
+        return load(pth, config, device);
     }
 
-    /** The tokenizer of the given config with the weights of one safetensors file. */
-    public static HiggsAudioTokenizer load(Path weights, AudioTokenizerConfig config, Device device) {
+    /** The tokenizer of the given config with the weights of one safetensors file or torch.save state dict (.pth). */
+    public static HiggsAudioTokenizer load(Path weights, AudioTokenizerConfig config, Device device) throws IOException {
+        if (!weights.getFileName().toString().endsWith(".pth")) return loadSafetensors(weights, config, device);
+        Path converted = Files.createTempFile("higgs4j-audio-tokenizer", ".safetensors");
+        try {
+            TorchCheckpoint.convertToSafetensors(weights, converted);
+            return loadSafetensors(converted, config, device);
+        } finally {
+            Files.deleteIfExists(converted);
+        }
+    }
+
+    private static HiggsAudioTokenizer loadSafetensors(Path weights, AudioTokenizerConfig config, Device device) {
         HiggsAudioTokenizer tokenizer = new HiggsAudioTokenizer(config, Init.forLoading(DType.FLOAT32, device));
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(weights)) {
             HiggsAudioWeights.load(tokenizer, ckpt, "", AudioTokenizerLoader::checkpointToModule);

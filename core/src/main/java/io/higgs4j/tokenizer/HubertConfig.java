@@ -38,6 +38,33 @@ public record HubertConfig(int hiddenSize, int numHiddenLayers, int numAttention
                 new int[] {10, 3, 3, 3, 3, 2, 2}, new int[] {5, 2, 2, 2, 2, 2, 2}, 16, 4, 1e-5, true);
     }
 
+    /** A Hugging Face HubertConfig object, its defaults being HuBERT-base's; the variants we do not build are refused. */
+    public static HubertConfig fromJson(com.fasterxml.jackson.databind.JsonNode c) {
+        if (!c.path("feat_extract_norm").asText("group").equals("group") || c.path("do_stable_layer_norm").asBoolean(false)
+                || c.path("conv_bias").asBoolean(false) || !c.path("feat_proj_layer_norm").asBoolean(true)
+                || c.path("conv_pos_batch_norm").asBoolean(false) || !c.path("hidden_act").asText("gelu").equals("gelu")
+                || !c.path("feat_extract_activation").asText("gelu").equals("gelu")) {
+            throw new ConfigException("semantic_model_config: only HuBERT-base's layout is supported (feat_extract_norm group, "
+                    + "post-LN layers, no conv bias, feature projection LayerNorm, GELU)");
+        }
+        HubertConfig b = base();
+        return new HubertConfig(c.path("hidden_size").asInt(b.hiddenSize), c.path("num_hidden_layers").asInt(b.numHiddenLayers),
+                c.path("num_attention_heads").asInt(b.numAttentionHeads), c.path("intermediate_size").asInt(b.intermediateSize),
+                ints(c, "conv_dim", b.convDim), ints(c, "conv_kernel", b.convKernel), ints(c, "conv_stride", b.convStride),
+                c.path("num_conv_pos_embeddings").asInt(b.numConvPosEmbeddings),
+                c.path("num_conv_pos_embedding_groups").asInt(b.numConvPosEmbeddingGroups), c.path("layer_norm_eps").asDouble(1e-5),
+                c.path("mask_time_prob").asDouble(0.05) > 0 || c.path("mask_feature_prob").asDouble(0) > 0);
+    }
+
+    private static int[] ints(com.fasterxml.jackson.databind.JsonNode c, String key, int[] fallback) {
+        com.fasterxml.jackson.databind.JsonNode a = c.get(key);
+        if (a == null) return fallback;
+        if (!a.isArray()) throw new ConfigException("semantic_model_config." + key + " must be a list of integers");
+        int[] out = new int[a.size()];
+        for (int i = 0; i < out.length; i++) out[i] = a.get(i).asInt();
+        return out;
+    }
+
     public int headDim() {
         return hiddenSize / numAttentionHeads;
     }

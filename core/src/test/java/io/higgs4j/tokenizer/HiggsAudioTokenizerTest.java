@@ -94,6 +94,30 @@ class HiggsAudioTokenizerTest {
         }
     }
 
+    /** The same weights as a torch.save state dict (model.pth, as the tokenizer is released) give the same codes. */
+    @Test
+    void theReleasedPthFormatLoadsTheSameWeights() throws Exception {
+        try (HiggsAudioTokenizer t = AudioTokenizerLoader.load(resource("tiny/model.pth"), AudioTokenizerConfig.tiny(), Device.CPU);
+             SafetensorsCheckpoint ref = SafetensorsCheckpoint.open(resource("tiny/io.safetensors"));
+             Scope s = Scope.open()) {
+            assertArrayEquals(ref.load("codes").toLongArray(), t.encode(ref.load("input")).toLongArray());
+        }
+    }
+
+    /** The fixture's config.json describes the tiny geometry through higgs4j's optional width keys. */
+    @Test
+    void aTokenizerDirectoryLoadsWithItsConfig() throws Exception {
+        Path dir = resource("tiny/config.json").getParent();
+        assertEquals(AudioTokenizerConfig.tiny(), AudioTokenizerConfig.load(dir));
+        try (HiggsAudioTokenizer t = AudioTokenizerLoader.load(dir, Device.CPU)) {
+            assertEquals(AudioTokenizerConfig.tiny(), t.config);
+        }
+        Path empty = Files.createTempDirectory("tok");
+        Files.copy(dir.resolve("config.json"), empty.resolve("config.json"));
+        var e = assertThrows(java.io.IOException.class, () -> AudioTokenizerLoader.load(empty, Device.CPU));
+        assertTrue(e.getMessage().contains("neither model.safetensors nor model.pth"), e.getMessage());
+    }
+
     private static void assertClose(Tensor expected, Tensor actual, double tol, String what) {
         assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
         float[] e = expected.toFloatArray(), a = actual.toFloatArray();

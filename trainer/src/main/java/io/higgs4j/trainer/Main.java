@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "higgs4j", mixinStandardHelpOptions = true, version = "higgs4j 0.1.0-SNAPSHOT",
         description = "Fine-tune Higgs Audio v2 with LoRA on libtorch, from Java.",
         subcommands = {DoctorCommand.class, ParamsCommand.class, ForwardCommand.class, MergeCommand.class,
-                ValidateDataCommand.class, TrainCommand.class, LaunchCommand.class})
+                ValidateDataCommand.class, TrainCommand.class, LaunchCommand.class, EncodeAudioCommand.class,
+                DecodeAudioCommand.class})
 public final class Main implements Runnable {
 
     @Override

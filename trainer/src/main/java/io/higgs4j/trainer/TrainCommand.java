@@ -71,6 +71,11 @@ public final class TrainCommand implements Callable<Integer> {
             description = "a Hugging Face Whisper checkpoint whose encoder (model.encoder.*) becomes the audio tower")
     Path whisperModel;
 
+    @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR",
+            description = "audio tokenizer directory (config.json, model.safetensors): audio without a codes file is encoded "
+                    + "before training and its codes written beside it as NAME.codes.npy, so later runs reuse them")
+    Path audioTokenizerPath;
+
     @Option(names = {"--batch_size", "--batch-size"}, defaultValue = "1", description = "samples per micro-batch (default: ${DEFAULT-VALUE})")
     int batchSize;
 
@@ -210,6 +215,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (demo) applyDemoDefaults();
+        if (audioTokenizerPath != null && demo) throw new IllegalArgumentException("--audio_tokenizer_path: the demo ships its codes; use it with --data_path");
         validate();
         ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
         int localRank = launch.distributed() ? launch.localRank() : 0;
@@ -227,6 +233,10 @@ public final class TrainCommand implements Callable<Integer> {
         boolean bf16 = dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA;
         DType baseDtype = bf16 ? DType.BFLOAT16 : DType.FLOAT32;
         Files.createDirectories(outputDir);
+        if (audioTokenizerPath != null && !demo) {
+            if (group.isMain()) encodeMissingCodes(dev);
+            group.barrier(); // the other ranks validate only once rank 0 has written every codes file
+        }
 
         TrainingData.Prepared prepared = TrainingData.prepare(this, outputDir, group.rank(), group.worldSize());
         HiggsAudioConfig c = prepared.config();
@@ -318,6 +328,23 @@ public final class TrainCommand implements Callable<Integer> {
                 r.interrupted() ? "stopped" : "done", r.steps(), first.loss(), last.loss(), first.textLoss(), last.textLoss(),
                 first.audioLoss(), last.audioLoss(), seconds > 0 ? tokens / seconds : 0,
                 r.interrupted() ? r.lastCheckpoint() : outputDir, plotted ? ", curve in " + outputDir.resolve("loss_curve.png") : ""));
+    }
+
+    /** Encodes, with the audio tokenizer, every audio of the data that has no codes file yet. */
+    private void encodeMissingCodes(Device dev) throws java.io.IOException {
+        List<io.higgs4j.trainer.data.CodesEncoder.Job> jobs =
+                io.higgs4j.trainer.data.CodesEncoder.jobs(io.higgs4j.trainer.data.ChatMlReader.read(dataPath).samples());
+        long missing = jobs.stream().filter(j -> !Files.exists(j.codes())).count();
+        if (missing == 0) return;
+        LOG.info("encoding {} of {} audio files with the audio tokenizer in {}", missing, jobs.size(), audioTokenizerPath);
+        io.higgs4j.trainer.data.CodesEncoder.Summary summary;
+        try (var tokenizer = io.higgs4j.tokenizer.AudioTokenizerLoader.load(audioTokenizerPath, dev)) {
+            summary = io.higgs4j.trainer.data.CodesEncoder.encodeMissing(jobs, tokenizer, System.err,
+                    System.console() != null && System.console().isTerminal());
+        }
+        LOG.info("audio tokenizer: {}", summary.describe());
+        // a clip that failed keeps no codes file, so validation reports its samples as missing_audio_or_codes
+        summary.failures().forEach(f -> LOG.warn("not encoded: {}", f));
     }
 
     // accessors for TrainingData

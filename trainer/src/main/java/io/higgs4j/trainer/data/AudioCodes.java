@@ -20,7 +20,8 @@ import java.util.Locale;
  *   <li>its {@code "audio_codes"} field, an .npy file (int16/int32/int64, shape K x T);</li>
  *   <li>the file beside its audio named like the audio with {@code .codes.npy} replacing the extension
  *       ({@code clips/a.wav} -> {@code clips/a.codes.npy});</li>
- *   <li>(later) the audio tokenizer.</li>
+ *   <li>otherwise the audio tokenizer writes that file first ({@code higgs4j encode-audio}, or {@code train
+ *       --audio_tokenizer_path}; see {@link CodesEncoder}).</li>
  * </ol>
  * An item's {@code offset} and {@code duration} (seconds) select frames [round(offset*25), round((offset+duration)*25))
  * of those codes, the end clamped to T.
@@ -162,7 +163,7 @@ public final class AudioCodes {
         Path path = codesPath(sample.baseDir(), audio);
         if (path == null) {
             throw new InvalidSampleException(Reason.MISSING_AUDIO_OR_CODES, what + ": raw_audio without audio_codes needs the audio "
-                    + "tokenizer, which is not available yet; give the clip's codes as \"audio_codes\": \"file.npy\"");
+                    + "tokenizer to read; give the clip as \"audio_url\": \"file.wav\" or its codes as \"audio_codes\": \"file.npy\"");
         }
         if (!Files.isRegularFile(path)) {
             String why;
@@ -171,7 +172,7 @@ public final class AudioCodes {
             } else {
                 Path audioFile = sample.baseDir().resolve(audio.audioUrl()).normalize();
                 why = "no codes file " + path + (Files.exists(audioFile)
-                        ? " (the audio exists, but encoding audio needs the audio tokenizer, not available yet: extract its codes to that file)"
+                        ? " (the audio exists: encode it with 'higgs4j encode-audio --tokenizer_path DIR', or train with --audio_tokenizer_path DIR)"
                         : " and the audio file " + audioFile + " does not exist either");
             }
             throw new InvalidSampleException(Reason.MISSING_AUDIO_OR_CODES, what + ": " + why);

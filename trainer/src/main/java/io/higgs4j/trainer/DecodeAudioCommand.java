@@ -1,0 +1,62 @@
+package io.higgs4j.trainer;
+
+import io.higgs4j.audio.Audio;
+import io.higgs4j.audio.WavWriter;
+import io.higgs4j.io.Npy;
+import io.higgs4j.tokenizer.AudioTokenizerLoader;
+import io.higgs4j.tokenizer.HiggsAudioTokenizer;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** Decodes audio codes back into a 24 kHz WAV with the Higgs audio tokenizer, for listening. */
+@Command(name = "decode-audio", mixinStandardHelpOptions = true,
+        description = "Decode Higgs audio codes (an .npy of K x T, K up to 8) into a 24 kHz mono 16-bit WAV with the audio tokenizer.")
+public final class DecodeAudioCommand implements Callable<Integer> {
+
+    @Option(names = {"--tokenizer_path", "--tokenizer-path"}, required = true, paramLabel = "DIR",
+            description = "audio tokenizer directory: config.json and model.safetensors")
+    Path tokenizerPath;
+
+    @Option(names = "--codes", required = true, paramLabel = "CODES.npy", description = "the codes, K x T")
+    Path codes;
+
+    @Option(names = "--output", required = true, paramLabel = "OUT.wav", description = "the WAV to write")
+    Path output;
+
+    @Option(names = "--device", description = "cpu or cuda:N (default: cuda:0 when CUDA is available, else cpu)")
+    String device;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(codes)) throw new IllegalArgumentException("--codes " + codes + " does not exist");
+        Npy.LongArray a = Npy.read(codes);
+        if (a.dim() != 2) throw new IllegalArgumentException(codes + ": expected codes K x T, got shape " + Arrays.toString(a.shape()));
+        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
+        Audio audio;
+        try (HiggsAudioTokenizer tokenizer = AudioTokenizerLoader.load(tokenizerPath, dev)) {
+            try {
+                audio = tokenizer.decode(a.rows());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(codes + ": " + e.getMessage(), e);
+            }
+        }
+        Path tmp = output.resolveSibling(output.getFileName() + ".tmp");
+        WavWriter.write(tmp, audio);
+        Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        spec.commandLine().getOut().printf(Locale.ROOT, "%s: %d frames -> %.2f s at %d Hz%n", output, a.shape()[1], audio.seconds(), audio.sampleRate());
+        return 0;
+    }
+}
