@@ -78,6 +78,15 @@ public final class HiggsAudioTokenizer extends Module {
             throw new TorchException("audio tokenizer: " + n + " samples is shorter than one code frame (" + config.hopLength()
                     + " samples, " + 1000 / config.frameRate() + " ms at " + config.sampleRate() + " Hz)");
         }
+        try (Scope s = Scope.open(); var g = Torch.noGrad()) {
+            Tensor codes = quantizer.encode(fusedLatent(samples), config.nQ()).select(1, 0);
+            return Scope.keep(codes.to(Device.CPU).contiguous());
+        }
+    }
+
+    /** Samples [N] -> fc_prior's output, the latent that is quantised, [1, quantizerDim, T]. */
+    Tensor fusedLatent(Tensor samples) {
+        long n = samples.size(0);
         Tensor w = fcPrior.weight();
         try (Scope s = Scope.open(); var g = Torch.noGrad()) {
             Tensor x = samples.to(w.device(), w.dtype()).view(1, n);
@@ -89,9 +98,7 @@ public final class HiggsAudioTokenizer extends Module {
             }
             long t = Math.min(acoustic.size(2), semantic.size(2));
             Tensor e = Tensor.cat(List.of(acoustic.narrow(2, 0, t), semantic.narrow(2, 0, t)), 1);
-            Tensor fused = fcPrior.forward(e.transpose(1, 2)).transpose(1, 2);
-            Tensor codes = quantizer.encode(fused, config.nQ()).select(1, 0);
-            return Scope.keep(codes.to(Device.CPU).contiguous());
+            return Scope.keep(fcPrior.forward(e.transpose(1, 2)).transpose(1, 2));
         }
     }
 
