@@ -3,11 +3,9 @@ package io.higgs4j.trainer;
 import io.higgs4j.audio.Audio;
 import io.higgs4j.audio.WavWriter;
 import io.higgs4j.io.Npy;
-import io.higgs4j.tokenizer.AudioTokenizerLoader;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
-import io.higgs4j.torch.Device;
-import io.higgs4j.torch.Torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -23,18 +21,14 @@ import java.util.concurrent.Callable;
         description = "Decode Higgs audio codes (an .npy of K x T, K up to 8) into a 24 kHz mono 16-bit WAV with the audio tokenizer.")
 public final class DecodeAudioCommand implements Callable<Integer> {
 
-    @Option(names = {"--tokenizer_path", "--tokenizer-path"}, required = true, paramLabel = "DIR",
-            description = "audio tokenizer directory: config.json and model.safetensors")
-    Path tokenizerPath;
+    @Mixin
+    AudioTokenizerOptions tokenizer;
 
     @Option(names = "--codes", required = true, paramLabel = "CODES.npy", description = "the codes, K x T")
     Path codes;
 
     @Option(names = "--output", required = true, paramLabel = "OUT.wav", description = "the WAV to write")
     Path output;
-
-    @Option(names = "--device", description = "cpu or cuda:N (default: cuda:0 when CUDA is available, else cpu)")
-    String device;
 
     @Spec
     CommandSpec spec;
@@ -44,11 +38,10 @@ public final class DecodeAudioCommand implements Callable<Integer> {
         if (!Files.isRegularFile(codes)) throw new IllegalArgumentException("--codes " + codes + " does not exist");
         Npy.LongArray a = Npy.read(codes);
         if (a.dim() != 2) throw new IllegalArgumentException(codes + ": expected codes K x T, got shape " + Arrays.toString(a.shape()));
-        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
         Audio audio;
-        try (HiggsAudioTokenizer tokenizer = AudioTokenizerLoader.load(tokenizerPath, dev)) {
+        try (HiggsAudioTokenizer t = tokenizer.load()) {
             try {
-                audio = tokenizer.decode(a.rows());
+                audio = t.decode(a.rows());
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException(codes + ": " + e.getMessage(), e);
             }

@@ -1,12 +1,10 @@
 package io.higgs4j.trainer;
 
-import io.higgs4j.tokenizer.AudioTokenizerLoader;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
-import io.higgs4j.torch.Device;
-import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.data.ChatMlReader;
 import io.higgs4j.trainer.data.CodesEncoder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -25,15 +23,11 @@ import java.util.concurrent.Callable;
                 "Exit status: 0 when every file was encoded or skipped, 1 when any failed (each failure is named)."})
 public final class EncodeAudioCommand implements Callable<Integer> {
 
-    @Option(names = {"--tokenizer_path", "--tokenizer-path"}, required = true, paramLabel = "DIR",
-            description = "audio tokenizer directory: config.json and model.safetensors (bosonai/higgs-audio-v2-tokenizer)")
-    Path tokenizerPath;
+    @Mixin
+    AudioTokenizerOptions tokenizer;
 
     @Option(names = {"--data_path", "--data-path"}, required = true, paramLabel = "PATH", description = "ChatML data, or a directory of .wav files")
     Path dataPath;
-
-    @Option(names = "--device", description = "cpu or cuda:N (default: cuda:0 when CUDA is available, else cpu)")
-    String device;
 
     @Spec
     CommandSpec spec;
@@ -47,10 +41,9 @@ public final class EncodeAudioCommand implements Callable<Integer> {
             out.println("no audio to encode in " + dataPath);
             return 0;
         }
-        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
         CodesEncoder.Summary summary;
-        try (HiggsAudioTokenizer tokenizer = AudioTokenizerLoader.load(tokenizerPath, dev)) {
-            summary = CodesEncoder.encodeMissing(jobs, tokenizer, System.err, System.console() != null && System.console().isTerminal());
+        try (HiggsAudioTokenizer t = tokenizer.load()) {
+            summary = CodesEncoder.encodeMissing(jobs, t, System.err, System.console() != null && System.console().isTerminal());
         }
         out.println(jobs.size() + " audio files: " + summary.describe());
         summary.failures().forEach(f -> out.println("  failed: " + f));

@@ -72,7 +72,7 @@ public final class TrainCommand implements Callable<Integer> {
     Path whisperModel;
 
     @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR",
-            description = "audio tokenizer directory (config.json, model.safetensors): audio without a codes file is encoded "
+            description = "audio tokenizer directory (config.json, model.pth or model.safetensors): audio without a codes file is encoded "
                     + "before training and its codes written beside it as NAME.codes.npy, so later runs reuse them")
     Path audioTokenizerPath;
 
