@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A short run of every benchmark (a few minutes on 2 cores): builds the benchmark jar when needed (with DJL's native
-# libtorch, profile `djl`), runs JMH with short settings, prints a table with the ratios, and ends with one line per
-# headline ratio, `name: value`. Results land in benchmarks/target/quick/.
+# A short run of every benchmark (under 5 minutes on 2 cores): builds the benchmark jar when needed (with DJL's native
+# libtorch, profile `djl`), runs JMH with short settings, the native-memory benchmark, and the small config's steps
+# against PyTorch (when a Python with torch and peft is there: $HIGGS4J_PYTHON, else python3), prints a table with
+# the ratios, and ends with one line per headline number, `name: value`. Results land in benchmarks/target/quick/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,12 +21,47 @@ run() { # name, JMH args...
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" "$@" -rf json -rff "$out/$name.json" > "$out/$name.log" 2>&1 \
     || { echo "$name failed; see $out/$name.log" >&2; exit 1; }
 }
-short=(-wi 2 -w 1s -i 3 -r 1s)
+short=(-wi 1 -w 1s -i 3 -r 500ms)
 run tinyop "TinyOpBenchmark|JavaCppTinyOp|DjlTinyOp" "${short[@]}"
 run matmul "MatmulBenchmark" -p threads=0 -wi 1 -w 1s -i 3 -r 1s
 run model "HiggsModelBenchmark" -p seqLen=128,256,512 -p batch=1 -wi 1 -i 3
 run safetensors "SafetensorsLoadBenchmark" -wi 1 -w 1s -i 3 -r 1s
-run trainer "TrainerOverheadBenchmark" -wi 1 -i 3
+run trainer "TrainerOverheadBenchmark" -wi 1 -i 2
+# Native memory per LoRA step: the tiny config over 300 steps after 450 (leak slope), the small one over 15 after 5 (peak).
+run memory_tiny "NativeMemoryBenchmark" -p config=tiny -wbs 450 -bs 300
+run memory_small "NativeMemoryBenchmark" -p config=small -wbs 5 -bs 15
+
+# The small config's LoRA step and forward+backward, ours (CpuStepTimer) and PyTorch + PEFT's
+# (scripts/parity/torch_step_peer.py), float32 on CPU, on the same libtorch: PyTorch's own torch/lib, through LIBTORCH.
+# Run in the order ours, PyTorch, PyTorch, ours, so that a drift of the (shared) machine hits both alike.
+py=${HIGGS4J_PYTHON:-python3}
+peer="$out/pytorch.log"
+: > "$peer"
+if ! command -v "$py" >/dev/null 2>&1; then
+  echo "n/a ($py not found; set HIGGS4J_PYTHON to a Python with torch and peft)" > "$out/pytorch.na"
+elif ! torchlib=$("$py" - 2>&1 <<'PY'
+import importlib.metadata as md, importlib.util as u, os, sys
+missing = [m for m in ("torch", "peft") if u.find_spec(m) is None]
+if missing:
+    sys.exit("no module " + ", ".join(missing))
+print(os.path.join(os.path.dirname(u.find_spec("torch").origin), "lib"), md.version("torch"), md.version("peft"))
+PY
+); then
+  echo "n/a ($py: $(echo "$torchlib" | tail -n 1); set HIGGS4J_PYTHON to a Python with torch and peft)" > "$out/pytorch.na"
+else
+  read -r lib torch_version peft_version <<< "$torchlib"
+  echo "torch $torch_version, peft $peft_version" >> "$peer"
+  echo "== pytorch (torch $torch_version, peft $peft_version)" >&2
+  rm -f "$out/pytorch.na"
+  ours() { LIBTORCH=$lib "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" io.higgs4j.benchmarks.CpuStepTimer "$@"; }
+  theirs() { "$py" scripts/parity/torch_step_peer.py "$@" cpu; }
+  for side in ours theirs theirs ours; do
+    if ! $side small 1 256 6 lora,fwdbwd >> "$peer" 2>"$out/pytorch.err"; then
+      echo "n/a ($side failed: $(grep -v '^WARNING' "$out/pytorch.err" | tail -n 1); see $out/pytorch.err)" > "$out/pytorch.na"
+      break
+    fi
+  done
+fi
 "$JAVA_HOME/bin/java" -cp "$jar" io.higgs4j.benchmarks.PlotTokensPerSecond "$out/model.json" "$out/tokens_per_s.png" >&2
 python3 - "$out" <<'PY'
 import json, sys, os
@@ -35,6 +71,9 @@ def load(name):
             + "".join(f"[{k}={v}]" for k, v in sorted(r.get("params", {}).items())): r["primaryMetric"]["score"]
             for r in json.load(open(os.path.join(out, name + ".json")))}
 t, m, h, s, tr = load("tinyop"), load("matmul"), load("model"), load("safetensors"), load("trainer")
+def memory(name):
+    r = json.load(open(os.path.join(out, name + ".json")))[0]
+    return {k: v["score"] for k, v in r["secondaryMetrics"].items()}
 rows = []
 for k, v in sorted({**t, **m, **h, **s, **tr}.items()):
     rows.append(f"  {k:70s} {v:12.1f}")
@@ -65,5 +104,33 @@ print(f"small_step_tokens_per_s: {tokens_per_s:.0f}")
 print(f"small_step_mfu: {mfu:.2f}")
 print(f"safetensors_load_vs_read: {read_ms / load_ms:.2f}")
 print(f"trainer_overhead: {overhead:.2f}")
-print("small_step_vs_pytorch: n/a (PyTorch is not installable on this machine: no PyPI)")
+mt, ms_ = memory("memory_tiny"), memory("memory_small")
+print(f"native_bytes_per_step: {mt['nativeBytesPerStep']:.0f}  (tiny LoRA step: Theil-Sen slope of the C heap in use over 300 steps after 450)")
+print(f"malloc_footprint_bytes_per_step: {mt['mallocFootprintBytesPerStep']:.0f}  (the same, what malloc holds from the system)")
+print(f"rss_bytes_per_step: {mt['rssBytesPerStep']:.0f}  (the same, process RSS)")
+print(f"tensor_growth: {mt['liveTensorGrowth']:.0f} live, {mt['leakedTensorGrowth']:.0f} leaked  (over those 300 steps)")
+print(f"small_step_activation_mib: {ms_['stepActivationBytes'] / 2**20:.1f}  (C heap held once the loss is computed)")
+print(f"small_step_peak_rss_over_model_mib: {ms_['peakRssOverModelBytes'] / 2**20:.1f}  (highest RSS during the steps over RSS with model, adapters, optimizer built)")
+import re, statistics
+na = os.path.join(out, "pytorch.na")
+if os.path.exists(na):
+    reason = open(na).read().strip()
+    print(f"small_step_vs_pytorch: {reason}")
+else:
+    med = {}
+    head = ""
+    for line in open(os.path.join(out, "pytorch.log")):
+        if line.startswith("torch "):
+            head = line.strip()
+        x = re.match(r"(higgs4j|PyTorch) .* (LoRA step|forward\+backward), .*?(\d+) threads: .* median ([\d.]+) ms", line)
+        if x:
+            med.setdefault((x.group(1), x.group(2)), []).append(float(x.group(4)))
+            threads = x.group(3)
+    for key, label in (("LoRA step", "small_step"), ("forward+backward", "small_fwdbwd")):
+        if ("higgs4j", key) not in med or ("PyTorch", key) not in med:
+            print(f"{label}_vs_pytorch: n/a (no {key} line from both sides in {out}/pytorch.log)")
+            continue
+        a, b = statistics.mean(med[("higgs4j", key)]), statistics.mean(med[("PyTorch", key)])
+        print(f"{label}_vs_pytorch: {a / b:.2f}  ({key}, batch 1 x 256, float32 CPU, {threads} threads; {head})")
+        print(f"{label}_ms: higgs4j {a:.1f}, pytorch {b:.1f}  (mean of two runs' medians of 6 steps each)")
 PY

@@ -1,8 +1,16 @@
-"""The PyTorch peer of GpuStepTimer: the same Higgs Audio LoRA training step in eager PyTorch (bf16 base, fp32 LoRA
-via PEFT, fused AdamW), on the same batches (rows half text, half one audio-out clip), timed the same way.
-usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS
+"""The PyTorch peer of our step timers: the same Higgs Audio LoRA training step in eager PyTorch (base weights frozen,
+fp32 LoRA via PEFT, fused AdamW), on the same batches (rows half text, half one audio-out clip), timed the same way
+(two warm-up steps, then the mean and the median of STEPS steps).
+On CUDA (GpuStepTimer, scripts/gpu-bench.sh) the base is bf16; on CPU (benchmarks/CpuStepTimer, run-quick.sh) it is
+float32, as on our side: both run the same dtype on the same device.
+usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|fwdbwd, comma-separated)] [DEVICE(cuda|cpu)]
+  lora:   forward, loss, backward, AdamW step on the LoRA parameters (default)
+  fwdbwd: forward, loss, backward of the whole model (every parameter trainable, no LoRA, no optimizer), the step
+          of HiggsModelBenchmark.forwardBackward
+  Several modes run one after the other in this process (one import of torch and peft), one line each.
+  DEVICE defaults to cuda:0 when CUDA is available, else cpu.
 Written here from HIGGS_AUDIO_SPEC.md; it mirrors our module names so PEFT's targets are the same."""
-import json, math, sys, time
+import json, math, statistics, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -90,6 +98,10 @@ class Higgs(nn.Module):
 
 def main():
     which, b, seq, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    modes = (sys.argv[5] if len(sys.argv) > 5 else "lora").split(",")
+    for mode in modes:
+        if mode not in ("lora", "fwdbwd"):
+            sys.exit(f"unknown mode {mode!r}: expected lora or fwdbwd")
     if which == "small":
         c = dict(SMALL, audio_inter=1408)
     else:
@@ -97,34 +109,53 @@ def main():
         c = dict(hidden_size=t["hidden_size"], num_hidden_layers=t["num_hidden_layers"], num_attention_heads=t["num_attention_heads"],
                  num_key_value_heads=t["num_key_value_heads"], head_dim=t["head_dim"], intermediate_size=t["intermediate_size"],
                  vocab_size=t["vocab_size"], rms_norm_eps=t["rms_norm_eps"], rope_theta=t["rope_theta"], audio_inter=j["audio_ffn_intermediate_size"])
-    dev = torch.device("cuda:0")
+    dev = torch.device(sys.argv[6] if len(sys.argv) > 6 else "cuda:0" if torch.cuda.is_available() else "cpu")
+    for mode in modes:
+        time_step(which, c, b, seq, steps, mode, dev)
+
+
+def time_step(which, c, b, seq, steps, mode, dev):
+    cuda = dev.type == "cuda"
+    dtype = torch.bfloat16 if cuda else torch.float32
+    sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
     torch.manual_seed(0)
     with torch.device(dev):
-        model = Higgs(c).to(torch.bfloat16)
-    from peft import LoraConfig, get_peft_model
-    targets = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj",
-               "mlp.down_proj", "audio_mlp.gate_proj", "audio_mlp.up_proj", "audio_mlp.down_proj"]
-    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=targets))
-    for n, p in model.named_parameters():
-        if "lora_" in n: p.data = p.data.float()
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, fused=True)
+        model = Higgs(c).to(dtype)
+    if mode == "lora":
+        from peft import LoraConfig, get_peft_model
+        targets = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj",
+                   "mlp.down_proj", "audio_mlp.gate_proj", "audio_mlp.up_proj", "audio_mlp.down_proj"]
+        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=targets))
+        for n, p in model.named_parameters():
+            if "lora_" in n: p.data = p.data.float()
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, fused=True)
+    else:
+        model.requires_grad_(True); opt = None
     text, clip = seq // 2, seq - seq // 2
     g = torch.Generator().manual_seed(1)
     text_ids = torch.randint(0, 1000, (b, text), generator=g).to(dev)
     codes = torch.randint(0, 1024, (8, b * clip), generator=g).to(dev)
     times = []
     for i in range(steps + 2):
-        torch.cuda.synchronize(); t0 = time.perf_counter()
+        sync(); t0 = time.perf_counter()
         logits, alog, audio = model(text_ids, codes, b, text, clip)
         lab = torch.full(audio.shape, -100, dtype=torch.long, device=dev)
         lab[:, :text // 2] = text_ids[:, :text // 2]; lab[:, text // 2 + clip:] = text_ids[:, text // 2:]
         tl = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), lab[:, 1:].reshape(-1), ignore_index=-100)
         al = torch.stack([F.cross_entropy(alog[:-1, k].float(), codes[k, 1:]) for k in range(8)]).mean()
-        (tl + al).backward(); opt.step(); opt.zero_grad(set_to_none=True)
-        torch.cuda.synchronize()
+        (tl + al).backward()
+        if opt is not None:
+            opt.step(); opt.zero_grad(set_to_none=True)
+        else:
+            for p in model.parameters(): p.grad = None
+        sync()
         if i >= 2: times.append(time.perf_counter() - t0)
     step = sum(times) / len(times)
-    print(f"PyTorch {torch.__version__} {which} LoRA step, batch {b} x {seq} tokens, bf16: {step * 1e3:.1f} ms, {b * seq / step:.0f} tokens/s")
+    median = statistics.median(times)
+    what = "LoRA step" if mode == "lora" else "forward+backward"
+    where = "" if cuda else f" on cpu, {torch.get_num_threads()} threads"
+    print(f"PyTorch {torch.__version__} {which} {what}, batch {b} x {seq} tokens, {str(dtype).replace('torch.', '').replace('bfloat16', 'bf16')}{where}:"
+          f" {step * 1e3:.1f} ms, {b * seq / step:.0f} tokens/s, median {median * 1e3:.1f} ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,43 @@
+package io.higgs4j.benchmarks;
+
+import io.higgs4j.torch.Torch;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The CPU counterpart of GpuStepTimer, timed exactly as scripts/parity/torch_step_peer.py times PyTorch: two warm-up
+ * steps, then STEPS steps, each from before the forward to after the optimizer (or the gradient reset); prints the mean
+ * and the median, one line per mode. Run it on the libtorch that PyTorch ships (LIBTORCH=.../site-packages/torch/lib)
+ * to compare the two on the same kernels (benchmarks/run-quick.sh does). Args: config (small | tiny), batch, seqLen,
+ * steps, modes (lora | fwdbwd, comma-separated; see StepRig).
+ * <pre>LIBTORCH=... java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar io.higgs4j.benchmarks.CpuStepTimer small 1 256 10 lora,fwdbwd</pre>
+ */
+public final class CpuStepTimer {
+    public static void main(String[] args) {
+        String which = args.length > 0 ? args[0] : "small";
+        int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1, seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
+        int steps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        String[] modes = (args.length > 4 ? args[4] : "lora").split(",");
+        Torch.RuntimeInfo info = Torch.info();
+        System.out.printf("libtorch %s from %s (%s), %d threads%n", info.version(), info.directory(), info.source(), info.threads());
+        for (String m : modes) {
+            StepRig.Mode mode = StepRig.Mode.valueOf(m.toUpperCase(Locale.ROOT));
+            double[] times = new double[steps];
+            try (StepRig rig = new StepRig(which, mode, batch, seq)) {
+                for (int i = 0; i < steps + 2; i++) {
+                    long t0 = System.nanoTime();
+                    rig.step();
+                    if (i >= 2) times[i - 2] = (System.nanoTime() - t0) / 1e9; // two warm-up steps
+                }
+            }
+            double mean = Arrays.stream(times).average().orElseThrow();
+            double[] sorted = times.clone();
+            Arrays.sort(sorted);
+            double median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
+            System.out.printf(Locale.ROOT, "higgs4j libtorch %s %s %s, batch %d x %d tokens, float32 on cpu, %d threads: %.1f ms, %.0f tokens/s, median %.1f ms%n",
+                    info.version(), which, mode == StepRig.Mode.LORA ? "LoRA step" : "forward+backward", batch, seq, info.threads(),
+                    mean * 1e3, batch * seq / mean, median * 1e3);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package io.higgs4j.benchmarks;
+
+import io.higgs4j.higgs.HiggsAudioBatch;
+import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.higgs.HiggsAudioLoss;
+import io.higgs4j.higgs.HiggsAudioModel;
+import io.higgs4j.higgs.SyntheticBatch;
+import io.higgs4j.lora.LoraConfig;
+import io.higgs4j.lora.LoraModel;
+import io.higgs4j.nn.Init;
+import io.higgs4j.optim.AdamW;
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+import io.higgs4j.torch.Torch;
+
+import java.util.List;
+import java.util.Random;
+
+/**
+ * One training step of a Higgs config in float32 on CPU, the step that scripts/parity/torch_step_peer.py times in
+ * PyTorch: {@code LORA} is forward, loss, backward and fused AdamW over rank-16 LoRA adapters on every attention and
+ * MLP projection (base frozen; GpuStepTimer's step, on CPU); {@code FWDBWD} is forward, loss and backward with every
+ * parameter trainable and no optimizer (HiggsModelBenchmark's step). The batch is SyntheticBatch.mixed, built once.
+ */
+final class StepRig implements AutoCloseable {
+
+    enum Mode { LORA, FWDBWD }
+
+    final HiggsAudioConfig config;
+    final Mode mode;
+    private final HiggsAudioModel model;
+    private final LoraModel lora;
+    private final AdamW optimizer;
+    private final HiggsAudioBatch input;
+
+    StepRig(String configName, Mode mode, int batch, int seqLen) {
+        this.mode = mode;
+        config = HiggsAudioConfig.preset(configName);
+        Torch.manualSeed(0);
+        model = new HiggsAudioModel(config, new Init(DType.FLOAT32, Device.CPU, 0.02));
+        if (mode == Mode.LORA) {
+            lora = LoraModel.apply(model, LoraConfig.of(16, 32, 0.0, "comprehensive", List.of()), new Init(DType.FLOAT32, Device.CPU, 0.02));
+            optimizer = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(1e-4));
+        } else {
+            model.requiresGrad(true);
+            lora = null;
+            optimizer = null;
+        }
+        input = SyntheticBatch.mixed(config, batch, seqLen, new Random(1)); // owned by the rig (no scope is open)
+    }
+
+    /** One step; the loss. */
+    double step() {
+        return step(null);
+    }
+
+    /** One step, calling afterForward (if not null) once the loss is computed, before backward. */
+    double step(Runnable afterForward) {
+        try (Scope s = Scope.open()) {
+            HiggsAudioModel.Output out = model.forward(input, 8);
+            Tensor loss = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), input.labelAudioIds()).total();
+            if (afterForward != null) afterForward.run();
+            loss.backward();
+            if (optimizer != null) {
+                optimizer.step();
+                optimizer.zeroGrad();
+            } else {
+                for (Tensor p : model.parameters()) p.resetGrad();
+            }
+            return loss.item();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (optimizer != null) optimizer.close();
+        if (lora != null) lora.close();
+        model.close();
+    }
+}
