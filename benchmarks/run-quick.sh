@@ -7,6 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+source "$root/bin/malloc-env.sh" # for every JVM and the PyTorch peer alike
 jar=benchmarks/target/benchmarks.jar
 if [ ! -f "$jar" ] || ! unzip -l "$jar" 2>/dev/null | grep -q "pytorch-native-cpu\|ai/djl/pytorch/jni" || \
    [ -n "$(find core/src trainer/src bindings/src benchmarks/src -newer "$jar" -type f -print -quit)" ]; then
