@@ -9,7 +9,7 @@ cd "$root"
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 source "$root/bin/malloc-env.sh" # for every JVM and the PyTorch peer alike
 jar=benchmarks/target/benchmarks.jar
-if [ ! -f "$jar" ] || ! unzip -l "$jar" 2>/dev/null | grep -q "pytorch-native-cpu\|ai/djl/pytorch/jni" || \
+if [ ! -f "$jar" ] || ! unzip -l "$jar" 2>/dev/null | grep -q "native/lib/pytorch.properties" || \
    [ -n "$(find core/src trainer/src bindings/src benchmarks/src -newer "$jar" -type f -print -quit)" ]; then
   echo "building $jar ..." >&2
   mvn -q -B -pl benchmarks -am package -DskipTests -Pdjl >&2
@@ -31,6 +31,8 @@ run trainer "TrainerOverheadBenchmark" -wi 1 -i 2
 # Native memory per LoRA step: the tiny config over 300 steps after 450 (leak slope), the small one over 15 after 5 (peak).
 run memory_tiny "NativeMemoryBenchmark" -p config=tiny -wbs 450 -bs 300
 run memory_small "NativeMemoryBenchmark" -p config=small -wbs 5 -bs 15
+# The audio tokenizer at the released widths (random weights): 5 s of 24 kHz audio to codes and back.
+run tokenizer "AudioTokenizerBenchmark" -p seconds=5 -wi 1 -w 1s -i 2 -r 1s
 
 # The small config's LoRA step and forward+backward, ours (CpuStepTimer) and PyTorch + PEFT's
 # (scripts/parity/torch_step_peer.py), float32 on CPU, on the same libtorch: PyTorch's own torch/lib, through LIBTORCH.
@@ -72,11 +74,12 @@ def load(name):
             + "".join(f"[{k}={v}]" for k, v in sorted(r.get("params", {}).items())): r["primaryMetric"]["score"]
             for r in json.load(open(os.path.join(out, name + ".json")))}
 t, m, h, s, tr = load("tinyop"), load("matmul"), load("model"), load("safetensors"), load("trainer")
+tok = load("tokenizer")
 def memory(name):
     r = json.load(open(os.path.join(out, name + ".json")))[0]
     return {k: v["score"] for k, v in r["secondaryMetrics"].items()}
 rows = []
-for k, v in sorted({**t, **m, **h, **s, **tr}.items()):
+for k, v in sorted({**t, **m, **h, **s, **tr, **tok}.items()):
     rows.append(f"  {k:70s} {v:12.1f}")
 print("benchmark (ns/op for tiny ops, ms/op otherwise)")
 print("\n".join(rows))
@@ -112,6 +115,9 @@ print(f"rss_bytes_per_step: {mt['rssBytesPerStep']:.0f}  (the same, process RSS)
 print(f"tensor_growth: {mt['liveTensorGrowth']:.0f} live, {mt['leakedTensorGrowth']:.0f} leaked  (over those 300 steps)")
 print(f"small_step_activation_mib: {ms_['stepActivationBytes'] / 2**20:.1f}  (C heap held once the loss is computed)")
 print(f"small_step_peak_rss_over_model_mib: {ms_['peakRssOverModelBytes'] / 2**20:.1f}  (highest RSS during the steps over RSS with model, adapters, optimizer built)")
+for op in ("encode", "decode"):
+    ms = tok[f"AudioTokenizerBenchmark.{op}[seconds=5]"]
+    print(f"audio_tokenizer_{op}_seconds_per_second: {5.0 / (ms / 1000):.2f}  (seconds of 24 kHz audio per second, released widths, float32 CPU)")
 import re, statistics
 na = os.path.join(out, "pytorch.na")
 if os.path.exists(na):
