@@ -25,6 +25,8 @@ run() { # name, JMH args...
 short=(-wi 1 -w 1s -i 3 -r 500ms)
 run tinyop "TinyOpBenchmark|JavaCppTinyOp|DjlTinyOp" "${short[@]}"
 run matmul "MatmulBenchmark" -p threads=0 -wi 1 -w 1s -i 3 -r 1s
+# One Llama decoder layer's forward+backward, higgs4j and JavaCPP (each in its own fork, same libtorch 2.10).
+run block "LlamaBlock" -p seqLen=256 -wi 1 -w 1s -i 3 -r 1s
 run model "HiggsModelBenchmark" -p seqLen=128,256,512 -p batch=1 -wi 1 -i 3
 run safetensors "SafetensorsLoadBenchmark" -wi 1 -w 1s -i 3 -r 1s
 run trainer "TrainerOverheadBenchmark" -wi 1 -i 2
@@ -75,11 +77,12 @@ def load(name):
             for r in json.load(open(os.path.join(out, name + ".json")))}
 t, m, h, s, tr = load("tinyop"), load("matmul"), load("model"), load("safetensors"), load("trainer")
 tok = load("tokenizer")
+bl = load("block")
 def memory(name):
     r = json.load(open(os.path.join(out, name + ".json")))[0]
     return {k: v["score"] for k, v in r["secondaryMetrics"].items()}
 rows = []
-for k, v in sorted({**t, **m, **h, **s, **tr, **tok}.items()):
+for k, v in sorted({**t, **m, **bl, **h, **s, **tr, **tok}.items()):
     rows.append(f"  {k:70s} {v:12.1f}")
 print("benchmark (ns/op for tiny ops, ms/op otherwise)")
 print("\n".join(rows))
@@ -103,6 +106,9 @@ print()
 print(f"op_overhead_vs_javacpp: {ours / jcpp:.2f}")
 print(f"op_overhead_grad_vs_javacpp: {oursg / jcppg:.2f}")
 print(f"op_overhead_vs_djl: {ours / djl:.2f}  (DJL ships libtorch 2.7.1)")
+block_ours, block_jcpp = bl["LlamaBlockBenchmark.forwardBackward[seqLen=256]"], bl["JavaCppLlamaBlockBenchmark.forwardBackward[seqLen=256]"]
+print(f"block_fwdbwd_vs_javacpp: {block_ours / block_jcpp:.2f}  (one Llama layer of the small config, forward+backward, 1 x 256, float32 CPU)")
+print(f"block_fwdbwd_ms: higgs4j {block_ours:.1f}, javacpp {block_jcpp:.1f}")
 print(f"matmul_gflops: {gflops:.0f}")
 print(f"small_step_tokens_per_s: {tokens_per_s:.0f}")
 print(f"small_step_mfu: {mfu:.2f}")
