@@ -27,7 +27,7 @@ public class RMSNorm extends Module {
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
             Tensor h = x.dtype() == DType.FLOAT64 ? x : x.to(DType.FLOAT32);
-            Tensor normed = h.mul(h.pow(2).mean(-1, true).add(eps).rsqrt());
+            Tensor normed = h.mul(h.mul(h).mean(-1, true).add(eps).rsqrt()); // x*x: pow with a tensor exponent takes the generic powf
             return Scope.keep(normed.to(x.dtype()).mul(weight));
         }
     }
