@@ -2,7 +2,8 @@ package io.higgs4j.higgs;
 
 import io.higgs4j.nn.Module;
 import io.higgs4j.safetensors.SafetensorsCheckpoint;
-import io.higgs4j.safetensors.TensorInfo;
+import io.higgs4j.io.CheckpointReader;
+import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
@@ -20,7 +21,7 @@ import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
- * Loads a checkpoint into a module, checking every key first: nothing is copied unless every parameter has exactly one
+ * Loads a checkpoint (safetensors, or any {@link CheckpointReader}) into a module, checking every key first: nothing is copied unless every parameter has exactly one
  * source of the right shape and a floating-point dtype, and the checkpoint has nothing the module lacks. Checkpoints
  * whose embeddings or linears are split into {@code *.embedding_frozen / *.embedding_trainable} or
  * {@code *.linear_frozen / *.linear_trainable} pieces are merged (frozen rows first) into the plain name.
@@ -62,7 +63,7 @@ public final class HiggsAudioWeights {
         }
     }
 
-    public static void load(Module module, SafetensorsCheckpoint ckpt) {
+    public static void load(Module module, CheckpointReader ckpt) {
         load(module, ckpt, "", UnaryOperator.identity());
     }
 
@@ -72,7 +73,7 @@ public final class HiggsAudioWeights {
      * name (split halves already merged into their plain name) to such a full name, or to null for an entry that does
      * not concern this module (it is ignored, not reported as unexpected). Two entries mapped onto one name are an error.
      */
-    public static void load(Module module, SafetensorsCheckpoint ckpt, String prefix, UnaryOperator<String> rename) {
+    public static void load(Module module, CheckpointReader ckpt, String prefix, UnaryOperator<String> rename) {
         Map<String, Tensor> params = new LinkedHashMap<>();
         module.namedParameters().forEach((n, t) -> params.put(prefix + n, t));
         List<String> problems = new ArrayList<>();
@@ -100,8 +101,8 @@ public final class HiggsAudioWeights {
                 problems.add(e.getKey() + ": checkpoint shape " + Arrays.toString(shape) + ", model shape " + Arrays.toString(want));
             }
             for (String s : src) {
-                TensorInfo info = ckpt.info(s);
-                if (!info.dtype().isFloatingPoint()) problems.add(s + ": dtype " + info.dtype() + " is not floating point");
+                DType dtype = ckpt.dtype(s);
+                if (!dtype.isFloatingPoint()) problems.add(s + ": dtype " + dtype + " is not floating point");
             }
         }
         if (!problems.isEmpty()) {
@@ -119,10 +120,10 @@ public final class HiggsAudioWeights {
         }
     }
 
-    private static long[] shapeOf(SafetensorsCheckpoint ckpt, List<String> src) {
-        long[] shape = ckpt.info(src.getFirst()).shape().clone();
+    private static long[] shapeOf(CheckpointReader ckpt, List<String> src) {
+        long[] shape = ckpt.shape(src.getFirst());
         for (int i = 1; i < src.size(); i++) {
-            long[] other = ckpt.info(src.get(i)).shape();
+            long[] other = ckpt.shape(src.get(i));
             if (other.length != shape.length || other.length == 0) return other;
             shape[0] += other[0];
         }

@@ -58,7 +58,7 @@ import java.util.zip.ZipFile;
  *
  * <p>Thread-safe: any number of threads may load from one open checkpoint.
  */
-public final class TorchCheckpoint implements AutoCloseable {
+public final class TorchCheckpoint implements CheckpointReader {
 
     /** A checkpoint that cannot be read; the message names the file and, where one is at fault, the tensor. */
     public static final class TorchCheckpointException extends RuntimeException {
@@ -403,20 +403,6 @@ public final class TorchCheckpoint implements AutoCloseable {
         } catch (RuntimeException | Error ex) {
             t.close();
             throw ex;
-        }
-    }
-
-    /**
-     * Loads a tensor converted to dtype {@code as} (e.g. bfloat16 weights into float32), rounding as torch's
-     * {@code .to(dtype)} does. Only the converted tensor remains.
-     */
-    public Tensor load(String name, DType as) {
-        Tensor raw = load(name);
-        if (raw.dtype() == as) return raw;
-        try {
-            return raw.to(as);
-        } finally {
-            raw.close();
         }
     }
 

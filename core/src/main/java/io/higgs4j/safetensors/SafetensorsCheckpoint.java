@@ -2,6 +2,7 @@ package io.higgs4j.safetensors;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.higgs4j.io.CheckpointReader;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Tensor;
 
@@ -29,7 +30,7 @@ import java.util.TreeMap;
  * the index lists is in the shard it names, no tensor is in two shards, and no shard holds a tensor the index does
  * not list. Any inconsistency throws a {@link SafetensorsException} naming the index, the shard and the tensor.
  */
-public final class SafetensorsCheckpoint implements AutoCloseable {
+public final class SafetensorsCheckpoint implements CheckpointReader {
 
     public static final String SINGLE_FILE = "model.safetensors";
     public static final String INDEX_FILE = "model.safetensors.index.json";
@@ -196,14 +197,19 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return sum;
     }
 
+    @Override
+    public DType dtype(String name) {
+        return file(name).dtype(name);
+    }
+
+    @Override
+    public long[] shape(String name) {
+        return file(name).shape(name);
+    }
+
     /** See {@link SafetensorsFile#load(String)}. */
     public Tensor load(String name) {
         return file(name).load(name);
-    }
-
-    /** See {@link SafetensorsFile#load(String, DType)}. */
-    public Tensor load(String name, DType as) {
-        return file(name).load(name, as);
     }
 
     private SafetensorsFile file(String name) {

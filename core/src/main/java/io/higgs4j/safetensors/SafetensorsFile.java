@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.higgs4j.io.CheckpointReader;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Tensor;
 
@@ -49,7 +50,7 @@ import java.util.Map;
  * <p>Thread-safe: any number of threads may load from one open file. Data is little-endian; higgs4j runs only on
  * little-endian machines (x86-64, aarch64), which this class checks.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements CheckpointReader {
 
     /** The largest header accepted, as in the reference implementation (100 MB). */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
@@ -288,6 +289,16 @@ public final class SafetensorsFile implements AutoCloseable {
         return entries.containsKey(name);
     }
 
+    @Override
+    public DType dtype(String name) {
+        return entry(name).dtype;
+    }
+
+    @Override
+    public long[] shape(String name) {
+        return entry(name).shape.clone();
+    }
+
     /** Dtype, shape and byte size of one tensor, from the header. */
     public TensorInfo info(String name) {
         Entry e = entry(name);
@@ -326,19 +337,6 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /**
-     * Loads a tensor converted to dtype {@code as} (e.g. a bfloat16 checkpoint into float32 master weights), rounding
-     * as torch's {@code .to(dtype)} does. Only the converted tensor remains; the file-dtype copy is freed.
-     */
-    public Tensor load(String name, DType as) {
-        Tensor raw = load(name);
-        if (raw.dtype() == as) return raw;
-        try {
-            return raw.to(as);
-        } finally {
-            raw.close();
-        }
-    }
 
     private void checkBools(MemorySegment src, String name) {
         long n = src.byteSize();

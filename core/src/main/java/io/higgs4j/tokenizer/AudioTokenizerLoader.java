@@ -1,6 +1,7 @@
 package io.higgs4j.tokenizer;
 
 import io.higgs4j.higgs.HiggsAudioWeights;
+import io.higgs4j.io.CheckpointReader;
 import io.higgs4j.io.TorchCheckpoint;
 import io.higgs4j.nn.Init;
 import io.higgs4j.safetensors.SafetensorsCheckpoint;
@@ -13,8 +14,8 @@ import java.nio.file.Path;
 
 /**
  * Builds a {@link HiggsAudioTokenizer} from a tokenizer directory: {@code config.json} and the weights in
- * {@code model.safetensors}, or in {@code model.pth} (the torch.save state dict the tokenizer is released as; it is
- * converted once to a temporary safetensors file, read without running any pickled code), under the reference's names. Every parameter must be present with its shape; the only
+ * {@code model.safetensors}, or in {@code model.pth} (the torch.save state dict the tokenizer is released as, read
+ * without running any pickled code), under the reference's names. Every parameter must be present with its shape; the only
  * entries skipped are {@code decoder_semantic.*} (training-only). HuBERT's positional convolution may be stored in
  * either of torch's weight-norm forms ({@code weight_g}/{@code weight_v}, or
  * {@code parametrizations.weight.original0}/{@code original1} from newer transformers).
@@ -38,20 +39,10 @@ public final class AudioTokenizerLoader {
     }
 
     /** The tokenizer of the given config with the weights of one safetensors file or torch.save state dict (.pth). */
-    public static HiggsAudioTokenizer load(Path weights, AudioTokenizerConfig config, Device device) throws IOException {
-        if (!weights.getFileName().toString().endsWith(".pth")) return loadSafetensors(weights, config, device);
-        Path converted = Files.createTempFile("higgs4j-audio-tokenizer", ".safetensors");
-        try {
-            TorchCheckpoint.convertToSafetensors(weights, converted);
-            return loadSafetensors(converted, config, device);
-        } finally {
-            Files.deleteIfExists(converted);
-        }
-    }
-
-    private static HiggsAudioTokenizer loadSafetensors(Path weights, AudioTokenizerConfig config, Device device) {
+    public static HiggsAudioTokenizer load(Path weights, AudioTokenizerConfig config, Device device) {
         HiggsAudioTokenizer tokenizer = new HiggsAudioTokenizer(config, Init.forLoading(DType.FLOAT32, device));
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(weights)) {
+        try (CheckpointReader ckpt = weights.getFileName().toString().endsWith(".pth")
+                ? TorchCheckpoint.open(weights) : SafetensorsCheckpoint.open(weights)) {
             HiggsAudioWeights.load(tokenizer, ckpt, "", AudioTokenizerLoader::checkpointToModule);
         } catch (RuntimeException e) {
             tokenizer.close();
