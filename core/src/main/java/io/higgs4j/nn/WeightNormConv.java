@@ -1,0 +1,54 @@
+package io.higgs4j.nn;
+
+import io.higgs4j.torch.Aten;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Tensor;
+import io.higgs4j.torch.Torch;
+
+/**
+ * A convolution under torch.nn.utils.weight_norm, with the parameters as checkpoints store it: {@code bias} (the
+ * convolution's own, registered first), then {@code weight_g} (size 1 but along {@code normDim}) and {@code weight_v}.
+ * The weight, weight_g * weight_v / ||weight_v|| with the norm over every dimension but normDim, is rebuilt from the
+ * two on every call, so both can be trained.
+ */
+abstract class WeightNormConv extends Module implements Layer {
+    public final long normDim;
+    private Tensor weightG, weightV, bias;
+
+    WeightNormConv(long[] weightShape, long normDim, long outChannels, Init init) {
+        this.normDim = normDim;
+        bias = parameter("bias", init.zeros(outChannels));
+        Tensor v = init.normal(weightShape);
+        weightG = parameter("weight_g", initialG(v, init));
+        weightV = parameter("weight_v", v);
+    }
+
+    /** The g that makes the weight equal v, as weight_norm sets it when applied to a fresh module. */
+    private Tensor initialG(Tensor v, Init init) {
+        long[] shape = new long[v.dim()];
+        java.util.Arrays.fill(shape, 1);
+        shape[(int) normDim] = v.size((int) normDim);
+        if (v.device().type() == Device.Type.META || !init.initialize()) return init.zeros(shape);
+        try (var ng = Torch.noGrad()) {
+            return Aten.callTensor("aten::norm_except_dim", "", v, 2L, normDim);
+        }
+    }
+
+    @Override
+    protected void onParameterReplaced(String name, Tensor value) {
+        switch (name) {
+            case "weight_g" -> weightG = value;
+            case "weight_v" -> weightV = value;
+            default -> bias = value;
+        }
+    }
+
+    /** The effective weight, a new tensor. */
+    protected final Tensor weight() {
+        return Aten.callTensor("aten::_weight_norm", "", weightV, weightG, normDim);
+    }
+
+    protected final Tensor bias() {
+        return bias;
+    }
+}
