@@ -65,9 +65,6 @@ public record HubertConfig(int hiddenSize, int numHiddenLayers, int numAttention
         return out;
     }
 
-    public int headDim() {
-        return hiddenSize / numAttentionHeads;
-    }
 
     /** Input samples per output frame: the product of the strides. */
     public int hop() {

@@ -6,6 +6,7 @@ import io.higgs4j.nn.LayerNorm;
 import io.higgs4j.nn.Linear;
 import io.higgs4j.nn.Module;
 import io.higgs4j.nn.ModuleList;
+import io.higgs4j.nn.MultiHeadSelfAttention;
 import io.higgs4j.nn.WNConv1d;
 import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Scope;
@@ -184,12 +185,12 @@ public final class HubertModel extends Module {
 
     /** Post-LN: h = layer_norm(x + attention(x)); out = final_layer_norm(h + feed_forward(h)). */
     public static final class EncoderLayer extends Module {
-        public final Attention attention;
+        public final MultiHeadSelfAttention attention;
         public final LayerNorm layerNorm, finalLayerNorm;
         public final FeedForward feedForward;
 
         EncoderLayer(HubertConfig c, Init init) {
-            attention = child("attention", new Attention(c, init));
+            attention = child("attention", new MultiHeadSelfAttention(c.hiddenSize(), c.numAttentionHeads(), true, init));
             layerNorm = child("layer_norm", new LayerNorm(c.hiddenSize(), c.layerNormEps(), init));
             feedForward = child("feed_forward", new FeedForward(c, init));
             finalLayerNorm = child("final_layer_norm", new LayerNorm(c.hiddenSize(), c.layerNormEps(), init));
@@ -197,36 +198,8 @@ public final class HubertModel extends Module {
 
         public Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
-                Tensor h = layerNorm.forward(x.add(attention.forward(x)));
+                Tensor h = layerNorm.forward(x.add(attention.forward(x, null)));
                 return Scope.keep(finalLayerNorm.forward(h.add(feedForward.forward(h))));
-            }
-        }
-    }
-
-    /** Bidirectional multi-head attention; every projection has a bias. */
-    public static final class Attention extends Module {
-        public final Linear kProj, vProj, qProj, outProj;
-        private final int heads;
-        private final long headDim;
-
-        Attention(HubertConfig c, Init init) {
-            heads = c.numAttentionHeads();
-            headDim = c.headDim();
-            long d = c.hiddenSize();
-            kProj = child("k_proj", new Linear(d, d, true, init));
-            vProj = child("v_proj", new Linear(d, d, true, init));
-            qProj = child("q_proj", new Linear(d, d, true, init));
-            outProj = child("out_proj", new Linear(d, d, true, init));
-        }
-
-        public Tensor forward(Tensor x) {
-            try (Scope s = Scope.open()) {
-                long b = x.size(0), t = x.size(1);
-                Tensor q = qProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);
-                Tensor k = kProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);
-                Tensor v = vProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);
-                Tensor out = Tensor.scaledDotProductAttention(q, k, v, null, 0.0, false, null);
-                return Scope.keep(outProj.forward(out.transpose(1, 2).reshape(b, t, heads * headDim)));
             }
         }
     }
