@@ -105,12 +105,21 @@ public final class HiggsAudioTokenizer extends Module {
     /** x [1, N] at the tokenizer's rate -> encoder_semantic's output [1, hidden, frames]. */
     private Tensor semanticFeatures(Tensor x) {
         try (Scope s = Scope.open()) {
+            return Scope.keep(encoderSemantic.forward(semanticTarget(x).transpose(1, 2)));
+        }
+    }
+
+    /**
+     * The reference's get_regress_target: x [1, N] at the tokenizer's rate, at 16 kHz, padded by half a HuBERT frame a
+     * side -> the mean of HuBERT's hidden states, every semanticDownsample-th frame, [1, frames, hidden].
+     */
+    Tensor semanticTarget(Tensor x) {
+        try (Scope s = Scope.open()) {
             Tensor x16 = SincResample.resample(x, config.sampleRate(), config.semanticSampleRate());
             long half = config.semantic().hop() / 2;
             Tensor target = semanticModel.averagedHiddenStates(pad(x16, half, half));
             int ds = config.semanticDownsample();
-            if (ds > 1) target = target.slice(1, 0, target.size(1), ds);
-            return Scope.keep(encoderSemantic.forward(target.transpose(1, 2)));
+            return Scope.keep(ds > 1 ? target.slice(1, 0, target.size(1), ds) : target);
         }
     }
 
