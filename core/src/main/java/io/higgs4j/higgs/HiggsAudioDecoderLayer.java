@@ -48,20 +48,43 @@ public final class HiggsAudioDecoderLayer extends Module {
     }
 
     public Tensor forward(Tensor h, Context ctx) {
+        return forward(h, ctx, null);
+    }
+
+    /**
+     * With a cache (empty, batch 1): the prompt's forward, storing its keys and values (a fast-forward layer stores its
+     * text positions only, the ones its attention ever reads).
+     */
+    public Tensor forward(Tensor h, Context ctx, KvCache.Layer cache) {
         try (Scope s = Scope.open()) {
             Tensor out = switch (kind) {
-                case PLAIN -> llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask());
+                case PLAIN -> llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask(), cache, null);
                 case FAST_FORWARD -> ctx.hasAudio()
-                        ? Tensor.where(ctx.audioMask().unsqueeze(-1), h, llamaLayer(h, ctx.cos(), ctx.sin(), ctx.fastForwardMask()))
-                        : llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask());
-                case DUAL_FFN -> ctx.hasAudio() ? dualLayer(h, ctx) : llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask());
+                        ? Tensor.where(ctx.audioMask().unsqueeze(-1), h,
+                                llamaLayer(h, ctx.cos(), ctx.sin(), ctx.fastForwardMask(), cache, ctx.textIndex()))
+                        : llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask(), cache, null);
+                case DUAL_FFN -> ctx.hasAudio() ? dualLayer(h, ctx, cache)
+                        : llamaLayer(h, ctx.cos(), ctx.sin(), ctx.attentionMask(), cache, null);
             };
             return Scope.keep(out);
         }
     }
 
-    private Tensor llamaLayer(Tensor h, Tensor cos, Tensor sin, Tensor mask) {
-        Tensor attended = h.add(selfAttn.forward(inputLayernorm.forward(h), cos, sin, mask));
+    /**
+     * One new position h [1, 1, hidden] after the cached ones: an audio-out position takes the audio norms and MLP of
+     * a dual-FFN layer and passes a fast-forward layer unchanged (which then stores nothing).
+     */
+    public Tensor step(Tensor h, Tensor cos, Tensor sin, boolean audio, KvCache.Layer cache) {
+        if (kind == Kind.FAST_FORWARD && audio) return h.share();
+        try (Scope s = Scope.open()) {
+            if (kind != Kind.DUAL_FFN || !audio) return Scope.keep(llamaLayer(h, cos, sin, null, cache, null));
+            Tensor attended = h.add(selfAttn.forward(audioInputLayernorm.forward(h), cos, sin, null, cache, null));
+            return Scope.keep(attended.add(audioMlp.forward(audioPostAttentionLayernorm.forward(attended))));
+        }
+    }
+
+    private Tensor llamaLayer(Tensor h, Tensor cos, Tensor sin, Tensor mask, KvCache.Layer cache, Tensor keep) {
+        Tensor attended = h.add(selfAttn.forward(inputLayernorm.forward(h), cos, sin, mask, cache, keep));
         return attended.add(mlp.forward(postAttentionLayernorm.forward(attended)));
     }
 
@@ -69,9 +92,9 @@ public final class HiggsAudioDecoderLayer extends Module {
      * Audio positions take the audio norms and MLP. The MLPs run only on their own positions (gathered by index and
      * scattered back), so the layer costs what one Llama layer costs, as in the reference.
      */
-    private Tensor dualLayer(Tensor h, Context ctx) {
+    private Tensor dualLayer(Tensor h, Context ctx, KvCache.Layer cache) {
         Tensor normed = Tensor.where(ctx.audioMask().unsqueeze(-1), audioInputLayernorm.forward(h), inputLayernorm.forward(h));
-        Tensor attended = h.add(selfAttn.forward(normed, ctx.cos(), ctx.sin(), ctx.attentionMask()));
+        Tensor attended = h.add(selfAttn.forward(normed, ctx.cos(), ctx.sin(), ctx.attentionMask(), cache, null));
         long b = h.size(0), l = h.size(1), hidden = h.size(2);
         Tensor flat = attended.reshape(b * l, hidden);
         Tensor audioOut = audioMlp.forward(audioPostAttentionLayernorm.forward(flat.indexSelect(0, ctx.audioIndex())));

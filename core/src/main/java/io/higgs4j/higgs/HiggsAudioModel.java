@@ -122,6 +122,104 @@ public final class HiggsAudioModel extends Module {
 
     /** The forward of the reference in training mode; merged length rounded up to a multiple of roundTo. */
     public Output forward(HiggsAudioBatch batch, int roundTo) {
+        try (Scope scope = Scope.open()) {
+            Merged m = merge(batch, roundTo);
+            Tensor h = m.h();
+            for (HiggsAudioDecoderLayer layer : layers.items()) h = layer.forward(h, m.ctx());
+            long b = h.size(0), length = h.size(1), hidden = h.size(2);
+            Device device = h.device();
+            Tensor normed = norm.forward(h);
+            Tensor logits = audioDecoderProj.textLmHead.forward(normed);
+            Tensor audioLogits = null;
+            long[] outPositions = m.plan().audioOutPositions();
+            if (outPositions.length > 0) {
+                Tensor rows = normed.reshape(b * length, hidden).indexSelect(0, Tensor.of(outPositions).to(device));
+                audioLogits = audioDecoderProj.audioLmHead.forward(rows)
+                        .view(outPositions.length, config.audioNumCodebooks(), config.audioCodebookSize() + 2);
+            }
+            Tensor labels = Tensor.of(m.plan().labels(), b, length).to(device);
+            return new Output(Scope.keep(logits), audioLogits == null ? null : Scope.keep(audioLogits), Scope.keep(labels),
+                    Scope.keep(m.audioOut()), Scope.keep(m.audioIn()), Scope.keep(m.attention()), Scope.keep(m.positions()));
+        }
+    }
+
+    /**
+     * The prompt of a generation (batch 1): its forward with every layer's keys and values stored in cache (which must
+     * be empty), the cache advanced past it. Returns the final-norm hidden state of its last position [1, hidden], from
+     * which {@link #textLogits} or {@link #audioLogits} give the next token.
+     */
+    public Tensor prefill(HiggsAudioBatch prompt, KvCache cache) {
+        if (prompt.inputIds().size(0) != 1) throw new IllegalArgumentException("generation takes one sequence, got input_ids " + prompt.inputIds());
+        if (cache.positions() != 0) throw new IllegalStateException("prefill needs an empty KV cache; it holds " + cache.positions() + " positions");
+        try (Scope scope = Scope.open()) {
+            Merged m = merge(prompt, 1);
+            Tensor h = m.h();
+            for (int i = 0; i < layers.size(); i++) h = layers.get(i).forward(h, m.ctx(), cache.layer(i));
+            long length = h.size(1);
+            cache.advance(length);
+            return Scope.keep(norm.forward(h.narrow(1, length - 1, 1)).view(1, h.size(2)));
+        }
+    }
+
+    /**
+     * One new position after the cached ones: embedding [1, 1, hidden] (of a text token, {@link #embedText}, or of an
+     * audio-out column, {@link #embedAudioColumn}), audioOut when it is an audio-out column. Returns its final-norm
+     * hidden state [1, hidden]; the cache holds one more position.
+     */
+    public Tensor step(Tensor embedding, boolean audioOut, KvCache cache) {
+        try (Scope scope = Scope.open()) {
+            Device device = embedding.device();
+            List<Tensor> cosSin = rotary.cosSin(Tensor.of(new long[] {cache.positions()}, 1, 1).to(device), embedding.dtype());
+            Tensor h = embedding;
+            for (int i = 0; i < layers.size(); i++) h = layers.get(i).step(h, cosSin.get(0), cosSin.get(1), audioOut, cache.layer(i));
+            cache.advance(1);
+            return Scope.keep(norm.forward(h).view(1, h.size(2)));
+        }
+    }
+
+    /** The embedding [1, 1, hidden] of one text token. */
+    public Tensor embedText(long token) {
+        long vocab = config.textConfig().vocabSize();
+        if (token < 0 || token >= vocab) throw new IllegalArgumentException("token id " + token + " is outside the vocabulary 0.." + (vocab - 1));
+        try (Scope scope = Scope.open()) {
+            Tensor ids = Tensor.of(new long[] {token}, 1, 1).to(embedTokens.weight().device());
+            return Scope.keep(embedTokens.forward(ids));
+        }
+    }
+
+    /** The embedding [1, 1, hidden] of one audio-out column (K codes, stream BOS/EOS included). */
+    public Tensor embedAudioColumn(long[] codes) {
+        int k = config.audioNumCodebooks();
+        if (codes.length != k) throw new IllegalArgumentException("an audio column has " + k + " codes, got " + codes.length);
+        for (long c : codes) {
+            if (c < 0 || c > config.audioCodebookSize() + 1) {
+                throw new IllegalArgumentException("audio code " + c + " is outside 0.." + (config.audioCodebookSize() + 1));
+            }
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor e = embedAudioCodes(Tensor.of(codes, k, 1).to(embedTokens.weight().device()));
+            return Scope.keep(e.view(1, 1, e.size(1)));
+        }
+    }
+
+    /** Text logits [1, vocab] of final-norm hidden states [1, hidden]. */
+    public Tensor textLogits(Tensor normed) {
+        return audioDecoderProj.textLmHead.forward(normed);
+    }
+
+    /** Audio logits [K, C + 2] of one final-norm hidden state [1, hidden]. */
+    public Tensor audioLogits(Tensor normed) {
+        try (Scope scope = Scope.open()) {
+            return Scope.keep(audioDecoderProj.audioLmHead.forward(normed).view(config.audioNumCodebooks(), config.audioCodebookSize() + 2));
+        }
+    }
+
+    /** The merged input of a batch and what every layer needs to know about its positions. */
+    private record Merged(Tensor h, HiggsAudioDecoderLayer.Context ctx, AudioMerge plan, Tensor attention, Tensor positions,
+                          Tensor audioIn, Tensor audioOut) {}
+
+    /** Embeds and merges a batch (tensors in the caller's scope). */
+    private Merged merge(HiggsAudioBatch batch, int roundTo) {
         Tensor inputIds = batch.inputIds();
         long b = inputIds.size(0), s = inputIds.size(1);
         Device device = embedTokens.weight().device();
@@ -134,57 +232,39 @@ public final class HiggsAudioModel extends Module {
         if (batch.audioFeatures() != null && whisper == null) {
             throw new IllegalArgumentException("the batch has audio_features but the model has no Whisper tower (encode_whisper_embed is false)");
         }
+        List<Tensor> whisperTokens = whisper == null || batch.audioFeatures() == null ? List.of()
+                : whisper.encode(batch.audioFeatures().to(device, dtype), batch.audioFeatureAttentionMask().to(device));
+        long[] whisperCounts = whisper == null ? null : whisperTokens.stream().mapToLong(t -> t.size(0)).toArray();
+        AudioMerge plan = AudioMerge.plan(rows(inputIds), batch.attentionMask() == null ? null : rows(batch.attentionMask()),
+                batch.labelIds() == null ? null : rows(batch.labelIds()),
+                starts(batch.audioInIdsStart(), nIn), nIn, starts(batch.audioOutIdsStart(), nOut), nOut,
+                config.audioInTokenIdx(), config.audioOutTokenIdx(), config.encodeAudioInTokens(), whisperCounts, roundTo);
+        int length = plan.length();
 
-        try (Scope scope = Scope.open()) {
-            List<Tensor> whisperTokens = whisper == null || batch.audioFeatures() == null ? List.of()
-                    : whisper.encode(batch.audioFeatures().to(device, dtype), batch.audioFeatureAttentionMask().to(device));
-            long[] whisperCounts = whisper == null ? null : whisperTokens.stream().mapToLong(t -> t.size(0)).toArray();
-            AudioMerge plan = AudioMerge.plan(rows(inputIds), batch.attentionMask() == null ? null : rows(batch.attentionMask()),
-                    batch.labelIds() == null ? null : rows(batch.labelIds()),
-                    starts(batch.audioInIdsStart(), nIn), nIn, starts(batch.audioOutIdsStart(), nOut), nOut,
-                    config.audioInTokenIdx(), config.audioOutTokenIdx(), config.encodeAudioInTokens(), whisperCounts, roundTo);
-            int length = plan.length();
+        // One table of every source row, then one gather: gradients flow back to each source.
+        List<Tensor> table = new ArrayList<>();
+        table.add(embedTokens.forward(inputIds.to(device)).reshape(b * s, hidden));
+        if (nIn > 0) table.add(embedAudioCodes(batch.audioInIds().to(device)));
+        if (nOut > 0) table.add(embedAudioCodes(batch.audioOutIds().to(device)));
+        for (Tensor w : whisperTokens) table.add(w.dtype() == dtype ? w : w.to(dtype));
+        table.add(Tensor.zeros(new long[] {1, hidden}, dtype, device));
+        Tensor h = Tensor.cat(table, 0).indexSelect(0, Tensor.of(plan.source()).to(device)).view(b, length, hidden);
 
-            // One table of every source row, then one gather: gradients flow back to each source.
-            List<Tensor> table = new ArrayList<>();
-            table.add(embedTokens.forward(inputIds.to(device)).reshape(b * s, hidden));
-            if (nIn > 0) table.add(embedAudioCodes(batch.audioInIds().to(device)));
-            if (nOut > 0) table.add(embedAudioCodes(batch.audioOutIds().to(device)));
-            for (Tensor w : whisperTokens) table.add(w.dtype() == dtype ? w : w.to(dtype));
-            table.add(Tensor.zeros(new long[] {1, hidden}, dtype, device));
-            Tensor h = Tensor.cat(table, 0).indexSelect(0, Tensor.of(plan.source()).to(device)).view(b, length, hidden);
+        Tensor attention = Tensor.of(plan.attentionMask(), b, length).to(device);
+        Tensor positions = Tensor.of(plan.positionIds(), b, length).to(device);
+        Tensor audioIn = Tensor.of(plan.audioIn(), b, length).to(device);
+        Tensor audioOut = Tensor.of(plan.audioOut(), b, length).to(device);
+        Tensor audio = audioIn.logicalOr(audioOut);
+        long[] audioPositions = plan.audioPositions();
+        boolean hasAudio = audioPositions.length > 0;
 
-            Tensor attention = Tensor.of(plan.attentionMask(), b, length).to(device);
-            Tensor positions = Tensor.of(plan.positionIds(), b, length).to(device);
-            Tensor audioIn = Tensor.of(plan.audioIn(), b, length).to(device);
-            Tensor audioOut = Tensor.of(plan.audioOut(), b, length).to(device);
-            Tensor audio = audioIn.logicalOr(audioOut);
-            long[] audioPositions = plan.audioPositions();
-            boolean hasAudio = audioPositions.length > 0;
-
-            Tensor mask = additiveMask(attention, audio, false, dtype);
-            Tensor ffMask = hasAudio && hasFastForwardLayers() ? additiveMask(attention, audio, true, dtype) : null;
-            List<Tensor> cosSin = rotary.cosSin(positions, dtype);
-            HiggsAudioDecoderLayer.Context ctx = new HiggsAudioDecoderLayer.Context(cosSin.get(0), cosSin.get(1), mask, ffMask,
-                    audio, hasAudio ? Tensor.of(audioPositions).to(device) : null,
-                    hasAudio ? Tensor.of(plan.textPositions()).to(device) : null);
-            for (HiggsAudioDecoderLayer layer : layers.items()) {
-                Tensor next = layer.forward(h, ctx);
-                h = next;
-            }
-            Tensor normed = norm.forward(h);
-            Tensor logits = audioDecoderProj.textLmHead.forward(normed);
-            Tensor audioLogits = null;
-            long[] outPositions = plan.audioOutPositions();
-            if (outPositions.length > 0) {
-                Tensor rows = normed.reshape(b * length, hidden).indexSelect(0, Tensor.of(outPositions).to(device));
-                audioLogits = audioDecoderProj.audioLmHead.forward(rows)
-                        .view(outPositions.length, config.audioNumCodebooks(), config.audioCodebookSize() + 2);
-            }
-            Tensor labels = Tensor.of(plan.labels(), b, length).to(device);
-            return new Output(Scope.keep(logits), audioLogits == null ? null : Scope.keep(audioLogits), Scope.keep(labels),
-                    Scope.keep(audioOut), Scope.keep(audioIn), Scope.keep(attention), Scope.keep(positions));
-        }
+        Tensor mask = additiveMask(attention, audio, false, dtype);
+        Tensor ffMask = hasAudio && hasFastForwardLayers() ? additiveMask(attention, audio, true, dtype) : null;
+        List<Tensor> cosSin = rotary.cosSin(positions, dtype);
+        HiggsAudioDecoderLayer.Context ctx = new HiggsAudioDecoderLayer.Context(cosSin.get(0), cosSin.get(1), mask, ffMask,
+                audio, hasAudio ? Tensor.of(audioPositions).to(device) : null,
+                hasAudio ? Tensor.of(plan.textPositions()).to(device) : null);
+        return new Merged(h, ctx, plan, attention, positions, audioIn, audioOut);
     }
 
     private boolean hasFastForwardLayers() {

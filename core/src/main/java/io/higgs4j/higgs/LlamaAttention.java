@@ -24,6 +24,16 @@ public final class LlamaAttention extends Module {
 
     /** x [B, L, hidden]; cos/sin [B, L, head_dim]; mask additive [B, 1, L, L]. */
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask) {
+        return forward(x, cos, sin, mask, null, null);
+    }
+
+    /**
+     * With a cache (batch 1): on an empty cache (the prompt), attends as {@link #forward(Tensor, Tensor, Tensor, Tensor)}
+     * and stores the rotated keys and values of the positions in keep (all when null); on a filled cache, x is one new
+     * position, whose key and value are appended and whose query attends to every cached position (no mask needed:
+     * everything cached precedes it).
+     */
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache.Layer cache, Tensor keep) {
         try (Scope s = Scope.open()) {
             long b = x.size(0), l = x.size(1);
             Tensor q = qProj.forward(x).view(b, l, heads, headDim).transpose(1, 2);
@@ -31,7 +41,17 @@ public final class LlamaAttention extends Module {
             Tensor v = vProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
             q = LlamaRotaryEmbedding.apply(q, cos, sin);
             k = LlamaRotaryEmbedding.apply(k, cos, sin);
-            Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+            Tensor out;
+            if (cache == null) {
+                out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+            } else if (cache.length() == 0) {
+                out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+                cache.append(keep == null ? k : k.indexSelect(2, keep), keep == null ? v : v.indexSelect(2, keep));
+            } else {
+                if (b != 1 || l != 1) throw new IllegalArgumentException("a cached decode step takes one position, got " + x);
+                cache.append(k, v);
+                out = Tensor.scaledDotProductAttention(q, cache.keys(), cache.values(), null, 0.0, false, null);
+            }
             return Scope.keep(oProj.forward(out.transpose(1, 2).reshape(b, l, heads * headDim)));
         }
     }
