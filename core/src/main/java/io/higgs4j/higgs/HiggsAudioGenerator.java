@@ -221,6 +221,28 @@ public final class HiggsAudioGenerator {
         }
     }
 
+    /**
+     * The clips of a result as one K x T code matrix for the audio tokenizer, as the official examples/generation.py
+     * makes it: each clip's delay reverted, values clamped into the codebook [0, C-1], its first (BOS) and last
+     * column dropped, the clips concatenated in time. A clip cut off before it had K + 1 columns gives no frames.
+     */
+    public long[][] audioCodes(Result result) {
+        long max = config.audioCodebookSize() - 1;
+        List<long[]> rows = new ArrayList<>();
+        for (int r = 0; r < k; r++) rows.add(new long[0]);
+        for (long[][] clip : result.audio()) {
+            int frames = config.useDelayPattern() ? clip[0].length - k + 1 - 2 : clip[0].length - 2;
+            if (frames <= 0) continue;
+            for (int r = 0; r < k; r++) {
+                int from = (config.useDelayPattern() ? r : 0) + 1;
+                long[] row = rows.get(r), grown = Arrays.copyOf(row, row.length + frames);
+                for (int t = 0; t < frames; t++) grown[row.length + t] = Math.clamp(clip[r][from + t], 0, max);
+                rows.set(r, grown);
+            }
+        }
+        return rows.toArray(new long[0][]);
+    }
+
     private static int firstIndexOf(long[] column, long value) {
         for (int i = 0; i < column.length; i++) if (column[i] == value) return i;
         return -1;

@@ -13,6 +13,7 @@ import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.dist.ProcessGroup;
 import io.higgs4j.trainer.dist.ProcessGroups;
+import io.higgs4j.trainer.generate.SamplePrompts;
 import io.higgs4j.trainer.train.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
 import io.higgs4j.trainer.train.LossPlot;
@@ -75,6 +76,22 @@ public final class TrainCommand implements Callable<Integer> {
             description = "audio tokenizer directory (config.json, model.pth or model.safetensors): audio without a codes file is encoded "
                     + "before training and its codes written beside it as NAME.codes.npy, so later runs reuse them")
     Path audioTokenizerPath;
+
+    @Option(names = {"--prompt_layout", "--prompt-layout"}, defaultValue = "train", paramLabel = "official|train",
+            description = "how voice-cloning samples become turns: official (as the official generation prompts: the reference "
+                    + "as an earlier assistant audio-out turn, not trained on) or train (this project's: the reference as user "
+                    + "audio-in); generate with the same layout (default: ${DEFAULT-VALUE})")
+    String promptLayout;
+
+    @Option(names = {"--sample_prompts", "--sample-prompts"}, paramLabel = "PROMPTS.jsonl",
+            description = "listen while training: each line {\"name\", \"text\", \"ref_text\", \"ref_codes\" or \"ref_audio\", \"seed\"?, "
+                    + "\"max_new_tokens\"?} is generated every --sample_steps into samples/step-N/NAME.codes.npy (and NAME.wav with "
+                    + "--audio_tokenizer_path); the demo brings one")
+    Path samplePrompts;
+
+    @Option(names = {"--sample_steps", "--sample-steps"}, defaultValue = "0",
+            description = "generate the sample prompts every N optimizer steps and at the end; 0: at every --save_steps (default: ${DEFAULT-VALUE})")
+    int sampleSteps;
 
     @Option(names = {"--batch_size", "--batch-size"}, defaultValue = "1", description = "samples per micro-batch (default: ${DEFAULT-VALUE})")
     int batchSize;
@@ -181,6 +198,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (!(loraAlpha > 0)) throw bad("--lora_alpha must be > 0, got " + loraAlpha);
         if (!(loraDropout >= 0 && loraDropout < 1)) throw bad("--lora_dropout must be in [0, 1), got " + loraDropout);
         if (maxSeqLen < 8) throw bad("--max_seq_len must be >= 8, got " + maxSeqLen);
+        if (sampleSteps < 0) throw bad("--sample_steps must be >= 0, got " + sampleSteps);
+        if (samplePrompts != null && !Files.isRegularFile(samplePrompts)) throw bad("--sample_prompts " + samplePrompts + " is not a file");
         if (whisperModel != null && !encodeWhisperEmbed) throw bad("--whisper_model needs --encode_whisper_embed");
         if (whisperModel != null && !Files.exists(whisperModel)) throw bad("--whisper_model " + whisperModel + " does not exist");
         try {
@@ -191,6 +210,11 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (backend != null && !List.of("cpu", "nccl").contains(backend)) throw bad("--backend must be cpu or nccl, got " + backend);
         if (dtype != null && !List.of("bf16", "fp32").contains(dtype)) throw bad("--dtype must be bf16 or fp32, got " + dtype);
+        try {
+            io.higgs4j.trainer.data.PromptLayout.parse(promptLayout);
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
         if (device != null) {
             try {
                 Device.parse(device);
@@ -246,6 +270,7 @@ public final class TrainCommand implements Callable<Integer> {
             boolean freshProjection = false;
             if (prepared.weights() != null) freshProjection = model.loadWeights(prepared.weights(), whisperModel);
             else if (whisperModel != null) model.whisper.loadWhisperEncoder(whisperModel);
+            if (demo && group.isMain()) DemoModel.write(outputDir.resolve(DemoModel.DIR), model);
             List<String> saved = new java.util.ArrayList<>(modulesToSave.size() == 1 && modulesToSave.getFirst().equals("none") ? List.of() : modulesToSave);
             if (freshProjection || (prepared.weights() == null && model.whisper != null)) {
                 // A projection the checkpoint does not have is new: it must learn, so it is trained in full.
@@ -273,6 +298,21 @@ public final class TrainCommand implements Callable<Integer> {
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
                         dev, 5);
                 Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole(), group);
+                Path prompts = samplePrompts != null ? samplePrompts
+                        : demo && prepared.demoDir() != null ? prepared.demoDir().resolve(io.higgs4j.trainer.data.DemoData.SAMPLE_PROMPTS) : null;
+                if (prompts != null && group.isMain()) {
+                    SamplePrompts sampler = SamplePrompts.load(prompts, prepared.tokenizer(), c, promptLayout(),
+                            demo ? null : audioTokenizerPath, outputDir, dev);
+                    int every = sampleSteps > 0 ? sampleSteps : saveSteps;
+                    long[] last = {-1};
+                    trainer.onStep((step, finished) -> {
+                        if (step == last[0] || !(finished || (every > 0 && step % every == 0))) return;
+                        sampler.generate(model, step);
+                        last[0] = step;
+                    });
+                    LOG.info("{} sample prompts from {}: generated every {} steps and at the end into {}", sampler.prompts().size(),
+                            prompts, every, outputDir.resolve("samples"));
+                }
                 Path resumeFrom = resumePath();
                 CountDownLatch done = new CountDownLatch(1);
                 Thread hook = new Thread(() -> {
@@ -356,5 +396,6 @@ public final class TrainCommand implements Callable<Integer> {
     int batchSize() { return batchSize; }
     int maxSeqLen() { return maxSeqLen; }
     long seed() { return seed; }
+    io.higgs4j.trainer.data.PromptLayout promptLayout() { return io.higgs4j.trainer.data.PromptLayout.parse(promptLayout); }
     boolean encodeWhisperEmbed() { return encodeWhisperEmbed; }
 }

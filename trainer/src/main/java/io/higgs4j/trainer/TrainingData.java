@@ -25,7 +25,8 @@ final class TrainingData {
     static final int DEMO_SAMPLES = 48, DEMO_SPEAKERS = 4;
 
     /** What train needs: the config, where the weights are (null: random initialisation), and the batches. */
-    record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, BatchSource batches, String describe) {}
+    record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, BatchSource batches, String describe,
+                    HiggsTokenizer tokenizer, Path demoDir) {}
 
     static Prepared prepare(TrainCommand cmd, Path outputDir) throws IOException {
         return prepare(cmd, outputDir, 0, 1);
@@ -34,7 +35,7 @@ final class TrainingData {
     /** For rank rank of world data-parallel ranks: the batches are that rank's share. */
     static Prepared prepare(TrainCommand cmd, Path outputDir, int rank, int world) throws IOException {
         HiggsAudioConfig config;
-        Path weights = null, data;
+        Path weights = null, data, demoDir = null;
         String name;
         HiggsTokenizer tokenizer;
         if (cmd.demo()) {
@@ -42,7 +43,7 @@ final class TrainingData {
             if (cmd.encodeWhisperEmbed()) config = config.withWhisper(true); // so the demo data get reference WAVs
             tokenizer = HiggsTokenizer.demo();
             // the same files on every rank; each rank writes its own copy, so none reads a file another is writing
-            Path demoDir = rank == 0 ? outputDir.resolve("demo-data") : outputDir.resolve("demo-data").resolve("rank-" + rank);
+            demoDir = rank == 0 ? outputDir.resolve("demo-data") : outputDir.resolve("demo-data").resolve("rank-" + rank);
             data = DemoData.write(demoDir, DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
                     config.audioCodebookSize(), cmd.seed(), config.encodeWhisperEmbed());
             name = "tiny (demo)";
@@ -66,13 +67,14 @@ final class TrainingData {
             name += " with Whisper";
         }
         tokenizer.checkCompatible(config);
-        DataValidator validator = new DataValidator(config, tokenizer, ValidationOptions.defaults().withMaxSeqLen(cmd.maxSeqLen()));
+        DataValidator validator = new DataValidator(config, tokenizer, ValidationOptions.defaults().withMaxSeqLen(cmd.maxSeqLen()).withPromptLayout(cmd.promptLayout()));
         PrintWriter warnings = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
         DataValidator.Result valid = validator.validate(data, warnings).requireNonEmpty(data);
         LOG.info("data: {} samples read from {}, {} valid, {} skipped", valid.report().total(), data, valid.samples().size(),
                 valid.report().invalid());
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), cmd.batchSize(), cmd.seed());
         Collator collator = new Collator(config);
-        return new Prepared(config, weights, cmd.demo() ? null : name, new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid, rank, world), name);
+        return new Prepared(config, weights, cmd.demo() ? null : name, new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid, rank, world), name,
+                tokenizer, demoDir);
     }
 }

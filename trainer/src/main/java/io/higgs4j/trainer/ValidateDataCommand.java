@@ -3,6 +3,7 @@ package io.higgs4j.trainer;
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.ValidationReport;
 import picocli.CommandLine.Command;
@@ -50,6 +51,12 @@ public final class ValidateDataCommand implements Callable<Integer> {
             description = "longest audio clip allowed, seconds; 0 = no limit (default: ${DEFAULT-VALUE})")
     double maxAudioSeconds;
 
+    @Option(names = {"--prompt_layout", "--prompt-layout"}, defaultValue = "train", paramLabel = "official|train",
+            description = "how voice-cloning samples become turns: official (as the official generation prompts: the reference "
+                    + "as an earlier assistant audio-out turn, not trained on) or train (this project's: the reference as user "
+                    + "audio-in) (default: ${DEFAULT-VALUE})")
+    String promptLayout;
+
     @Option(names = "--strict", description = "fail when any sample is invalid")
     boolean strict;
 
@@ -59,7 +66,7 @@ public final class ValidateDataCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         HiggsAudioConfig cfg = modelConfig(config, modelPath);
-        ValidationOptions options = new ValidationOptions(maxSeqLen, minAudioSeconds, maxAudioSeconds, 10);
+        ValidationOptions options = new ValidationOptions(maxSeqLen, minAudioSeconds, maxAudioSeconds, 10, PromptLayout.parse(promptLayout));
         try (HiggsTokenizer tok = HiggsTokenizer.resolve(config, modelPath, tokenizer)) {
             PrintWriter out = spec.commandLine().getOut();
             DataValidator.Result result = new DataValidator(cfg, tok, options).validate(dataPath, spec.commandLine().getErr());

@@ -145,7 +145,7 @@ public final class AudioCodes {
     }
 
     /** {@code dir/a.wav} -> {@code dir/a.codes.npy}; a name without extension gets {@code .codes.npy} appended. */
-    static String siblingCodesName(String audioUrl) {
+    public static String siblingCodesName(String audioUrl) {
         int slash = Math.max(audioUrl.lastIndexOf('/'), audioUrl.lastIndexOf('\\'));
         int dot = audioUrl.lastIndexOf('.');
         String stem = dot > slash + 1 ? audioUrl.substring(0, dot) : audioUrl;

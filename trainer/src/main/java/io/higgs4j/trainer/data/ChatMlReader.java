@@ -62,7 +62,18 @@ public final class ChatMlReader {
         StructureException(String message) { super(message); }
     }
 
+    /** The samples of a path with voice-cloning samples in this project's layout ({@link PromptLayout#TRAIN}). */
     public static Result read(Path path) throws IOException {
+        return read(path, PromptLayout.TRAIN);
+    }
+
+    /** The samples of a path, voice-cloning samples laid out as layout says. */
+    public static Result read(Path path, PromptLayout layout) throws IOException {
+        Result raw = readRaw(path);
+        return new Result(raw.samples().stream().map(s -> voiceCloning(s, layout)).toList(), raw.failures());
+    }
+
+    private static Result readRaw(Path path) throws IOException {
         if (Files.isDirectory(path)) {
             List<Path> files;
             try (Stream<Path> s = Files.list(path)) {
@@ -185,7 +196,7 @@ public final class ChatMlReader {
         }
         JsonNode misc = node.get("misc");
         if (speaker == null && misc != null && misc.path("speaker").isValueNode()) speaker = misc.path("speaker").asText();
-        return voiceCloning(new ChatMlSample(id, base, messages, startIndex, speaker, misc));
+        return new ChatMlSample(id, base, messages, startIndex, speaker, misc);
     }
 
     private static Message message(JsonNode m, int i) throws StructureException {
@@ -268,8 +279,8 @@ public final class ChatMlReader {
         return "an object";
     }
 
-    /** The reference/target voice-cloning shape turned into system / user / assistant; any other sample as it is. */
-    static ChatMlSample voiceCloning(ChatMlSample s) {
+    /** The reference/target voice-cloning shape laid out as layout says ({@link PromptLayout}); any other sample as it is. */
+    public static ChatMlSample voiceCloning(ChatMlSample s, PromptLayout layout) {
         List<Message> ms = s.messages();
         int off = !ms.isEmpty() && ms.getFirst().role() == Role.SYSTEM ? 1 : 0;
         if (ms.size() != off + 2) return s;
@@ -282,10 +293,23 @@ public final class ChatMlReader {
             return s;
         }
         List<Message> out = new ArrayList<>();
-        out.add(off == 1 ? ms.getFirst() : new Message(Role.SYSTEM, List.of(new Text(VOICE_CLONING_SYSTEM_PROMPT))));
-        out.add(new Message(Role.USER, List.of(refText, refAudio, new Text(VOICE_CLONING_REQUEST + targetText.text()))));
-        out.add(new Message(Role.ASSISTANT, List.of(targetAudio)));
-        Integer start = s.startIndex() == null ? null : s.startIndex() + (1 - off);
+        Integer start;
+        if (layout == PromptLayout.OFFICIAL) {
+            if (off == 1) out.add(ms.getFirst());
+            out.add(new Message(Role.USER, List.of(refText)));
+            out.add(new Message(Role.ASSISTANT, List.of(refAudio)));
+            out.add(new Message(Role.USER, List.of(targetText)));
+            out.add(new Message(Role.ASSISTANT, List.of(targetAudio)));
+            // The reference turn is context, never trained on: supervision starts at the target turn (or stays off
+            // when the sample's own start_index left its assistant turn unsupervised).
+            int target = out.size() - 1;
+            start = s.startIndex() == null || s.startIndex() <= off + 1 ? target : target + 1;
+        } else {
+            out.add(off == 1 ? ms.getFirst() : new Message(Role.SYSTEM, List.of(new Text(VOICE_CLONING_SYSTEM_PROMPT))));
+            out.add(new Message(Role.USER, List.of(refText, refAudio, new Text(VOICE_CLONING_REQUEST + targetText.text()))));
+            out.add(new Message(Role.ASSISTANT, List.of(targetAudio)));
+            start = s.startIndex() == null ? null : s.startIndex() + (1 - off);
+        }
         return new ChatMlSample(s.id(), s.baseDir(), out, start, s.speaker(), s.misc());
     }
 

@@ -69,7 +69,7 @@ public final class DataValidator {
 
     /** Validates a data file or directory, writing warnings for invalid samples to warnings (may be null). */
     public Result validate(Path dataPath, PrintWriter warnings) throws IOException {
-        ChatMlReader.Result read = ChatMlReader.read(dataPath);
+        ChatMlReader.Result read = ChatMlReader.read(dataPath, options.promptLayout());
         List<ValidationReport.Invalid> invalid = new ArrayList<>();
         for (ChatMlReader.Failure f : read.failures()) invalid.add(new ValidationReport.Invalid(f.id(), f.reason(), f.message()));
         List<EncodedSample> valid = new ArrayList<>();

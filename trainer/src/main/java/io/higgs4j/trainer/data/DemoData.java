@@ -30,6 +30,8 @@ import java.util.Random;
 public final class DemoData {
 
     public static final String FILE_NAME = "demo.jsonl";
+    /** A prompt for listening while training: speaker 0's voice saying a new sentence (see SamplePrompts). */
+    public static final String SAMPLE_PROMPTS = "sample_prompts.jsonl";
     public static final int FRAMES_PER_WORD = 6;
 
     private DemoData() { }
@@ -84,6 +86,12 @@ public final class DemoData {
                 out.newLine();
             }
         }
+        int refWords = 5, targetWords = 6;
+        Npy.write(dir.resolve("codes/sample_ref.npy"), codes(0, refWords, numCodebooks, codebookSize), "<i2");
+        ObjectNode prompt = json.createObjectNode().put("name", "speaker_0").put("text", sentence(words, targetWords, rnd))
+                .put("ref_text", sentence(words, refWords, rnd)).put("ref_codes", "codes/sample_ref.npy")
+                .put("seed", 0).put("max_new_tokens", FRAMES_PER_WORD * targetWords + 3 * numCodebooks);
+        Files.writeString(dir.resolve(SAMPLE_PROMPTS), json.writeValueAsString(prompt) + "\n", StandardCharsets.UTF_8);
         return data;
     }
 

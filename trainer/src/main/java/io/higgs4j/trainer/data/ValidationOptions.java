@@ -7,8 +7,15 @@ package io.higgs4j.trainer.data;
  * @param minAudioSeconds shortest clip allowed (frames / 25), every clip of a sample; 0 = no limit
  * @param maxAudioSeconds longest clip allowed; 0 = no limit
  * @param warnInFull      how many invalid samples are reported one by one before a summary
+ * @param promptLayout    how voice-cloning samples are laid out as turns
  */
-public record ValidationOptions(int maxSeqLen, double minAudioSeconds, double maxAudioSeconds, int warnInFull) {
+public record ValidationOptions(int maxSeqLen, double minAudioSeconds, double maxAudioSeconds, int warnInFull,
+                                PromptLayout promptLayout) {
+
+    /** In this project's layout ({@link PromptLayout#TRAIN}). */
+    public ValidationOptions(int maxSeqLen, double minAudioSeconds, double maxAudioSeconds, int warnInFull) {
+        this(maxSeqLen, minAudioSeconds, maxAudioSeconds, warnInFull, PromptLayout.TRAIN);
+    }
 
     public ValidationOptions {
         if (maxSeqLen < 0) throw new IllegalArgumentException("max_seq_len must be >= 0 (0 = no limit), got " + maxSeqLen);
@@ -22,6 +29,7 @@ public record ValidationOptions(int maxSeqLen, double minAudioSeconds, double ma
             throw new IllegalArgumentException("min_audio_seconds " + minAudioSeconds + " exceeds max_audio_seconds " + maxAudioSeconds);
         }
         if (warnInFull < 0) throw new IllegalArgumentException("warnInFull must be >= 0");
+        if (promptLayout == null) throw new IllegalArgumentException("promptLayout must be given");
     }
 
     /** No limits; the first 10 invalid samples reported in full. */
@@ -30,10 +38,14 @@ public record ValidationOptions(int maxSeqLen, double minAudioSeconds, double ma
     }
 
     public ValidationOptions withMaxSeqLen(int n) {
-        return new ValidationOptions(n, minAudioSeconds, maxAudioSeconds, warnInFull);
+        return new ValidationOptions(n, minAudioSeconds, maxAudioSeconds, warnInFull, promptLayout);
     }
 
     public ValidationOptions withAudioSeconds(double min, double max) {
-        return new ValidationOptions(maxSeqLen, min, max, warnInFull);
+        return new ValidationOptions(maxSeqLen, min, max, warnInFull, promptLayout);
+    }
+
+    public ValidationOptions withPromptLayout(PromptLayout layout) {
+        return new ValidationOptions(maxSeqLen, minAudioSeconds, maxAudioSeconds, warnInFull, layout);
     }
 }

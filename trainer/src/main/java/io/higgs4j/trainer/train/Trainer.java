@@ -88,6 +88,20 @@ public final class Trainer {
         return this;
     }
 
+    /** Told on the main rank after every optimizer step (finished false), and once when the run ends (finished true). */
+    @FunctionalInterface
+    public interface StepListener {
+        void afterStep(long step, boolean finished) throws IOException;
+    }
+
+    private StepListener listener;
+
+    /** Calls listener after each step on the main rank (the other ranks wait for it at the next step's all-reduce). */
+    public Trainer onStep(StepListener listener) {
+        this.listener = listener;
+        return this;
+    }
+
     /** The largest gradient bucket all-reduced at once (25 MiB by default). */
     public Trainer bucketBytes(long bytes) {
         bucketBytes = bytes;
@@ -211,6 +225,7 @@ public final class Trainer {
                     if (main) lastCheckpoint = save(store, state);
                     lastSavedStep = state.globalStep();
                 }
+                if (main && listener != null) listener.afterStep(state.globalStep(), false);
                 if (state.globalStep() >= stopAtStep) {
                     stop.set(true);
                     stopping = true;
@@ -218,6 +233,7 @@ public final class Trainer {
             }
             // saveSteps < 0: no checkpoint at all (benchmarks); otherwise the last step is always saved.
             if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0 && main) lastCheckpoint = save(store, state);
+            if (main && listener != null && state.globalStep() > 0) listener.afterStep(state.globalStep(), true);
             if (main) progress.finish(stop.get());
             return new Result(state.globalStep(), metrics.history(), lastCheckpoint, stop.get());
         }

@@ -1,0 +1,83 @@
+package io.higgs4j.trainer.generate;
+
+import io.higgs4j.audio.Audio;
+import io.higgs4j.audio.WavWriter;
+import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.io.Npy;
+import io.higgs4j.tokenizer.HiggsAudioTokenizer;
+import io.higgs4j.torch.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+
+/** Reading the codes a generation starts from, and writing what it made: whole files or none. */
+public final class GeneratedOutput {
+
+    private GeneratedOutput() { }
+
+    /** Writes to a temporary file beside target, then renames it into place; the temporary file never stays. */
+    public interface Writer {
+        void write(Path tmp) throws IOException;
+    }
+
+    public static void atomically(Path target, Writer writer) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        try {
+            writer.write(tmp);
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Writes the codes (K x T int64 .npy) and/or their audio (24 kHz WAV, decoded first, so a decoding error writes
+     * nothing). Either path may be null.
+     */
+    public static void write(long[][] codes, HiggsAudioTokenizer tokenizer, Path wav, Path codesNpy) throws IOException {
+        Audio audio = wav == null ? null : tokenizer.decode(codes);
+        if (codesNpy != null) atomically(codesNpy, tmp -> Npy.write(tmp, codes, "<i8"));
+        if (wav != null) atomically(wav, tmp -> WavWriter.write(tmp, audio));
+    }
+
+    /** A reference clip's codes: K x T, K the model's codebooks, every code in [0, codebook size). */
+    public static long[][] readCodes(Path npy, HiggsAudioConfig config) throws IOException {
+        long[][] rows = read(npy, config);
+        for (long[] row : rows) {
+            for (long c : row) {
+                if (c < 0 || c >= config.audioCodebookSize()) {
+                    throw new IllegalArgumentException(npy + ": code " + c + " is outside the codebook 0.." + (config.audioCodebookSize() - 1));
+                }
+            }
+        }
+        if (rows[0].length == 0) throw new IllegalArgumentException(npy + " holds no frames");
+        return rows;
+    }
+
+    /** The collator's int64 audio ids for a prompt: K x columns (stream BOS/EOS allowed), as a tensor. */
+    public static Tensor readColumns(Path npy, HiggsAudioConfig config) throws IOException {
+        long[][] rows = read(npy, config);
+        long[] flat = new long[rows.length * rows[0].length];
+        for (int r = 0; r < rows.length; r++) System.arraycopy(rows[r], 0, flat, r * rows[0].length, rows[0].length);
+        return Tensor.of(flat, rows.length, rows[0].length);
+    }
+
+    private static long[][] read(Path npy, HiggsAudioConfig config) throws IOException {
+        Npy.LongArray a;
+        try {
+            a = Npy.read(npy);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException(npy + " is not a readable .npy of integer codes: " + e.getMessage());
+        }
+        if (a.dim() != 2 || a.shape()[0] != config.audioNumCodebooks()) {
+            throw new IllegalArgumentException(npy + ": expected codes of " + config.audioNumCodebooks() + " codebooks (K x T), got shape "
+                    + Arrays.toString(a.shape()));
+        }
+        return a.rows();
+    }
+}
