@@ -386,7 +386,8 @@ def analyse(spec, prompt_len, out):
                 top = sc[s][k].topk(2).values
                 gaps.append(((top[0] - top[1]) / max(1.0, abs(top[0].item()))).item())
             clips[clip_i]["frames"] = frame
-            closed = ti < len(gen) and gen[ti] == AUDIO_EOS
+            last = frame == out.audio_sequences[clip_i].shape[1] - 1
+            closed = last and ti < len(gen) and gen[ti] == AUDIO_EOS
             if closed:
                 ti += 1
                 clips[clip_i]["closed"] = True

@@ -86,7 +86,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = {"--sample_prompts", "--sample-prompts"}, paramLabel = "PROMPTS.jsonl",
             description = "listen while training: each line {\"name\", \"text\", \"ref_text\", \"ref_codes\" or \"ref_audio\", \"seed\"?, "
                     + "\"max_new_tokens\"?} is generated every --sample_steps into samples/step-N/NAME.codes.npy (and NAME.wav with "
-                    + "--audio_tokenizer_path); the demo brings one")
+                    + "--audio_tokenizer_path); the demo brings one ('none': no samples)")
     Path samplePrompts;
 
     @Option(names = {"--sample_steps", "--sample-steps"}, defaultValue = "0",
@@ -199,7 +199,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (!(loraDropout >= 0 && loraDropout < 1)) throw bad("--lora_dropout must be in [0, 1), got " + loraDropout);
         if (maxSeqLen < 8) throw bad("--max_seq_len must be >= 8, got " + maxSeqLen);
         if (sampleSteps < 0) throw bad("--sample_steps must be >= 0, got " + sampleSteps);
-        if (samplePrompts != null && !Files.isRegularFile(samplePrompts)) throw bad("--sample_prompts " + samplePrompts + " is not a file");
+        if (samplePrompts != null && !noSamples() && !Files.isRegularFile(samplePrompts)) throw bad("--sample_prompts " + samplePrompts + " is not a file");
         if (whisperModel != null && !encodeWhisperEmbed) throw bad("--whisper_model needs --encode_whisper_embed");
         if (whisperModel != null && !Files.exists(whisperModel)) throw bad("--whisper_model " + whisperModel + " does not exist");
         try {
@@ -298,7 +298,7 @@ public final class TrainCommand implements Callable<Integer> {
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
                         dev, 5);
                 Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole(), group);
-                Path prompts = samplePrompts != null ? samplePrompts
+                Path prompts = noSamples() ? null : samplePrompts != null ? samplePrompts
                         : demo && prepared.demoDir() != null ? prepared.demoDir().resolve(io.higgs4j.trainer.data.DemoData.SAMPLE_PROMPTS) : null;
                 if (prompts != null && group.isMain()) {
                     SamplePrompts sampler = SamplePrompts.load(prompts, prepared.tokenizer(), c, promptLayout(),
@@ -385,6 +385,10 @@ public final class TrainCommand implements Callable<Integer> {
         LOG.info("audio tokenizer: {}", summary.describe());
         // a clip that failed keeps no codes file, so validation reports its samples as missing_audio_or_codes
         summary.failures().forEach(f -> LOG.warn("not encoded: {}", f));
+    }
+
+    private boolean noSamples() {
+        return samplePrompts != null && samplePrompts.toString().equals("none");
     }
 
     // accessors for TrainingData
