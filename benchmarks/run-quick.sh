@@ -67,6 +67,28 @@ else
     fi
   done
 fi
+# Generation with the KV cache, small preset, a 32-token prompt then 100 audio frames, greedy: ours (GenerationBenchmark)
+# and the official generate loop (scripts/parity/generation_reference.py bench: it needs a higgs-audio checkout in
+# $HIGGS_AUDIO_REF and a Python with torch and transformers 4.57 in $HIGGS4J_REF_PYTHON, default the one above), on
+# the same libtorch when PyTorch is there. Order ours, official, official, ours.
+gen="$out/generation.log"
+: > "$gen"
+rm -f "$out/generation.na"
+gpy=${HIGGS4J_REF_PYTHON:-$py}
+ours_gen() { LIBTORCH=${lib:-${LIBTORCH:-}} "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" io.higgs4j.benchmarks.GenerationBenchmark 32 100 2; }
+theirs_gen() { "$gpy" scripts/parity/generation_reference.py "$HIGGS_AUDIO_REF" bench small 32 100 2; }
+echo "== generation" >&2
+if [ -z "${HIGGS_AUDIO_REF:-}" ] || [ ! -d "${HIGGS_AUDIO_REF:-}/boson_multimodal" ]; then
+  echo "n/a (set HIGGS_AUDIO_REF to a boson-ai/higgs-audio checkout for the official loop)" > "$out/generation.na"
+  ours_gen >> "$gen" 2>"$out/generation.err" || echo "n/a (ours failed; see $out/generation.err)" > "$out/generation.na"
+else
+  for side in ours_gen theirs_gen theirs_gen ours_gen; do
+    if ! $side >> "$gen" 2>"$out/generation.err"; then
+      echo "n/a ($side failed: $(grep -v '^WARNING' "$out/generation.err" | tail -n 1); see $out/generation.err)" > "$out/generation.na"
+      break
+    fi
+  done
+fi
 "$JAVA_HOME/bin/java" -cp "$jar" io.higgs4j.benchmarks.PlotTokensPerSecond "$out/model.json" "$out/tokens_per_s.png" >&2
 python3 - "$out" <<'PY'
 import json, sys, os
@@ -146,4 +168,21 @@ else:
         a, b = statistics.mean(med[("higgs4j", key)]), statistics.mean(med[("PyTorch", key)])
         print(f"{label}_vs_pytorch: {a / b:.2f}  ({key}, batch 1 x 256, float32 CPU, {threads} threads; {head})")
         print(f"{label}_ms: higgs4j {a:.1f}, pytorch {b:.1f}  (mean of two runs' medians of 6 steps each)")
+runs = {"higgs4j_generate": [], "official_generate": []}
+for line in open(os.path.join(out, "generation.log")):
+    x = re.match(r"(higgs4j_generate|official_generate) frames=(\d+) seconds=([\d.]+) frames_per_s=([\d.]+).*prefill_tokens_per_s=([\d.]+)", line)
+    if x:
+        runs[x.group(1)].append((float(x.group(4)), float(x.group(5))))
+if runs["higgs4j_generate"]:
+    fps = statistics.median(r[0] for r in runs["higgs4j_generate"])
+    print(f"generation_frames_per_s: {fps:.1f}  (small preset, float32 CPU, 32-token prompt then 100 frames, greedy, KV cache)")
+    print(f"generation_rtf: {25 / fps:.3f}  (seconds per second of audio)")
+    print(f"generation_prefill_tokens_per_s: {statistics.median(r[1] for r in runs['higgs4j_generate']):.0f}")
+gna = os.path.join(out, "generation.na")
+if os.path.exists(gna):
+    print(f"generation_vs_official: {open(gna).read().strip()}")
+elif runs["official_generate"] and runs["higgs4j_generate"]:
+    theirs = statistics.median(r[0] for r in runs["official_generate"])
+    print(f"generation_vs_official: {fps / theirs:.2f}  (frames/s, ours over the official generate loop with its KV cache, same libtorch; target >= 2)")
+    print(f"generation_frames_per_s_official: {theirs:.1f}; prefill tokens/s official {statistics.median(r[1] for r in runs['official_generate']):.0f}")
 PY
