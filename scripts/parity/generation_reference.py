@@ -34,26 +34,41 @@ The entry point that runs is the real model.generate(...) (-> GenerationMixin.ge
 with a DynamicCache (no past_key_values_buckets, no CUDA graphs). The fixture mode also checks that the official forward
 without a cache (use_cache=False) over the final sequence reproduces every cached step's logits and argmax.
 
-The official audio FFN is LlamaMLP(text_config): audio_ffn_intermediate_size is not read by the reference, so the
-fixture sets it equal to intermediate_size.
+The tiny model: dual_ffn_fast_forward, 3 layers (0 and 2 dual-FFN, 1 fast-forward), hidden 64, 4 heads / 2 kv heads,
+head_dim 16, llama3 RoPE as released, text vocabulary 64, 4 codebooks of 6 (stream BOS 6, EOS 7). intermediate_size is
+16, not 128, so that the fixture stays under 300 KB. The official audio FFN is LlamaMLP(text_config): the reference
+never reads audio_ffn_intermediate_size, so config.json sets it equal to intermediate_size. Weights: randomise_tiny()
+with the first seed / row scales (searched in a fixed order) for which every case shows what it is for and every greedy
+decision has a relative top-2 gap > MIN_GAP; the sampling seed is searched the same way.
 
 cases.json:
   {"codebooks": K, "codebook_size": C, "stream_bos": C, "stream_eos": C + 1, "weights": {...how they were made...},
+   "logits_processors": {"greedy": [...], "sampled": [...]}  (class names, in the order generate applied them),
    "cases": [{"name", "description", "input_ids": [...], "audio_in_ids": K x N or null, "audio_in_ids_start": [...] or null,
               "audio_out_ids": K x N or null, "audio_out_ids_start": [...] or null, "max_new_tokens", "stop_token_ids",
               "do_sample", (sampled: "seed", "temperature", "top_k", "top_p", "ras_win_len", "ras_win_max_num_repeat"),
-              "expected": {"sequence": [...], "audio": [K x cols, ...]}, "min_top2_gap": x or null,
-              "min_top2_gap_abs": x or null, "steps": n, "summary": {...}}]}
-  audio_*_ids are the collator's tensors (each clip [BOS | codes | EOS] in the delay pattern, clips concatenated, starts
-  the clip offsets). expected.sequence is the returned input_ids (prompt included; one <|AUDIO_OUT|> per generated clip,
-  followed by <|audio_eos|> when the clip closed); expected.audio is the returned audio_sequences (generated clips only,
-  each starting with its stream-BOS column). min_top2_gap: over the greedy decisions (text argmax, and per codebook the
-  audio argmax where not overridden by the delay / EOS forcing), (top1 - top2) / max(1, |top1|).
+              "expected": {"sequence": [...], "audio": [K x cols, ...]}, "min_top2_gap": x or null (sampled),
+              "steps": n (loop iterations = forward calls), "summary": {"clips": [{"frames", "closed", "eos_frame",
+              "first_eos_codebook"}], "text_steps", "ras_redraw_events"}}]}
+  audio_*_ids are the collator's tensors (each clip [BOS | codes | EOS] in the delay pattern, padded with EOS, clips
+  concatenated; *_start the clip offsets). expected.sequence is the returned input_ids: the prompt, then per generated
+  clip ONE <|AUDIO_OUT|> (appended by the forced step after <|audio_out_bos|>) and <|audio_eos|> if the clip closed.
+  expected.audio is the returned audio_sequences: the generated clips only (a prompt clip would be included only if the
+  prompt ended in <|AUDIO_OUT|>), each starting with its stream-BOS column, the last ending with whatever was generated
+  when the loop stopped (possibly just the BOS column). min_top2_gap: over the greedy decisions (text argmax, and per
+  codebook the audio argmax where the delay / EOS forcing does not override it), (top1 - top2) / max(1, |top1|).
+  max_new_tokens counts loop iterations (text tokens, the forced <|AUDIO_OUT|> step, and every audio frame).
+
+Facts of the official loop that the fixture exercises: the last column of a generated clip is never fed back (the step
+that closes a clip feeds <|audio_eos|> next, without audio), so the KV cache holds every column but the last; the
+stream-EOS event uses the FIRST codebook e holding EOS (`all_eos_indices[0][-1]`), forces codebooks < e to EOS in that
+frame and closes after K - e - 1 more frames, forcing [:e+1], [:e+2], ...: the last codebook is never forced in the
+closing frame; RAS looks at the last ras_win_len columns of ALL audio-out ids (the prompt's clips and earlier clips
+included) and re-draws from the raw logits (no temperature / top-k / top-p) with the same generator.
 """
 import contextlib
 import importlib.metadata
 import json
-import math
 import os
 import sys
 import time
@@ -69,6 +84,7 @@ K, C = 4, 6  # codebooks, codebook size (stream BOS = 6, stream EOS = 7)
 VOCAB = 64
 AUDIO_EOS, AUDIO_OUT_BOS, AUDIO_BOS, AUDIO_IN, AUDIO_OUT, PAD, EOT = 52, 53, 54, 55, 56, 60, 61
 BEGIN, HDR_START, HDR_END, NL, USER, ASSISTANT = 45, 40, 42, 43, 44, 41  # plain ids below 50 standing for chat tokens
+MIN_GAP = 3e-3  # required relative top-2 gap of every greedy decision
 FORBIDDEN_TEXT = {AUDIO_BOS, AUDIO_IN, AUDIO_OUT, PAD}  # would derail or crash the official loop if emitted as text
 
 ROPE = {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 8192,
@@ -341,58 +357,80 @@ def run_generate(model, batch, spec, scores=False):
     if scores:
         kw.update(return_dict_in_generate=True, output_scores=True, output_logits=True)
     args = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
-    return model.generate(**args, **kw)
+    real = type(model)._get_logits_processor
+
+    def spy(self, *a, **k):  # records the processors generate builds; observation only
+        lp = real(self, *a, **k)
+        PROCESSORS[spec["do_sample"]] = [type(x).__name__ for x in lp]
+        return lp
+
+    model._get_logits_processor = types.MethodType(spy, model)
+    try:
+        return model.generate(**args, **kw)
+    finally:
+        del model._get_logits_processor
+
+
+PROCESSORS = {}
+
+
+def clip_facts(gen, audio):
+    """Per generated clip: frames (columns after the BOS column), closed (followed by <|audio_eos|>), the frame of the
+    stream-EOS event (the first column holding an EOS: before it nothing forces EOS) and the codebook e whose EOS
+    started it. The official loop forces codebooks < e to EOS in that frame and counts K - e - 1 more frames, so for a
+    closed clip e = K - 1 - (frames - eos_frame); the column alone cannot tell e from codebooks above e that happened
+    to emit EOS too."""
+    outs = [i for i, t in enumerate(gen) if t == AUDIO_OUT]
+    facts = []
+    for i, clip in enumerate(audio):
+        frames = clip.shape[1] - 1
+        closed = outs[i] + 1 < len(gen) and gen[outs[i] + 1] == AUDIO_EOS
+        cols = [f for f in range(1, frames + 1) if (clip[:, f] == C + 1).any()]
+        eos_frame = cols[0] if cols else None
+        e = None
+        if eos_frame is not None:
+            e = K - 1 - (frames - eos_frame) if closed else clip[:, eos_frame].tolist().index(C + 1)
+        facts.append(dict(frames=frames, closed=closed, eos_frame=eos_frame, first_eos_codebook=e))
+    return facts
 
 
 def analyse(spec, prompt_len, out):
-    """Walks the steps of a dict-output generate: the mode of each step, the greedy decisions and their top-2 gaps,
-    the clips (frames, first-EOS codebook, cascade length)."""
+    """Walks the steps of a dict-output generate: the mode of each step, the greedy decisions and their top-2 gaps
+    (only decisions the delay / EOS forcing does not override), and the clips."""
     seq = out.sequences[0].tolist()
     gen = seq[prompt_len:]
+    clips = clip_facts(gen, out.audio_sequences)
     raw, sc = out.logits, out.scores
-    steps, gaps, clips = [], [], []
+    steps, gaps = [], []
     state = "text" if seq[prompt_len - 1] != AUDIO_OUT_BOS else "init"
-    ti = 0  # index into the generated text tokens
-    clip_i, frame, eos_at = -1, 0, None
+    ti = 0  # index into the generated (compressed) tokens
+    clip_i, frame = -1, 0
     for s in range(len(raw)):
-        if raw[s].shape[0] == 1:  # a text step (1, V)
+        if raw[s].shape[0] == 1:  # the text head's (1, V)
             tok = gen[ti]
             ti += 1
-            if state == "init":
+            if state == "init":  # forced <|AUDIO_OUT|> and the stream-BOS column
                 steps.append(("init", tok))
-                clip_i += 1
-                frame, eos_at = 0, None
-                clips.append({"frames": 0, "first_eos_codebook": None, "eos_frame": None, "closed": False})
-                state = "audio"
+                clip_i, frame, state = clip_i + 1, 0, "audio"
             else:
                 top = sc[s][0].topk(2).values
                 gaps.append(((top[0] - top[1]) / max(1.0, abs(top[0].item()))).item())
                 steps.append(("text", tok))
                 state = "init" if tok == AUDIO_OUT_BOS else "text"
-        else:  # an audio step (K, C + 2)
+        else:  # the audio head's (K, C + 2)
             frame += 1
-            col = out.audio_sequences[clip_i][:, frame].tolist()
-            forced_eos = 0
-            if eos_at is not None:
-                forced_eos = eos_at[1] + (frame - eos_at[0])
-            free = [k for k in range(K) if k < frame and k >= forced_eos]
-            if eos_at is None and (C + 1) in col:
-                e = col.index(C + 1)
-                eos_at = (frame, e)
-                free = [k for k in free if k >= e]
-                clips[clip_i]["first_eos_codebook"] = e
-                clips[clip_i]["eos_frame"] = frame
-            for k in free:
-                top = sc[s][k].topk(2).values
-                gaps.append(((top[0] - top[1]) / max(1.0, abs(top[0].item()))).item())
-            clips[clip_i]["frames"] = frame
-            last = frame == out.audio_sequences[clip_i].shape[1] - 1
-            closed = last and ti < len(gen) and gen[ti] == AUDIO_EOS
-            if closed:
-                ti += 1
-                clips[clip_i]["closed"] = True
+            c = clips[clip_i]
+            forced_below = 0
+            if c["eos_frame"] is not None and frame >= c["eos_frame"]:
+                forced_below = c["first_eos_codebook"] + (frame - c["eos_frame"])
+            for k in range(K):
+                if forced_below <= k < frame:
+                    top = sc[s][k].topk(2).values
+                    gaps.append(((top[0] - top[1]) / max(1.0, abs(top[0].item()))).item())
+            steps.append(("audio", out.audio_sequences[clip_i][:, frame].tolist()))
+            if frame == c["frames"] and c["closed"]:
+                ti += 1  # <|audio_eos|>
                 state = "text"
-            steps.append(("audio", col))
     return steps, gaps, clips
 
 
@@ -401,13 +439,13 @@ def check_no_cache(model, batch, spec, prompt_len, out):
     its last column, which the loop never feeds back) must reproduce every step's raw logits."""
     seq = out.sequences
     gen_clips = [c[:, :-1] for c in out.audio_sequences]
-    prompt_out = batch["audio_out_ids"] if batch["audio_out_ids"] is not None and batch["audio_out_ids"].numel() else None
-    parts = ([prompt_out] if prompt_out is not None else []) + gen_clips
+    prompt_clips = batch["audio_out_ids"] if batch["audio_out_ids"] is not None and batch["audio_out_ids"].numel() else None
+    parts = ([prompt_clips] if prompt_clips is not None else []) + gen_clips
     starts = []
     n = 0
-    if prompt_out is not None:
+    if prompt_clips is not None:
         starts += batch["audio_out_ids_start"].tolist()
-        n = prompt_out.shape[1]
+        n = prompt_clips.shape[1]
     for c in gen_clips:
         starts.append(n)
         n += c.shape[1]
@@ -423,7 +461,10 @@ def check_no_cache(model, batch, spec, prompt_len, out):
     expanded = sum(in_lens.pop(0) if t == AUDIO_IN else out_lens.pop(0) if t == AUDIO_OUT else 1 for t in seq[0].tolist())
     pad = full.logits.shape[1] - expanded
     audio_rows = torch.nonzero(full.audio_out_mask[0]).squeeze(1).tolist()
-    p0 = expanded - len(out.logits)  # the position fed in step 0 is the prompt's last one
+    prompt_in = clip_lengths(batch["audio_in_ids"], batch["audio_in_ids_start"])
+    prompt_out = clip_lengths(batch["audio_out_ids"], batch["audio_out_ids_start"])
+    p0 = sum(prompt_in.pop(0) if t == AUDIO_IN else prompt_out.pop(0) if t == AUDIO_OUT else 1
+             for t in batch["input_ids"][0].tolist()) - 1  # step 0 gives the logits at the prompt's last position
     worst, agree, total = 0.0, 0, 0
     for s, cached in enumerate(out.logits):
         pos = pad + p0 + s
@@ -488,10 +529,13 @@ def make_spec(p, **extra):
     return spec
 
 
-def evaluate(model, R, coll, specs_prompts, sampled=None):
-    """Runs every case; returns (ok, results, reasons)."""
-    results, reasons = [], []
+def evaluate(model, R, coll, specs_prompts):
+    """Runs the cases, stopping at the first that misses a hard constraint; returns (ok, soft, results, reasons) where
+    soft counts the audio cases that also show a second clip or end on a stop token, plus one for each kind of
+    stream-EOS event seen (lower codebooks forced at once, a countdown)."""
+    results, soft, cascades = [], 0, set()
     for p, spec in specs_prompts:
+        name = spec["name"]
         batch = collate(R, coll, p["ids"], p["clips"])
         prompt_len = batch["input_ids"].shape[1]
         ras = RasCounter()
@@ -499,39 +543,42 @@ def evaluate(model, R, coll, specs_prompts, sampled=None):
             with ras.watch():
                 out = run_generate(model, batch, spec, scores=True)
         except Exception as e:  # e.g. a sampled <|AUDIO_OUT|> in text mode
-            return False, results, [f"{spec['name']}: {type(e).__name__}: {e}"]
+            return False, soft, results, [f"{name}: {type(e).__name__}: {e}"]
         steps, gaps, clips = analyse(spec, prompt_len, out)
         gen = out.sequences[0, prompt_len:].tolist()
         text_tokens = [t for kind, t in steps if kind == "text"]
         r = dict(p=p, spec=spec, batch=batch, prompt_len=prompt_len, out=out, steps=steps, gaps=gaps, clips=clips,
                  ras_events=ras.events, ras_rows=ras.rows, text_tokens=text_tokens)
         results.append(r)
+        reasons = []
         bad = [t for t in text_tokens if t in FORBIDDEN_TEXT]
         if bad:
-            reasons.append(f"{spec['name']}: text mode emitted {bad}")
-        if not spec["do_sample"] and gaps and min(gaps) <= 1e-3:
-            reasons.append(f"{spec['name']}: near tie {min(gaps):.2e}")
-        if spec["name"] == "text":
-            if any(k != "text" for k, _ in steps) or any(t >= 50 and t != EOT for t in text_tokens) or len(set(gen)) < 3:
-                reasons.append("text: not a plain text run")
+            reasons.append(f"{name}: text mode emitted {bad}")
+        if not spec["do_sample"] and gaps and min(gaps) <= MIN_GAP:
+            reasons.append(f"{name}: near tie {min(gaps):.2e}")
+        if name == "text":
+            if any(k != "text" for k, _ in steps) or AUDIO_OUT_BOS in gen or len(set(gen)) < 4:
+                reasons.append("text: not a varied plain-text run")
         else:
-            if not clips or not clips[0]["closed"]:
-                reasons.append(f"{spec['name']}: first clip did not close")
+            c = clips[0] if clips else None
+            if c is None or not c["closed"]:
+                reasons.append(f"{name}: first clip did not close")
+            elif c["eos_frame"] < K + 2 or c["frames"] > 24:
+                reasons.append(f"{name}: clip of {c['frames']} frames, stream EOS at frame {c['eos_frame']}")
             else:
-                c = clips[0]
-                if c["first_eos_codebook"] is None or c["first_eos_codebook"] > K - 2:
-                    reasons.append(f"{spec['name']}: no cascade (first EOS codebook {c['first_eos_codebook']})")
-                if c["eos_frame"] is None or c["eos_frame"] < K + 2 or c["frames"] > 24:
-                    reasons.append(f"{spec['name']}: clip length {c['frames']} / eos frame {c['eos_frame']}")
-                after = [s for s in steps[steps.index(("init", AUDIO_OUT)) + 1:] if s[0] == "text"]
-                if len(after) < 2:
-                    reasons.append(f"{spec['name']}: too little text after the clip")
-                # ideally a second clip or a stop token after the text
-                if len(clips) < 2 and gen[-1] != EOT:
-                    reasons.append(f"{spec['name']}: neither a second clip nor a stop token")
+                i = steps.index(("init", AUDIO_OUT))
+                after = steps[i + 1 + c["frames"]:]
+                if len(after) < 2 or after[0][0] != "text":
+                    reasons.append(f"{name}: too little text after the clip")
             if spec["do_sample"] and r["ras_events"] == 0:
-                reasons.append(f"{spec['name']}: RAS never re-drew")
-    return not reasons, results, reasons
+                reasons.append(f"{name}: RAS never re-drew")
+            soft += int(len(clips) > 1 or gen[-1] in spec["stop_token_ids"])
+            cascades.update(c["first_eos_codebook"] for c in clips if c["closed"])
+        if reasons:
+            return False, soft, results, reasons
+    # one clip whose EOS event forces lower codebooks at once (e > 0), one with a countdown (e < K - 1)
+    soft += int(any(e > 0 for e in cascades)) + int(any(e < K - 1 for e in cascades))
+    return True, soft, results, []
 
 
 def fixture(R, out_dir):
@@ -541,20 +588,25 @@ def fixture(R, out_dir):
     coll = collator(R, model)
     ps = prompts(torch.Generator().manual_seed(1234))
     greedy = [(p, make_spec(p)) for p in ps]
-    chosen = None
-    tried = 0
-    for seed in range(400):
-        for eos_scale, bos_scale, eot_scale in [(1.6, 1.3, 1.3), (2.0, 1.5, 1.5), (1.3, 1.2, 1.5), (2.5, 1.8, 1.2)]:
+    chosen, best, tried = None, None, 0
+    target = len(greedy) - 1 + 2  # every audio case closes with a stop or a second clip; both kinds of EOS event
+    for seed in range(300):
+        for eos_scale, bos_scale, eot_scale in [(0.6, 1.3, 1.5), (0.8, 1.5, 1.5), (1.0, 1.3, 1.8), (0.7, 1.8, 1.3)]:
             tried += 1
             randomise_tiny(model, seed, eos_scale, bos_scale, eot_scale)
-            ok, results, reasons = evaluate(model, R, coll, greedy)
-            if ok:
-                chosen = (seed, eos_scale, bos_scale, eot_scale)
+            ok, soft, results, reasons = evaluate(model, R, coll, greedy)
+            if ok and (best is None or soft > best[0]):
+                best = (soft, (seed, eos_scale, bos_scale, eot_scale))
+            if ok and soft >= target:
                 break
-        if chosen:
+        if best and best[0] >= target:
             break
-    if not chosen:
+    if best is None:
         raise SystemExit(f"no weight seed met the case constraints in {tried} tries; last: {reasons}")
+    chosen = best[1]
+    randomise_tiny(model, *chosen)
+    ok, soft, results, reasons = evaluate(model, R, coll, greedy)
+    assert ok, reasons
     print(f"weights: seed {chosen[0]}, stream-EOS rows x{chosen[1]}, text row <|audio_out_bos|> x{chosen[2]}, "
           f"<|eot|> x{chosen[3]} (after {tried} tries)")
 
@@ -565,8 +617,8 @@ def fixture(R, out_dir):
     for sseed in range(1, 500):
         spec = make_spec(sampled_p, do_sample=True, seed=sseed, temperature=0.9, top_k=5, top_p=0.9, ras_win_len=7,
                          ras_win_max_num_repeat=2)
-        ok, res, reasons = evaluate(model, R, coll, [(sampled_p, spec)])
-        if ok:
+        ok, soft, res, reasons = evaluate(model, R, coll, [(sampled_p, spec)])
+        if ok and soft:
             sampled = res[0]
             break
     if sampled is None:
@@ -586,21 +638,18 @@ def fixture(R, out_dir):
             print(f"    no-cache forward vs cached steps: argmax agrees at {agree}/{total} steps, "
                   f"max |logit diff| {worst:.2e}")
             assert agree == total and worst < 1e-3, r["spec"]["name"]
-    lp = model._get_logits_processor(
-        generation_config=R.transformers.GenerationConfig(do_sample=True, temperature=0.9, top_k=5, top_p=0.9),
-        input_ids_seq_length=1, encoder_input_ids=None, prefix_allowed_tokens_fn=None, logits_processor=None)
     doc = dict(codebooks=K, codebook_size=C, stream_bos=C, stream_eos=C + 1,
                weights=dict(seed=chosen[0], stream_eos_row_scale=chosen[1], audio_out_bos_text_row_scale=chosen[2],
                             eot_text_row_scale=chosen[3],
                             note="randomise_tiny() in scripts/parity/generation_reference.py; the values live in "
                                  "model.safetensors"),
-               sampling_logits_processors=[type(x).__name__ for x in lp],
+               logits_processors=dict(greedy=PROCESSORS[False], sampled=PROCESSORS[True]),
                cases=cases)
     save_model(model, cfg_dict, out_dir)
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump(doc, f, separators=(",", ":"))
     sizes = {n: os.path.getsize(os.path.join(out_dir, n)) for n in ("config.json", "model.safetensors", "cases.json")}
-    print(f"wrote {out_dir}: {sizes} = {sum(sizes.values())} bytes; sampling processors {doc['sampling_logits_processors']}")
+    print(f"wrote {out_dir}: {sizes} = {sum(sizes.values())} bytes; logits processors {doc['logits_processors']}")
 
 
 def tensor_or_none(t):
@@ -671,8 +720,6 @@ def bench(R, preset, prompt_len, frames, repeats):
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, 4000, (1, prompt_len - 1), generator=g)
     ids = torch.cat([ids, torch.tensor([[cfg.audio_out_bos_token_id]])], dim=1)
-    batch = dict(input_ids=ids, attention_mask=torch.ones_like(ids))
-    spec = dict(max_new_tokens=frames + 1, stop_token_ids=[], do_sample=False)
     print(f"torch {torch.__version__}, transformers {R.transformers.__version__}, threads {torch.get_num_threads()}, "
           f"preset small, prompt {prompt_len}, frames {frames}")
 

@@ -95,12 +95,13 @@ public class GenerationBenchmark {
         }
     }
 
-    /** Args: promptLength frames repeats. */
+    /** Args: promptLength frames repeats [threads (default: libtorch's)]. */
     public static void main(String[] args) {
         GenerationBenchmark b = new GenerationBenchmark();
         b.promptLength = args.length > 0 ? Integer.parseInt(args[0]) : 32;
         b.frames = args.length > 1 ? Integer.parseInt(args[1]) : 100;
         int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        if (args.length > 3) Torch.setNumThreads(Integer.parseInt(args[3]));
         Torch.RuntimeInfo info = Torch.info();
         System.out.printf("libtorch %s from %s (%s), %d threads%n", info.version(), info.directory(), info.source(), info.threads());
         b.setUp();

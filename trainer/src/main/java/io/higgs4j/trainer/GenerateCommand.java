@@ -129,22 +129,23 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "steps at most; every audio frame is one (default: ${DEFAULT-VALUE}, about 80 s of audio)")
     int maxNewTokens;
 
-    @Option(names = {"--do_sample", "--do-sample"}, arity = "1", defaultValue = "true", paramLabel = "true|false",
-            description = "sample (temperature, top-k, top-p) or take the argmax (default: ${DEFAULT-VALUE})")
-    boolean doSample;
+    @Option(names = {"--do_sample", "--do-sample"}, arity = "1", paramLabel = "true|false",
+            description = "sample (temperature, top-k, top-p) or take the argmax (default: true at the user level, as "
+                    + "examples/generation.py; false at the token level, as generate)")
+    Boolean doSample;
 
-    @Option(names = "--temperature", defaultValue = "1.0", description = "(default: ${DEFAULT-VALUE})")
-    double temperature;
+    @Option(names = "--temperature", description = "(default: 1)")
+    Double temperature;
 
-    @Option(names = {"--top_k", "--top-k"}, defaultValue = "50", description = "0: off (default: ${DEFAULT-VALUE})")
-    int topK;
+    @Option(names = {"--top_k", "--top-k"}, description = "0: off (default: 50)")
+    Integer topK;
 
-    @Option(names = {"--top_p", "--top-p"}, defaultValue = "0.95", description = "1: off (default: ${DEFAULT-VALUE})")
-    double topP;
+    @Option(names = {"--top_p", "--top-p"}, description = "1: off (default: 0.95 at the user level, as examples/generation.py; 1 at the token level, as generate)")
+    Double topP;
 
-    @Option(names = {"--ras_win_len", "--ras-win-len"}, defaultValue = "7",
-            description = "repetition-aware sampling window in audio columns; 0: off (default: ${DEFAULT-VALUE})")
-    int rasWinLen;
+    @Option(names = {"--ras_win_len", "--ras-win-len"},
+            description = "repetition-aware sampling window in audio columns; 0: off (default: 7 at the user level, as examples/generation.py; off at the token level, as generate)")
+    Integer rasWinLen;
 
     @Option(names = {"--ras_win_max_num_repeat", "--ras-win-max-num-repeat"}, defaultValue = "2",
             description = "a code seen this often in the window is resampled (default: ${DEFAULT-VALUE})")
@@ -248,10 +249,16 @@ public final class GenerateCommand implements Callable<Integer> {
         if (Files.exists(parent) && !Files.isDirectory(parent)) throw bad(option + " " + p + ": " + parent + " is not a directory");
     }
 
+    /**
+     * The user level defaults to the official examples/generation.py's settings, the token level to the official
+     * generate's own (transformers' defaults: top-k 50, no top-p, no repetition-aware sampling).
+     */
     GenerationConfig generationConfig(long[] defaultStops) {
         long[] stops = stopTokenIds != null ? stopTokenIds.stream().mapToLong(Long::longValue).toArray() : defaultStops;
-        return new GenerationConfig(maxNewTokens, stops, doSample, temperature, topK, topP, rasWinLen > 0 ? rasWinLen : null,
-                rasWinMaxNumRepeat, seed);
+        int ras = rasWinLen != null ? rasWinLen : tokenLevel() ? 0 : 7;
+        boolean sample = doSample != null ? doSample : !tokenLevel();
+        return new GenerationConfig(maxNewTokens, stops, sample, temperature != null ? temperature : 1.0, topK != null ? topK : 50,
+                topP != null ? topP : tokenLevel() ? 1.0 : 0.95, ras > 0 ? ras : null, rasWinMaxNumRepeat, seed);
     }
 
     @Override
