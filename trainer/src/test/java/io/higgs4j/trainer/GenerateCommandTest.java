@@ -130,6 +130,38 @@ class GenerateCommandTest {
         }
     }
 
+    /** The token level on the official loop's fixture (core's test resources): the same JSON the official _sample gave. */
+    @Test
+    void theTokenLevelReproducesTheOfficialLoopsFixture(@TempDir Path dir) throws Exception {
+        Path fixture = Path.of("../core/src/test/resources/generation-parity").toAbsolutePath().normalize();
+        JsonNode root = new ObjectMapper().readTree(fixture.resolve("cases.json").toFile());
+        for (JsonNode c : root.get("cases")) {
+            String name = c.get("name").asText();
+            List<String> args = new ArrayList<>(List.of("generate", "--model_path", fixture.toString(), "--input_ids", join(longs(c.get("input_ids"))),
+                    "--max_new_tokens", c.get("max_new_tokens").asText(), "--stop_token_ids", join(longs(c.get("stop_token_ids"))),
+                    "--output_json", dir.resolve(name + ".json").toString()));
+            for (String kind : List.of("audio_in_ids", "audio_out_ids")) {
+                if (c.get(kind).isNull()) continue;
+                Path npy = dir.resolve(name + "." + kind + ".npy");
+                JsonNode rows = c.get(kind);
+                long[][] m = new long[rows.size()][];
+                for (int k = 0; k < m.length; k++) m[k] = longs(rows.get(k));
+                Npy.write(npy, m, "<i8");
+                args.addAll(List.of("--" + kind, npy.toString(), "--" + kind + "_start", join(longs(c.get(kind + "_start")))));
+            }
+            if (c.get("do_sample").asBoolean()) {
+                args.addAll(List.of("--do_sample", "true", "--seed", c.get("seed").asText(), "--temperature", c.get("temperature").asText(),
+                        "--top_k", c.get("top_k").asText(), "--top_p", c.get("top_p").asText(), "--ras_win_len", c.get("ras_win_len").asText(),
+                        "--ras_win_max_num_repeat", c.get("ras_win_max_num_repeat").asText()));
+            }
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.rc(), name + ": " + r.err());
+            JsonNode got = new ObjectMapper().readTree(dir.resolve(name + ".json").toFile());
+            assertEquals(c.get("expected").get("sequence"), got.get("sequence"), name + " sequence");
+            assertEquals(c.get("expected").get("audio"), got.get("audio"), name + " audio");
+        }
+    }
+
     static String join(long[] ids) {
         return String.join(",", java.util.Arrays.stream(ids).mapToObj(Long::toString).toList());
     }
