@@ -281,8 +281,10 @@ public final class GenerateCommand implements Callable<Integer> {
         try (HiggsTokenizer textTokenizer = HiggsTokenizer.resolve(config, modelPath, tokenizer);
              HiggsAudioTokenizer audioTokenizer = audioTokenizerPath == null ? null : AudioTokenizerLoader.load(audioTokenizerPath, dev)) {
             textTokenizer.checkCompatible(cfg);
-            long[][] ref = refCodes != null ? GeneratedOutput.readCodes(refCodes, cfg) : refAudio != null ? encode(audioTokenizer, refAudio) : null;
-            GenerationPrompt.Request request = new GenerationPrompt.Request(text, refText, ref, scene, layout);
+            Audio refWav = refAudio != null ? read(refAudio) : null;
+            long[][] ref = refCodes != null ? GeneratedOutput.readCodes(refCodes, cfg) : refWav != null ? encode(audioTokenizer, refAudio, refWav) : null;
+            GenerationPrompt.Request request = new GenerationPrompt.Request(text, refText, ref, scene, layout,
+                    refWav == null ? null : refWav.resampled(16_000).samples());
             var sp = textTokenizer.specialTokens();
             GenerationConfig gen = generationConfig(new long[] {sp.eot(), sp.endOfText()});
             try (LoadedModel m = LoadedModel.load(cfg, modelPath, seed, adapter, !unmerged, dev, dt); Scope s = Scope.open()) {
@@ -323,13 +325,15 @@ public final class GenerateCommand implements Callable<Integer> {
         };
     }
 
-    private static long[][] encode(HiggsAudioTokenizer tokenizer, Path wav) {
-        Audio audio;
+    private static Audio read(Path wav) {
         try {
-            audio = WavReader.read(wav);
+            return WavReader.read(wav);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("--ref_audio " + wav + " is not a readable WAV: " + e.getMessage());
         }
+    }
+
+    private static long[][] encode(HiggsAudioTokenizer tokenizer, Path wav, Audio audio) {
         try {
             return tokenizer.encode(audio);
         } catch (RuntimeException e) {

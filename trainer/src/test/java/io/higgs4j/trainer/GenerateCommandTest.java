@@ -208,6 +208,32 @@ class GenerateCommandTest {
         }
     }
 
+    @Test
+    void aReferenceWavInASpeechWavOut(@TempDir Path dir) throws Exception {
+        Path tok = AudioTokenizerCommandsTest.tinyTokenizer(dir.resolve("tok"), 1024);
+        Path ref = dir.resolve("ref.wav"), wav = dir.resolve("out").resolve("speech.wav"), codes = dir.resolve("out").resolve("speech.codes.npy");
+        io.higgs4j.audio.WavWriter.write(ref, AudioTokenizerCommandsTest.tone(16000, 16000, 200), 16000);
+        Run r = run("generate", "--config", "tiny", "--text", "hello world", "--ref_audio", ref.toString(), "--ref_text", "good morning",
+                "--audio_tokenizer_path", tok.toString(), "--output", wav.toString(), "--codes_output", codes.toString(),
+                "--max_new_tokens", "30", "--seed", "1");
+        assertEquals(0, r.rc(), r.err());
+        long[][] c = Npy.read(codes).rows();
+        assertEquals(8, c.length);
+        assertEquals(30 - 8 + 1 - 2, c[0].length, "30 steps: 30 columns (the BOS column and 29 audio ones), less the delay (K - 1) and BOS/EOS");
+        io.higgs4j.audio.Audio a = io.higgs4j.audio.WavReader.read(wav);
+        assertEquals(24000, a.sampleRate());
+        assertEquals(c[0].length * 960, a.samples().length, "960 samples a frame");
+
+        Path garbage = Files.writeString(dir.resolve("garbage.wav"), "not a wav at all");
+        Path out2 = dir.resolve("out2.wav");
+        assertRefused(new String[] {"generate", "--config", "tiny", "--text", "hello world", "--ref_audio", garbage.toString(),
+                "--ref_text", "good morning", "--audio_tokenizer_path", tok.toString(), "--output", out2.toString()}, "garbage.wav");
+        assertFalse(Files.exists(out2));
+        try (Stream<Path> s = Files.list(dir.resolve("out"))) {
+            assertEquals(List.of("speech.codes.npy", "speech.wav"), s.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary file");
+        }
+    }
+
     static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

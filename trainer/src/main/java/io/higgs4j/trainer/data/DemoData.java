@@ -91,6 +91,10 @@ public final class DemoData {
         ObjectNode prompt = json.createObjectNode().put("name", "speaker_0").put("text", sentence(words, targetWords, rnd))
                 .put("ref_text", sentence(words, refWords, rnd)).put("ref_codes", "codes/sample_ref.npy")
                 .put("seed", 0).put("max_new_tokens", FRAMES_PER_WORD * targetWords + 3 * numCodebooks);
+        if (referenceWavs) {
+            WavWriter.write(dir.resolve("codes/sample_ref.wav"), referenceWave(0, samples, FRAMES_PER_WORD * refWords), WAV_RATE);
+            prompt.put("ref_audio", "codes/sample_ref.wav");
+        }
         Files.writeString(dir.resolve(SAMPLE_PROMPTS), json.writeValueAsString(prompt) + "\n", StandardCharsets.UTF_8);
         return data;
     }

@@ -50,14 +50,18 @@ public record EncodedSample(String id, String speaker, long[] inputIds, long[] l
         return (int) Arrays.stream(labels).filter(l -> l != DelayPattern.IGNORE_INDEX).count();
     }
 
-    /** Seconds of audio-in (reference) clips. */
+    /**
+     * Seconds of reference audio: every clip that is not trained on (audio-in clips, and assistant audio before
+     * start_index, such as the official prompt layout's reference turn).
+     */
     public double referenceSeconds() {
-        return audioIn.stream().mapToDouble(c -> c.codes().seconds()).sum();
+        return audioIn.stream().mapToDouble(c -> c.codes().seconds()).sum()
+                + audioOut.stream().filter(c -> !c.supervised()).mapToDouble(c -> c.codes().seconds()).sum();
     }
 
-    /** Seconds of audio-out (target) clips. */
+    /** Seconds of target audio: the audio-out clips that are trained on (assistant audio at or after start_index). */
     public double targetSeconds() {
-        return audioOut.stream().mapToDouble(c -> c.codes().seconds()).sum();
+        return audioOut.stream().filter(Clip::supervised).mapToDouble(c -> c.codes().seconds()).sum();
     }
 
     @Override

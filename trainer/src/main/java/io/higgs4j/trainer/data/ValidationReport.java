@@ -20,7 +20,8 @@ import java.util.TreeMap;
 
 /**
  * What validation found: sample counts, the count per {@link Reason} (every reason listed, zero included), hours of
- * reference (user/system) and target (assistant) audio in the valid samples, their speakers, and each invalid sample.
+ * reference audio (every clip not trained on: user/system audio, and assistant audio before start_index) and target
+ * audio (the assistant audio that is trained on) in the valid samples, their speakers, and each invalid sample.
  * As JSON:
  * <pre>{"total": n, "valid": n, "invalid": n, "reasons": {"unparseable": n, ...},
  *  "hours": {"reference": x, "target": x, "total": x}, "speakers": {"name": samples, ...},

@@ -16,6 +16,7 @@ import io.higgs4j.trainer.data.EncodedSample;
 import io.higgs4j.trainer.data.HiggsTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.SampleEncoder;
+import io.higgs4j.trainer.data.Waveform;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,10 +39,16 @@ public final class GenerationPrompt {
     public static final String OFFICIAL_SYSTEM = "Generate audio following instruction.";
 
     /**
-     * @param refCodes the reference clip's codes K x T (null: no reference)
-     * @param scene    a scene description for the official layout's system message (null: none)
+     * @param refCodes    the reference clip's codes K x T (null: no reference)
+     * @param scene       a scene description for the official layout's system message (null: none)
+     * @param refWave16k  the reference audio at 16 kHz, for a model that conditions audio-in clips on Whisper
+     *                    (encode_whisper_embed) in the train layout; null otherwise
      */
-    public record Request(String text, String refText, long[][] refCodes, String scene, PromptLayout layout) {}
+    public record Request(String text, String refText, long[][] refCodes, String scene, PromptLayout layout, float[] refWave16k) {
+        public Request(String text, String refText, long[][] refCodes, String scene, PromptLayout layout) {
+            this(text, refText, refCodes, scene, layout, null);
+        }
+    }
 
     private GenerationPrompt() { }
 
@@ -67,9 +74,10 @@ public final class GenerationPrompt {
         if (r.layout() == PromptLayout.TRAIN && r.scene() != null) {
             throw new IllegalArgumentException("--scene goes into the official layout's system message; the train layout has none");
         }
-        if (config.encodeWhisperEmbed() && r.layout() == PromptLayout.TRAIN) {
-            throw new IllegalArgumentException("this model conditions audio-in clips on Whisper features (encode_whisper_embed), which "
-                    + "generation does not compute yet: use --prompt_layout official (the reference as an audio-out clip)");
+        boolean whisperIn = config.encodeWhisperEmbed() && r.layout() == PromptLayout.TRAIN;
+        if (whisperIn && r.refWave16k() == null) {
+            throw new IllegalArgumentException("this model conditions audio-in clips on Whisper features (encode_whisper_embed): the "
+                    + "train layout needs the reference audio itself (--ref_audio), not only its codes");
         }
         List<Message> messages = new ArrayList<>();
         List<AudioCodes> codes = new ArrayList<>();
@@ -90,7 +98,13 @@ public final class GenerationPrompt {
         }
         EncodedSample e;
         try {
-            e = new SampleEncoder(tokenizer, config).encode(new ChatMlSample("prompt", null, messages, null, null, null), codes);
+            List<Waveform> waves = null;
+            if (config.encodeWhisperEmbed()) {
+                waves = new ArrayList<>();
+                waves.add(r.refWave16k() == null ? null : Waveform.of(r.refWave16k()));
+                if (codes.isEmpty()) waves.clear();
+            }
+            e = new SampleEncoder(tokenizer, config).encode(new ChatMlSample("prompt", null, messages, null, null, null), codes, waves);
         } catch (InvalidSampleException ex) {
             throw new IllegalArgumentException("the prompt is invalid: " + ex.getMessage());
         }

@@ -32,10 +32,11 @@ import java.util.regex.Pattern;
 /**
  * Listening while training: prompts (JSONL, one per line) whose audio is generated with the model as it is at a
  * step, into {@code samples/step-N/NAME.codes.npy} (and {@code NAME.wav} with an audio tokenizer). A line:
- * <pre>{"name": "greeting", "text": "...", "ref_text": "...", "ref_codes": "ref.codes.npy" | "ref_audio": "ref.wav",
+ * <pre>{"name": "greeting", "text": "...", "ref_text": "...", "ref_codes": "ref.codes.npy" and/or "ref_audio": "ref.wav",
  *  "scene": "...", "seed": 0, "max_new_tokens": 750}</pre>
- * Paths resolve against the file's directory; a ref_audio is encoded with the audio tokenizer, or read from its
- * {@code .codes.npy} sibling without one. Every prompt is read and encoded when the file is loaded, so a bad line
+ * Paths resolve against the file's directory; without ref_codes, a ref_audio is encoded with the audio tokenizer, or
+ * its codes read from its {@code .codes.npy} sibling without one; a model with Whisper conditioning also takes the
+ * ref_audio's waveform (the train layout needs it). Every prompt is read and encoded when the file is loaded, so a bad line
  * stops the run before training starts. Generation samples as the official examples do (temperature 1, top-k 50,
  * top-p 0.95, repetition-aware window 7), seeded per prompt, so a prompt's samples differ only by the training.
  */
@@ -92,32 +93,38 @@ public final class SamplePrompts {
                 if (!NAME.matcher(name).matches()) throw new IllegalArgumentException(where + ": \"name\" '" + name + "' must be a plain file name ([A-Za-z0-9._-]+)");
                 if (!names.add(name)) throw new IllegalArgumentException(where + ": \"name\" '" + name + "' is used twice");
                 String refCodes = string(n, "ref_codes", where, false), refAudio = string(n, "ref_audio", where, false);
-                if (refCodes != null && refAudio != null) throw new IllegalArgumentException(where + ": give \"ref_codes\" or \"ref_audio\", not both");
                 long[][] ref = null;
-                if (refCodes != null) {
-                    ref = GeneratedOutput.readCodes(base.resolve(refCodes), config);
-                } else if (refAudio != null) {
+                float[] wave16k = null;
+                if (refAudio != null) {
                     Path wav = base.resolve(refAudio);
-                    if (audioTokenizerPath != null) {
+                    io.higgs4j.audio.Audio audio;
+                    try {
+                        audio = WavReader.read(wav);
+                    } catch (IOException | RuntimeException e) {
+                        throw new IllegalArgumentException(where + ": \"ref_audio\" " + wav + " is not a readable WAV: " + e.getMessage());
+                    }
+                    wave16k = audio.resampled(16_000).samples();
+                    if (refCodes == null && audioTokenizerPath != null) {
                         if (audioTokenizer == null) audioTokenizer = AudioTokenizerLoader.load(audioTokenizerPath, device);
                         try {
-                            ref = audioTokenizer.encode(WavReader.read(wav));
-                        } catch (IOException | RuntimeException e) {
+                            ref = audioTokenizer.encode(audio);
+                        } catch (RuntimeException e) {
                             throw new IllegalArgumentException(where + ": \"ref_audio\" " + wav + " cannot be encoded: " + e.getMessage());
                         }
-                    } else {
+                    } else if (refCodes == null) {
                         Path codes = base.resolve(AudioCodes.siblingCodesName(refAudio));
                         if (!Files.isRegularFile(codes)) {
                             throw new IllegalArgumentException(where + ": \"ref_audio\" " + wav + " has no codes beside it (" + codes
-                                    + "); give --audio_tokenizer_path to encode it");
+                                    + "); give --audio_tokenizer_path to encode it, or \"ref_codes\"");
                         }
                         ref = GeneratedOutput.readCodes(codes, config);
                     }
                 }
+                if (refCodes != null) ref = GeneratedOutput.readCodes(base.resolve(refCodes), config);
                 int maxNew = n.has("max_new_tokens") ? integer(n, "max_new_tokens", where) : 750;
                 long seed = n.has("seed") ? integer(n, "seed", where) : 0;
                 GenerationPrompt.Request request = new GenerationPrompt.Request(string(n, "text", where, true),
-                        string(n, "ref_text", where, false), ref, string(n, "scene", where, false), layout);
+                        string(n, "ref_text", where, false), ref, string(n, "scene", where, false), layout, wave16k);
                 HiggsAudioBatch batch;
                 try {
                     batch = GenerationPrompt.build(tokenizer, config, request);

@@ -45,6 +45,30 @@ class ChatMlReaderTest {
     }
 
     @Test
+    void theOfficialLayoutMakesTheReferenceAnEarlierAssistantTurnThatIsNotTrained(@TempDir Path dir) throws Exception {
+        Path f = Fixtures.write(dir.resolve("d.jsonl"), CLONING.replace("\n", " ") + "\n");
+        ChatMlSample s = ChatMlReader.read(f, PromptLayout.OFFICIAL).samples().getFirst();
+        assertEquals(List.of(Role.USER, Role.ASSISTANT, Role.USER, Role.ASSISTANT), s.messages().stream().map(ChatMlSample.Message::role).toList());
+        assertEquals(List.of(new Text("ref words")), s.messages().get(0).content());
+        assertEquals(List.of(new Audio(null, "codes/ref.npy", false, null, null)), s.messages().get(1).content());
+        assertEquals(List.of(new Text("target words")), s.messages().get(2).content());
+        assertEquals(List.of(new Audio("/abs/t.wav", null, false, null, null)), s.messages().get(3).content());
+        assertEquals(3, s.startIndex(), "supervision starts at the target turn");
+        assertEquals(List.of(true, true), s.audioItems().stream().map(ChatMlSample.AudioItem::isOutput).toList());
+
+        // Its own system message is kept in front; a start_index past the assistant turn keeps everything unsupervised.
+        String withSystem = CLONING.replace("{\"messages\": [", "{\"start_index\": 2, \"messages\": [{\"role\": \"system\", \"content\": \"sys\"}, ")
+                .replace("\n", " ");
+        s = ChatMlReader.read(Fixtures.write(dir.resolve("e.jsonl"), withSystem), PromptLayout.OFFICIAL).samples().getFirst();
+        assertEquals(5, s.messages().size());
+        assertEquals(List.of(new Text("sys")), s.messages().getFirst().content());
+        assertEquals(4, s.startIndex());
+        withSystem = withSystem.replace("\"start_index\": 2", "\"start_index\": 3");
+        s = ChatMlReader.read(Fixtures.write(dir.resolve("f.jsonl"), withSystem), PromptLayout.OFFICIAL).samples().getFirst();
+        assertEquals(5, s.startIndex(), "nothing supervised, as in the original sample");
+    }
+
+    @Test
     void theReferenceTargetShapeBecomesSystemUserAssistant(@TempDir Path dir) throws Exception {
         Path f = Fixtures.write(dir.resolve("d.jsonl"), "\uFEFF" + CLONING.replace("\n", " ") + "\r\n");
         ChatMlSample s = ChatMlReader.read(f).samples().getFirst();

@@ -34,7 +34,7 @@ class SampleEncoderTest {
     }
 
     static ChatMlSample parse(String json) throws Exception {
-        return ChatMlReader.parse(new ObjectMapper().readTree(json), "test", Path.of("/data"));
+        return ChatMlReader.voiceCloning(ChatMlReader.parse(new ObjectMapper().readTree(json), "test", Path.of("/data")), PromptLayout.TRAIN);
     }
 
     static List<AudioCodes> clips(int... frames) {

@@ -60,6 +60,8 @@ class GenerationPromptTest {
                 for (int i = 0; i < p.length - 1; i++) assertEquals(DelayPattern.IGNORE_INDEX, train.labels()[i], layout + " label " + i);
                 assertEquals(sp.audioOutBos(), train.labels()[p.length - 1], layout + ": the target's <|audio_out_bos|> is trained");
                 assertEquals(sp.audioOut(), train.labels()[p.length], layout + ": the target clip is supervised");
+                assertEquals(6 / 25.0, train.referenceSeconds(), 1e-12, layout + ": the reference clip is reference audio, whatever its turn");
+                assertEquals(9 / 25.0, train.targetSeconds(), 1e-12, layout + ": only the trained clip is target audio");
                 assertEquals(train.mergedLength() - (DelayPattern.delayedWidth(8, 9) + 2), prompt.mergedLength(),
                         layout + ": merged length = the sample's minus the target clip, <|audio_eos|> and <|eot_id|>");
             }
