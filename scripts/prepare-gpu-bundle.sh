@@ -30,5 +30,5 @@ rm -rf "$tmp"
 cp -r core/target/test-classes .device/test-classes
 mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device
 mv .device/junit-platform-console-standalone-*.jar .device/junit-console.jar
-[ -d ../shared/fixtures ] && cp -r ../shared/fixtures .device/fixtures
+mkdir -p .device/fixtures && cp -r core/src/test/resources/higgs-audio-v2-3b .device/fixtures/  # the released config, for gpu-bench.sh
 du -sh .device

@@ -18,15 +18,15 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The 3B model built shape-only has exactly the released checkpoint's parameter names, shapes and byte size. */
 class CheckpointNamesTest {
 
+    /** The released checkpoint's metadata (src/test/resources/higgs-audio-v2-3b), or HIGGS4J_FIXTURES/higgs-audio-v2-3b. */
     static Path fixture() {
-        String override = System.getenv("HIGGS4J_FIXTURES"); // the GPU bundle carries a copy of shared/fixtures
+        String override = System.getenv("HIGGS4J_FIXTURES"); // the GPU bundle carries its own copy
         if (override != null) return Path.of(override, "higgs-audio-v2-3b");
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("shared/fixtures/higgs-audio-v2-3b"))
-                && !Files.isDirectory(p.resolve("../shared/fixtures/higgs-audio-v2-3b"))) p = p.getParent();
-        assertNotNull(p, "shared/fixtures/higgs-audio-v2-3b not found above " + Path.of("").toAbsolutePath());
-        Path in = p.resolve("shared/fixtures/higgs-audio-v2-3b");
-        return Files.isDirectory(in) ? in : p.resolve("../shared/fixtures/higgs-audio-v2-3b").normalize();
+        try {
+            return Path.of(CheckpointNamesTest.class.getResource("/higgs-audio-v2-3b/config.json").toURI()).getParent();
+        } catch (java.net.URISyntaxException | NullPointerException e) {
+            throw new IllegalStateException("the test resource higgs-audio-v2-3b/config.json is missing", e);
+        }
     }
 
     /** Shapes by the Llama-3.2-3B / Higgs layout, written out from the config's numbers, not from our model. */

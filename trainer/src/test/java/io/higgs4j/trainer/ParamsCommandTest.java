@@ -15,10 +15,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class ParamsCommandTest {
 
     static Path fixture() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("shared/fixtures/higgs-audio-v2-3b"))) p = p.getParent();
-        assertNotNull(p, "no shared/fixtures above the working directory");
-        return p.resolve("shared/fixtures/higgs-audio-v2-3b");
+        return io.higgs4j.trainer.data.Fixtures.releasedModel();
     }
 
     private static String[] run(String... args) {

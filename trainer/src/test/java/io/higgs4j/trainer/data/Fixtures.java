@@ -10,7 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Shared test data: the real-id tokenizer fixture, the released model's config, configs with other K, codes files. */
-final class Fixtures {
+public final class Fixtures {
 
     private Fixtures() { }
 
@@ -23,18 +23,24 @@ final class Fixtures {
         }
     }
 
-    /** shared/fixtures/higgs-audio-v2-3b above the working directory. */
-    static Path modelFixture() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("shared/fixtures/higgs-audio-v2-3b"))) p = p.getParent();
-        if (p == null) throw new IllegalStateException("no shared/fixtures above the working directory");
-        return p.resolve("shared/fixtures/higgs-audio-v2-3b");
+    /**
+     * The released checkpoint's metadata: core's test resources (core/src/test/resources/higgs-audio-v2-3b), found
+     * from the module directory the tests run in, or HIGGS4J_FIXTURES/higgs-audio-v2-3b.
+     */
+    public static Path releasedModel() {
+        String override = System.getenv("HIGGS4J_FIXTURES");
+        if (override != null) return Path.of(override, "higgs-audio-v2-3b");
+        String rel = "core/src/test/resources/higgs-audio-v2-3b";
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve(rel).resolve("config.json"))) return p.resolve(rel);
+        }
+        throw new IllegalStateException(rel + " not found above " + Path.of("").toAbsolutePath());
     }
 
     /** The released 3B config: 8 codebooks of 1024, BOS 1024, EOS 1025, token ids 128015/128016/128013/128012, pad 128001. */
     static HiggsAudioConfig realConfig() {
         try {
-            return HiggsAudioConfig.fromFile(modelFixture().resolve("config.json"));
+            return HiggsAudioConfig.fromFile(releasedModel().resolve("config.json"));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
