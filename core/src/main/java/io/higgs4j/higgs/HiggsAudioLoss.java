@@ -4,6 +4,7 @@ import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -90,6 +91,41 @@ public final class HiggsAudioLoss {
             Tensor total = opt.textLossWeight() == 1.0 ? text.add(audio)
                     : text.mul(Tensor.full(new long[] {}, opt.textLossWeight(), DType.FLOAT32, text.device())).add(audio);
             return new Result(Scope.keep(total), Scope.keep(text), Scope.keep(audio), Scope.keep(codebooks));
+        }
+    }
+
+    /**
+     * What an evaluation adds up over batches, as float64 [2 + 3K] (one read-back per batch): the text cross-entropy's
+     * sum and its number of counted labels, then per codebook the sums [K], the counts [K] and how many of those
+     * labels are the logits' argmax [K], over exactly the shifted positions {@link #compute} averages. Without
+     * audio-out (audioLogits null) the codebook entries are 0.
+     */
+    public static Tensor sums(Tensor textLogits, Tensor labels, Tensor audioLogits, Tensor audioLabels, int numCodebooks) {
+        check(textLogits, labels, audioLogits, audioLabels);
+        if (audioLogits != null && audioLogits.size(1) != numCodebooks) {
+            throw new IllegalArgumentException("HiggsAudioLoss.sums: audio logits have " + audioLogits.size(1) + " codebooks, expected " + numCodebooks);
+        }
+        try (Scope s = Scope.open()) {
+            long b = textLogits.size(0), m = textLogits.size(1), v = textLogits.size(2);
+            long steps = Math.max(m - 1, 0);
+            Tensor x = textLogits.narrow(1, 0, steps).to(DType.FLOAT32).reshape(b * steps, v);
+            Tensor y = labels.narrow(1, Math.min(1, m), steps).reshape(b * steps);
+            Tensor textSum = x.crossEntropy(y, IGNORE_INDEX, Tensor.Reduction.SUM, 0.0).to(DType.FLOAT64).reshape(1);
+            Tensor textCount = y.ne((double) IGNORE_INDEX).sum().to(DType.FLOAT64).reshape(1);
+            Tensor audio;
+            if (audioLogits == null) {
+                audio = Tensor.zeros(new long[] {3L * numCodebooks}, DType.FLOAT64, textLogits.device());
+            } else {
+                long n = audioLogits.size(0), an = Math.max(n - 1, 0);
+                Tensor ax = audioLogits.narrow(0, 0, an).to(DType.FLOAT32).transpose(1, 2);   // [N-1, C, K]
+                Tensor ay = audioLabels.narrow(1, Math.min(1, n), an).transpose(0, 1);       // [N-1, K]
+                Tensor counted = ay.ne((double) IGNORE_INDEX);
+                Tensor perToken = ax.crossEntropy(ay, IGNORE_INDEX, Tensor.Reduction.NONE, 0.0);
+                Tensor correct = ax.argmax(1, false).eq(ay).logicalAnd(counted);
+                audio = Tensor.cat(List.of(perToken.sum(0, false).to(DType.FLOAT64), counted.sum(0, false).to(DType.FLOAT64),
+                        correct.sum(0, false).to(DType.FLOAT64)), 0);
+            }
+            return Scope.keep(Tensor.cat(List.of(textSum, textCount, audio), 0));
         }
     }
 

@@ -281,4 +281,45 @@ class HiggsAudioLossTest {
     static void assertMessage(String fragment, org.junit.jupiter.api.function.Executable body) {
         DelayPatternTest.assertMessage(fragment, body);
     }
+
+    @Test
+    void sumsAddUpToTheLossesAndCountTheTop1Hits() {
+        try (io.higgs4j.torch.Scope s = io.higgs4j.torch.Scope.open()) {
+            io.higgs4j.torch.Torch.manualSeed(11);
+            int b = 2, m = 6, v = 7, n = 9, k = 3, c = 5;
+            Tensor text = Tensor.randn(b, m, v), audio = Tensor.randn(n, k, c);
+            java.util.Random r = new java.util.Random(4);
+            long[] labels = new long[b * m], audioLabels = new long[k * n];
+            for (int i = 0; i < labels.length; i++) labels[i] = r.nextInt(3) == 0 ? -100 : r.nextInt(v);
+            for (int i = 0; i < audioLabels.length; i++) audioLabels[i] = r.nextInt(4) == 0 ? -100 : r.nextInt(c);
+            Tensor lt = Tensor.of(labels, b, m), la = Tensor.of(audioLabels, k, n);
+            HiggsAudioLoss.Result loss = HiggsAudioLoss.compute(text, lt, audio, la);
+            double[] sums = HiggsAudioLoss.sums(text, lt, audio, la, k).toDoubleArray();
+            assertEquals(2 + 3 * k, sums.length);
+            assertEquals(loss.text().item(), sums[0] / sums[1], 1e-5);
+            float[] cb = loss.codebookLosses().toFloatArray();
+            float[] a = audio.toFloatArray();
+            for (int q = 0; q < k; q++) {
+                assertEquals(cb[q], sums[2 + q] / sums[2 + k + q], 1e-5, "codebook " + q);
+                // By hand: row t-1's argmax over codebook q's classes against label column t.
+                int count = 0, hits = 0;
+                for (int t = 1; t < n; t++) {
+                    long y = audioLabels[q * n + t];
+                    if (y == -100) continue;
+                    count++;
+                    int best = 0;
+                    for (int j = 1; j < c; j++) if (a[((t - 1) * k + q) * c + j] > a[((t - 1) * k + q) * c + best]) best = j;
+                    if (best == y) hits++;
+                }
+                assertEquals(count, sums[2 + k + q], "codebook " + q + " count");
+                assertEquals(hits, sums[2 + 2 * k + q], "codebook " + q + " hits");
+            }
+            long textCount = 0;
+            for (int row = 0; row < b; row++) for (int t = 1; t < m; t++) if (labels[row * m + t] != -100) textCount++;
+            assertEquals(textCount, sums[1]);
+            double[] none = HiggsAudioLoss.sums(text, lt, null, null, k).toDoubleArray();
+            assertEquals(sums[0], none[0]);
+            for (int i = 2; i < none.length; i++) assertEquals(0.0, none[i]);
+        }
+    }
 }
