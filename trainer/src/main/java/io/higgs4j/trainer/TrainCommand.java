@@ -16,6 +16,7 @@ import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.trainer.generate.SamplePrompts;
 import io.higgs4j.trainer.train.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
+import io.higgs4j.trainer.train.Evaluation;
 import io.higgs4j.trainer.train.LossPlot;
 import io.higgs4j.trainer.train.LrSchedule;
 import io.higgs4j.trainer.train.Progress;
@@ -82,6 +83,27 @@ public final class TrainCommand implements Callable<Integer> {
                     + "as an earlier assistant audio-out turn, not trained on) or train (this project's: the reference as user "
                     + "audio-in); generate with the same layout (default: ${DEFAULT-VALUE})")
     String promptLayout;
+
+    @Option(names = {"--eval_data_path", "--eval-data-path"}, paramLabel = "FILE",
+            description = "held-out ChatML data (the formats of --data_path), evaluated every --eval_steps and at the end")
+    Path evalDataPath;
+
+    @Option(names = {"--eval_ratio", "--eval-ratio"}, defaultValue = "0",
+            description = "instead of --eval_data_path: hold out this share of --data_path, by speaker when every sample names one "
+                    + "(no voice in both), seeded by --seed (default: ${DEFAULT-VALUE}, none)")
+    double evalRatio;
+
+    @Option(names = {"--eval_steps", "--eval-steps"}, defaultValue = "0",
+            description = "evaluate every N optimizer steps (and at the end); 0: at every --save_steps (default: ${DEFAULT-VALUE})")
+    int evalSteps;
+
+    @Option(names = {"--eval_batch_size", "--eval-batch-size"}, defaultValue = "0",
+            description = "samples per evaluation batch; 0: --batch_size (default: ${DEFAULT-VALUE})")
+    int evalBatchSize;
+
+    @Option(names = {"--early_stopping_patience", "--early-stopping-patience"}, defaultValue = "0",
+            description = "stop after this many evaluations without a better eval_loss; 0: never (default: ${DEFAULT-VALUE})")
+    int earlyStoppingPatience;
 
     @Option(names = {"--sample_prompts", "--sample-prompts"}, paramLabel = "PROMPTS.jsonl",
             description = "listen while training: each line {\"name\", \"text\", \"ref_text\", \"ref_codes\" or \"ref_audio\", \"seed\"?, "
@@ -199,6 +221,17 @@ public final class TrainCommand implements Callable<Integer> {
         if (!(loraDropout >= 0 && loraDropout < 1)) throw bad("--lora_dropout must be in [0, 1), got " + loraDropout);
         if (maxSeqLen < 8) throw bad("--max_seq_len must be >= 8, got " + maxSeqLen);
         if (sampleSteps < 0) throw bad("--sample_steps must be >= 0, got " + sampleSteps);
+        if (evalDataPath != null && evalRatio != 0) throw bad("give --eval_data_path or --eval_ratio, not both");
+        if (evalRatio != 0 && !(evalRatio > 0 && evalRatio < 1)) throw bad("--eval_ratio must be in (0, 1), got " + evalRatio);
+        if (evalDataPath != null && !Files.exists(evalDataPath)) throw bad("--eval_data_path " + evalDataPath + " does not exist");
+        if (evalSteps < 0) throw bad("--eval_steps must be >= 0, got " + evalSteps);
+        if (evalBatchSize < 0) throw bad("--eval_batch_size must be >= 0, got " + evalBatchSize);
+        if (earlyStoppingPatience < 0) throw bad("--early_stopping_patience must be >= 0, got " + earlyStoppingPatience);
+        boolean evaluating = evalDataPath != null || evalRatio != 0;
+        var parsed = spec.commandLine().getParseResult();
+        for (String o : List.of("--eval_steps", "--eval_batch_size", "--early_stopping_patience")) {
+            if (!evaluating && parsed.hasMatchedOption(o)) throw bad(o + " needs held-out data: --eval_data_path or --eval_ratio");
+        }
         if (samplePrompts != null && !noSamples() && !Files.isRegularFile(samplePrompts)) throw bad("--sample_prompts " + samplePrompts + " is not a file");
         if (whisperModel != null && !encodeWhisperEmbed) throw bad("--whisper_model needs --encode_whisper_embed");
         if (whisperModel != null && !Files.exists(whisperModel)) throw bad("--whisper_model " + whisperModel + " does not exist");
@@ -298,6 +331,15 @@ public final class TrainCommand implements Callable<Integer> {
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
                         dev, 5);
                 Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole(), group);
+                if (prepared.evalSamples() != null) {
+                    Evaluation evaluation = new Evaluation(prepared.evalSamples(), evalBatchSize > 0 ? evalBatchSize : batchSize,
+                            new io.higgs4j.trainer.data.Collator(c), settings.loss(), c.audioNumCodebooks());
+                    int every = evalSteps > 0 ? evalSteps : Math.max(1, saveSteps);
+                    trainer.evaluation(evaluation, every, earlyStoppingPatience);
+                    LOG.info("evaluation: {} held-out samples in {} batches, every {} steps and at the end{}", evaluation.samples(),
+                            evaluation.batches(), every, earlyStoppingPatience > 0 ? "; early stopping after " + earlyStoppingPatience
+                                    + " evaluations without improvement" : "");
+                }
                 Path prompts = noSamples() ? null : samplePrompts != null ? samplePrompts
                         : demo && prepared.demoDir() != null ? prepared.demoDir().resolve(io.higgs4j.trainer.data.DemoData.SAMPLE_PROMPTS) : null;
                 if (prompts != null && group.isMain()) {
@@ -337,7 +379,7 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 if (!group.isMain()) return 0; // rank 0 saves the adapter and the plot
                 if (!result.interrupted()) lora.save(outputDir);
-                boolean plotted = LossPlot.write(result.history(), outputDir.resolve("loss_curve.png"));
+                boolean plotted = LossPlot.write(result.history(), result.evalHistory(), outputDir.resolve("loss_curve.png"));
                 summary(result, plotted);
             }
         }
@@ -400,6 +442,8 @@ public final class TrainCommand implements Callable<Integer> {
     int batchSize() { return batchSize; }
     int maxSeqLen() { return maxSeqLen; }
     long seed() { return seed; }
+    Path evalDataPath() { return evalDataPath; }
+    double evalRatio() { return evalRatio; }
     io.higgs4j.trainer.data.PromptLayout promptLayout() { return io.higgs4j.trainer.data.PromptLayout.parse(promptLayout); }
     boolean encodeWhisperEmbed() { return encodeWhisperEmbed; }
 }

@@ -5,6 +5,8 @@ import io.higgs4j.trainer.data.BatchSampler;
 import io.higgs4j.trainer.data.Collator;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
+import io.higgs4j.trainer.data.EncodedSample;
+import io.higgs4j.trainer.data.EvalSplit;
 import io.higgs4j.trainer.data.HiggsTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.train.BatchSource;
@@ -15,6 +17,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /** From the command line to a model configuration and the training batches: tokenizer, validation, sampler, collator. */
 final class TrainingData {
@@ -26,7 +29,7 @@ final class TrainingData {
 
     /** What train needs: the config, where the weights are (null: random initialisation), and the batches. */
     record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, BatchSource batches, String describe,
-                    HiggsTokenizer tokenizer, Path demoDir) {}
+                    HiggsTokenizer tokenizer, Path demoDir, List<EncodedSample> evalSamples) {}
 
     static Prepared prepare(TrainCommand cmd, Path outputDir) throws IOException {
         return prepare(cmd, outputDir, 0, 1);
@@ -72,9 +75,23 @@ final class TrainingData {
         DataValidator.Result valid = validator.validate(data, warnings).requireNonEmpty(data);
         LOG.info("data: {} samples read from {}, {} valid, {} skipped", valid.report().total(), data, valid.samples().size(),
                 valid.report().invalid());
+        List<EncodedSample> eval = null;
+        if (cmd.evalDataPath() != null) {
+            DataValidator.Result e = validator.validate(cmd.evalDataPath(), warnings).requireNonEmpty(cmd.evalDataPath());
+            eval = e.samples();
+            LOG.info("evaluation data: {} samples read from {}, {} valid, {} skipped", e.report().total(), cmd.evalDataPath(),
+                    eval.size(), e.report().invalid());
+        } else if (cmd.evalRatio() > 0) {
+            EvalSplit.Parts parts = EvalSplit.split(valid.samples(), cmd.evalRatio(), cmd.seed());
+            valid = new DataValidator.Result(parts.train(), valid.report());
+            eval = parts.eval();
+            LOG.info("held out {} of {} samples for evaluation ({}), {} left to train on", eval.size(), parts.train().size() + eval.size(),
+                    parts.bySpeaker() ? eval.stream().map(EncodedSample::speaker).distinct().count() + " whole speakers" : "by sample: "
+                            + "not every sample names its speaker", parts.train().size());
+        }
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), cmd.batchSize(), cmd.seed());
         Collator collator = new Collator(config);
         return new Prepared(config, weights, cmd.demo() ? null : name, new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid, rank, world), name,
-                tokenizer, demoDir);
+                tokenizer, demoDir, eval);
     }
 }

@@ -54,6 +54,32 @@ public final class CheckpointStore {
         return target;
     }
 
+    /** The best checkpoint's directory name, beside checkpoint-N; never pruned. */
+    public static final String BEST = "best";
+
+    /**
+     * Replaces best/ through writer: the new one is written into a temporary directory first, so a crash leaves
+     * either the old best or the new one (or, between two renames, the old one under a temporary name).
+     */
+    public Path saveBest(Writer writer) throws IOException {
+        Files.createDirectories(outputDir);
+        Path target = outputDir.resolve(BEST);
+        Path tmp = Files.createTempDirectory(outputDir, ".best.tmp-"), old = null;
+        try {
+            writer.write(tmp);
+            if (Files.exists(target)) {
+                old = outputDir.resolve(".best.old-" + ProcessHandle.current().pid());
+                if (Files.exists(old)) deleteTree(old);
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            if (Files.exists(tmp)) deleteTree(tmp);
+            if (old != null && Files.exists(old)) deleteTree(old);
+        }
+        return target;
+    }
+
     /** Every complete checkpoint, oldest first. */
     public List<Path> list() throws IOException {
         if (!Files.isDirectory(outputDir)) return List.of();

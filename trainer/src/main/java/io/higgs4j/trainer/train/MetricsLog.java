@@ -13,11 +13,15 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
-/** metrics.jsonl: one JSON object per optimizer step, flushed as it is written. */
+/**
+ * metrics.jsonl: one JSON object per optimizer step, and one per evaluation (its keys start with {@code eval_}),
+ * flushed as it is written.
+ */
 public final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter out;
     private final List<StepMetrics> history = new ArrayList<>();
+    private final List<EvalMetrics> evalHistory = new ArrayList<>();
 
     /**
      * Opens path; when resuming from resumeStep, lines of later steps (written by the interrupted run after its last
@@ -31,7 +35,8 @@ public final class MetricsLog implements AutoCloseable {
                 JsonNode n = JSON.readTree(line);
                 if (n.path("step").asLong() <= resumeStep) {
                     kept.add(line);
-                    history.add(fromJson(n));
+                    if (n.has("eval_loss")) evalHistory.add(evalFromJson(n));
+                    else history.add(fromJson(n));
                 }
             }
         }
@@ -73,6 +78,38 @@ public final class MetricsLog implements AutoCloseable {
 
     public List<StepMetrics> history() {
         return List.copyOf(history);
+    }
+
+    /** An evaluation's record: step, eval_loss, eval_text_loss, eval_audio_loss, per-codebook losses and accuracy, targets. */
+    public void writeEval(EvalMetrics m) throws IOException {
+        evalHistory.add(m);
+        if (out == null) return;
+        ObjectNode n = JSON.createObjectNode();
+        n.put("step", m.step());
+        n.put("eval_loss", m.loss());
+        n.put("eval_text_loss", m.textLoss());
+        n.put("eval_audio_loss", m.audioLoss());
+        var cb = n.putArray("eval_codebook_losses");
+        for (double v : m.codebookLosses()) cb.add(v);
+        var acc = n.putArray("eval_codebook_accuracy");
+        for (double v : m.codebookAccuracy()) acc.add(v);
+        n.put("eval_text_targets", m.textTargets());
+        n.put("eval_audio_targets", m.audioTargets());
+        out.write(JSON.writeValueAsString(n));
+        out.newLine();
+        out.flush();
+    }
+
+    public List<EvalMetrics> evalHistory() {
+        return List.copyOf(evalHistory);
+    }
+
+    private static EvalMetrics evalFromJson(JsonNode n) {
+        double[] cb = new double[n.path("eval_codebook_losses").size()], acc = new double[n.path("eval_codebook_accuracy").size()];
+        for (int i = 0; i < cb.length; i++) cb[i] = n.path("eval_codebook_losses").get(i).asDouble();
+        for (int i = 0; i < acc.length; i++) acc[i] = n.path("eval_codebook_accuracy").get(i).asDouble();
+        return new EvalMetrics(n.path("step").asLong(), n.path("eval_loss").asDouble(), n.path("eval_text_loss").asDouble(),
+                n.path("eval_audio_loss").asDouble(), cb, acc, n.path("eval_text_targets").asLong(), n.path("eval_audio_targets").asLong());
     }
 
     private static StepMetrics fromJson(JsonNode n) {

@@ -46,8 +46,9 @@ public final class Trainer {
                            int saveSteps, int saveTotalLimit, int loggingSteps, long seed, Path outputDir,
                            HiggsAudioLoss.Options loss, Device device, int maxNonFiniteInARow) {}
 
-    /** How a run ended. */
-    public record Result(long steps, List<StepMetrics> history, Path lastCheckpoint, boolean interrupted) {}
+    /** How a run ended; earlyStopped when evaluations stopped improving for the patience given. */
+    public record Result(long steps, List<StepMetrics> history, Path lastCheckpoint, boolean interrupted,
+                         List<EvalMetrics> evalHistory, boolean earlyStopped) {}
 
     private final HiggsAudioModel model;
     private final LoraModel lora;
@@ -95,6 +96,22 @@ public final class Trainer {
     }
 
     private StepListener listener;
+    private Evaluation evaluation;
+    private int evalEvery, patience;
+
+    /**
+     * Evaluates on held-out data every evalEvery steps and at the end (each rank its share), appends the metrics to
+     * metrics.jsonl, keeps the best by eval_loss in best/, and with patience > 0 stops after that many evaluations
+     * without improvement.
+     */
+    public Trainer evaluation(Evaluation evaluation, int evalEvery, int patience) {
+        if (evalEvery < 1) throw new IllegalArgumentException("--eval_steps must be >= 1, got " + evalEvery);
+        if (patience < 0) throw new IllegalArgumentException("--early_stopping_patience must be >= 0, got " + patience);
+        this.evaluation = evaluation;
+        this.evalEvery = evalEvery;
+        this.patience = patience;
+        return this;
+    }
 
     /** Calls listener after each step on the main rank (the other ranks wait for it at the next step's all-reduce). */
     public Trainer onStep(StepListener listener) {
@@ -130,6 +147,8 @@ public final class Trainer {
         Path lastCheckpoint = resumeFrom;
         long lastSavedStep = resumeFrom == null ? -1 : state.globalStep();
         int nonFiniteInARow = 0;
+        EvalState evalState = resumeFrom == null ? EvalState.NONE : EvalState.read(resumeFrom);
+        boolean earlyStopped = false;
         try (MetricsLog metrics = main ? new MetricsLog(s.outputDir().resolve("metrics.jsonl"), state.globalStep()) : MetricsLog.inMemory()) {
             if (main) progress.start(state.globalStep(), s.totalSteps());
             // With several ranks, a stop (Ctrl-C on any rank) is agreed on in the step's all-reduce, so all stop together.
@@ -221,8 +240,12 @@ public final class Trainer {
                         lr, gradNorm, tokens / seconds, Memory.bytesInUse(s.device()), seconds);
                 metrics.write(m);
                 if (main) progress.step(m, s.loggingSteps());
+                if (evaluation != null && state.globalStep() % evalEvery == 0) {
+                    evalState = evaluate(metrics, store, state, evalState);
+                    earlyStopped = patience > 0 && evalState.sinceBest() >= patience;
+                }
                 if (s.saveSteps() > 0 && state.globalStep() % s.saveSteps() == 0) {
-                    if (main) lastCheckpoint = save(store, state);
+                    if (main) lastCheckpoint = save(store, state, evalState);
                     lastSavedStep = state.globalStep();
                 }
                 if (main && listener != null) listener.afterStep(state.globalStep(), false);
@@ -230,12 +253,20 @@ public final class Trainer {
                     stop.set(true);
                     stopping = true;
                 }
+                if (earlyStopped) {
+                    LOG.info("early stopping at step {}: {} evaluations without improvement (best eval_loss {} at step {})",
+                            state.globalStep(), evalState.sinceBest(), evalState.bestLoss(), evalState.bestStep());
+                    break;
+                }
+            }
+            if (evaluation != null && !stop.get() && state.globalStep() > 0 && evalState.lastEvalStep() != state.globalStep()) {
+                evalState = evaluate(metrics, store, state, evalState);
             }
             // saveSteps < 0: no checkpoint at all (benchmarks); otherwise the last step is always saved.
-            if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0 && main) lastCheckpoint = save(store, state);
+            if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0 && main) lastCheckpoint = save(store, state, evalState);
             if (main && listener != null && state.globalStep() > 0) listener.afterStep(state.globalStep(), true);
             if (main) progress.finish(stop.get());
-            return new Result(state.globalStep(), metrics.history(), lastCheckpoint, stop.get());
+            return new Result(state.globalStep(), metrics.history(), lastCheckpoint, stop.get(), metrics.evalHistory(), earlyStopped);
         }
     }
 
@@ -251,15 +282,36 @@ public final class Trainer {
         return b.to(s.device());
     }
 
-    /** checkpoint-N: the PEFT adapter, the optimizer state and trainer_state.json, written atomically. */
-    private Path save(CheckpointStore store, TrainerState state) throws IOException {
-        Path p = store.save(state.globalStep(), dir -> {
-            lora.save(dir);
-            SafetensorsWriter.write(dir.resolve(OPTIMIZER_FILE), optimizer.stateDict(), Map.of("step", Long.toString(optimizer.stepCount())));
-            state.write(dir);
-        });
+    /** checkpoint-N: the PEFT adapter, the optimizer state, trainer_state.json and eval_state.json, written atomically. */
+    private Path save(CheckpointStore store, TrainerState state, EvalState evalState) throws IOException {
+        Path p = store.save(state.globalStep(), dir -> fill(dir, state, evalState));
         LOG.info("saved {}", p);
         return p;
+    }
+
+    private void fill(Path dir, TrainerState state, EvalState evalState) throws IOException {
+        lora.save(dir);
+        SafetensorsWriter.write(dir.resolve(OPTIMIZER_FILE), optimizer.stateDict(), Map.of("step", Long.toString(optimizer.stepCount())));
+        state.write(dir);
+        evalState.write(dir);
+    }
+
+    /** One evaluation on every rank; on the main rank its record, its log line and, when it is the best, best/. */
+    private EvalState evaluate(MetricsLog metrics, CheckpointStore store, TrainerState state, EvalState before) throws IOException {
+        long t0 = System.nanoTime();
+        EvalMetrics e = evaluation.evaluate(model, state.globalStep(), s.device(), group);
+        EvalState after = before.after(state.globalStep(), e.loss());
+        metrics.writeEval(e);
+        if (group.isMain()) {
+            double accuracy = java.util.Arrays.stream(e.codebookAccuracy()).average().orElse(0);
+            LOG.info(String.format(java.util.Locale.ROOT, "eval at step %d: loss %.4f (text %.4f, audio %.4f), audio top-1 accuracy %.3f "
+                            + "over %d text and %d audio targets (%.1f s)%s", e.step(), e.loss(), e.textLoss(), e.audioLoss(), accuracy,
+                    e.textTargets(), e.audioTargets(), (System.nanoTime() - t0) / 1e9,
+                    after.improvedAt(e.step()) ? "; new best" : String.format(java.util.Locale.ROOT, "; best %.4f at step %d (%d since)",
+                            after.bestLoss(), after.bestStep(), after.sinceBest())));
+            if (after.improvedAt(e.step())) store.saveBest(dir -> fill(dir, state, after));
+        }
+        return after;
     }
 
     private TrainerState resume(Path checkpoint) throws IOException {

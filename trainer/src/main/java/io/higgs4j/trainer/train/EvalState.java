@@ -1,0 +1,59 @@
+package io.higgs4j.trainer.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Where the evaluations of a run stand, saved as eval_state.json in each checkpoint so that a resumed run keeps its
+ * best-so-far and its early-stopping count: the best held-out loss and its step, evaluations since it, the last step
+ * evaluated (-1: none yet).
+ */
+public record EvalState(double bestLoss, long bestStep, int sinceBest, long lastEvalStep) {
+
+    public static final String FILE = "eval_state.json";
+    public static final EvalState NONE = new EvalState(Double.POSITIVE_INFINITY, -1, 0, -1);
+
+    /** After an evaluation of loss at step: a new best resets the count, anything else adds one. */
+    public EvalState after(long step, double loss) {
+        return loss < bestLoss ? new EvalState(loss, step, 0, step) : new EvalState(bestLoss, bestStep, sinceBest + 1, step);
+    }
+
+    public boolean improvedAt(long step) {
+        return bestStep == step;
+    }
+
+    public void write(Path dir) throws IOException {
+        ObjectNode n = new ObjectMapper().createObjectNode();
+        if (bestStep >= 0) n.put("best_eval_loss", bestLoss);
+        n.put("best_step", bestStep);
+        n.put("evaluations_since_best", sinceBest);
+        n.put("last_eval_step", lastEvalStep);
+        Files.writeString(dir.resolve(FILE), n.toPrettyString());
+    }
+
+    /** The state saved in checkpoint, or NONE when it has none (a run without evaluation). */
+    public static EvalState read(Path checkpoint) throws IOException {
+        Path f = checkpoint.resolve(FILE);
+        if (!Files.isRegularFile(f)) return NONE;
+        JsonNode n;
+        try {
+            n = new ObjectMapper().readTree(f.toFile());
+        } catch (IOException e) {
+            throw new IllegalArgumentException(f + " is not valid JSON: " + e.getMessage());
+        }
+        for (String k : new String[] {"best_step", "evaluations_since_best", "last_eval_step"}) {
+            if (!n.path(k).canConvertToLong()) throw new IllegalArgumentException(f + ": \"" + k + "\" must be an integer, got " + n.get(k));
+        }
+        long bestStep = n.get("best_step").asLong();
+        if (bestStep >= 0 && !n.path("best_eval_loss").isNumber()) {
+            throw new IllegalArgumentException(f + ": \"best_eval_loss\" must be a number, got " + n.get("best_eval_loss"));
+        }
+        return new EvalState(bestStep >= 0 ? n.get("best_eval_loss").asDouble() : Double.POSITIVE_INFINITY, bestStep,
+                n.get("evaluations_since_best").asInt(), n.get("last_eval_step").asLong());
+    }
+}
