@@ -410,6 +410,11 @@ public final class TrainCommand implements Callable<Integer> {
                 r.interrupted() ? "stopped" : "done", r.steps(), first.loss(), last.loss(), first.textLoss(), last.textLoss(),
                 first.audioLoss(), last.audioLoss(), seconds > 0 ? tokens / seconds : 0,
                 r.interrupted() ? r.lastCheckpoint() : outputDir, plotted ? ", curve in " + outputDir.resolve("loss_curve.png") : ""));
+        if (!r.evalHistory().isEmpty()) {
+            var best = r.evalHistory().stream().min(java.util.Comparator.comparingDouble(io.higgs4j.trainer.train.EvalMetrics::loss)).orElseThrow();
+            LOG.info(String.format(Locale.ROOT, "%sbest eval_loss %.4f at step %d: %s", r.earlyStopped() ? "stopped early; " : "",
+                    best.loss(), best.step(), outputDir.resolve(io.higgs4j.trainer.train.CheckpointStore.BEST)));
+        }
     }
 
     /** Encodes, with the audio tokenizer, every audio of the data that has no codes file yet. */
