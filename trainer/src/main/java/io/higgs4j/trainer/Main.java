@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Fine-tune Higgs Audio v2 with LoRA on libtorch, from Java.",
         subcommands = {DoctorCommand.class, ParamsCommand.class, ForwardCommand.class, MergeCommand.class,
                 ValidateDataCommand.class, TrainCommand.class, LaunchCommand.class, EncodeAudioCommand.class,
-                DecodeAudioCommand.class, GenerateCommand.class})
+                DecodeAudioCommand.class, GenerateCommand.class, PrepareDataCommand.class})
 public final class Main implements Runnable {
 
     @Override

@@ -82,7 +82,7 @@ final class TrainingData {
             LOG.info("evaluation data: {} samples read from {}, {} valid, {} skipped", e.report().total(), cmd.evalDataPath(),
                     eval.size(), e.report().invalid());
         } else if (cmd.evalRatio() > 0) {
-            EvalSplit.Parts parts = EvalSplit.split(valid.samples(), cmd.evalRatio(), cmd.seed());
+            EvalSplit.Parts<EncodedSample> parts = EvalSplit.split(valid.samples(), cmd.evalRatio(), cmd.seed());
             valid = new DataValidator.Result(parts.train(), valid.report());
             eval = parts.eval();
             LOG.info("held out {} of {} samples for evaluation ({}), {} left to train on", eval.size(), parts.train().size() + eval.size(),

@@ -29,7 +29,7 @@ class EvalSplitTest {
     @Test
     void wholeSpeakersAreHeldOutUntilTheRatioIsReached() {
         List<EncodedSample> all = samples(40, 8); // 5 samples per speaker
-        EvalSplit.Parts p = EvalSplit.split(all, 0.2, 1);
+        EvalSplit.Parts<EncodedSample> p = EvalSplit.split(all, 0.2, 1);
         assertTrue(p.bySpeaker());
         assertEquals(10, p.eval().size(), "0.2 of 40 = 8 samples: whole speakers of 5 until 8 are held out, so two (10)");
         Set<String> both = speakers(p.train());
@@ -39,13 +39,13 @@ class EvalSplitTest {
         assertEquals(p, EvalSplit.split(all, 0.2, 1), "seeded");
         assertNotEquals(speakers(p.eval()), speakers(EvalSplit.split(all, 0.2, 2).eval()), "another seed, other speakers");
         // A ratio that would take everything still leaves a speaker to train on.
-        EvalSplit.Parts most = EvalSplit.split(all, 0.99, 1);
+        EvalSplit.Parts<EncodedSample> most = EvalSplit.split(all, 0.99, 1);
         assertEquals(1, speakers(most.train()).size());
     }
 
     @Test
     void withoutSpeakersItSplitsSamples() {
-        EvalSplit.Parts p = EvalSplit.split(samples(10, 0), 0.3, 4);
+        EvalSplit.Parts<EncodedSample> p = EvalSplit.split(samples(10, 0), 0.3, 4);
         assertFalse(p.bySpeaker());
         assertEquals(3, p.eval().size());
         assertEquals(7, p.train().size());
