@@ -89,6 +89,10 @@ else
     fi
   done
 fi
+# Data preparation (prepare-data's pipeline: read, encode at the released tokenizer widths, write): 8 clips of 5 s.
+echo "== prepare-data" >&2
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" io.higgs4j.benchmarks.PrepareDataBenchmark 8 5 > "$out/prepare.log" 2>&1 \
+  || { echo "prepare-data benchmark failed; see $out/prepare.log" >&2; exit 1; }
 "$JAVA_HOME/bin/java" -cp "$jar" io.higgs4j.benchmarks.PlotTokensPerSecond "$out/model.json" "$out/tokens_per_s.png" >&2
 python3 - "$out" <<'PY'
 import json, sys, os
@@ -168,6 +172,11 @@ else:
         a, b = statistics.mean(med[("higgs4j", key)]), statistics.mean(med[("PyTorch", key)])
         print(f"{label}_vs_pytorch: {a / b:.2f}  ({key}, batch 1 x 256, float32 CPU, {threads} threads; {head})")
         print(f"{label}_ms: higgs4j {a:.1f}, pytorch {b:.1f}  (mean of two runs' medians of 6 steps each)")
+for line in open(os.path.join(out, "prepare.log")):
+    x = re.match(r"prepare_data .* hours_per_hour=([\d.]+) hours_for_305h=([\d.]+)", line)
+    if x:
+        print(f"data_prep_hours_per_hour: {x.group(1)}  (prepare-data's pipeline, released tokenizer widths, random weights, float32 CPU; "
+              f"the seed pipeline's 305 h would take {x.group(2)} h)")
 runs = {"higgs4j_generate": [], "official_generate": []}
 for line in open(os.path.join(out, "generation.log")):
     x = re.match(r"(higgs4j_generate|official_generate) frames=(\d+) seconds=([\d.]+) frames_per_s=([\d.]+).*prefill_tokens_per_s=([\d.]+)", line)
