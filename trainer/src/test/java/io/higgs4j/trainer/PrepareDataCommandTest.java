@@ -149,6 +149,23 @@ class PrepareDataCommandTest {
     }
 
     @Test
+    void flacAndMp3AreReadToo(@TempDir Path tmp) throws Exception {
+        Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
+        Path fixtures = Path.of("../core/src/test/resources/audio").toAbsolutePath().normalize();
+        Path in = Files.createDirectories(tmp.resolve("in").resolve("mix"));
+        Files.copy(fixtures.resolve("tone_16k_mono.flac"), in.resolve("a.flac"));
+        Files.copy(fixtures.resolve("tone_44k_stereo.mp3"), in.resolve("b.mp3"));
+        Files.copy(fixtures.resolve("tone_16k_mono.wav"), in.resolve("c.wav"));
+        for (String n : List.of("a", "b", "c")) Files.writeString(in.resolve(n + ".txt"), "clip " + n);
+        GenerateCommandTest.Run r = GenerateCommandTest.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir",
+                tmp.resolve("out").toString(), "--audio_tokenizer_path", tok.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(3, lines(tmp.resolve("out").resolve("train.jsonl")).size());
+        // The FLAC is the WAV losslessly: the same codes.
+        assertArrayEquals(Npy.read(tmp.resolve("out/codes/mix/c.codes.npy")).rows(), Npy.read(tmp.resolve("out/codes/mix/a.codes.npy")).rows());
+    }
+
+    @Test
     void badInputIsNamed(@TempDir Path tmp) throws Exception {
         Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
         GenerateCommandTest.Run r = GenerateCommandTest.run("prepare-data", "--input", tmp.resolve("nope").toString(), "--output_dir",

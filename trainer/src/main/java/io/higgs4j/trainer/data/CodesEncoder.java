@@ -1,7 +1,6 @@
 package io.higgs4j.trainer.data;
 
 import io.higgs4j.audio.Audio;
-import io.higgs4j.audio.WavReader;
 import io.higgs4j.io.Npy;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
 import org.slf4j.Logger;
@@ -55,10 +54,10 @@ public final class CodesEncoder {
         return new ArrayList<>(out.values());
     }
 
-    /** The jobs of every .wav file under a directory, sorted by path. */
+    /** The jobs of every audio file (.wav, .flac, .mp3) under a directory, sorted by path. */
     public static List<Job> jobsInDirectory(Path dir) throws IOException {
         try (var files = Files.walk(dir)) {
-            return files.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav"))
+            return files.filter(p -> Files.isRegularFile(p) && io.higgs4j.audio.AudioFiles.isAudioFile(p))
                     .sorted()
                     .map(p -> new Job(p, p.resolveSibling(AudioCodes.siblingCodesName(p.getFileName().toString()))))
                     .toList();
@@ -99,7 +98,7 @@ public final class CodesEncoder {
     /** Encodes one file; returns its length in seconds. */
     static double encode(Job job, HiggsAudioTokenizer tokenizer) throws IOException {
         if (!Files.isRegularFile(job.audio())) throw new IOException("the audio file does not exist");
-        Audio audio = WavReader.read(job.audio());
+        Audio audio = io.higgs4j.audio.AudioFiles.read(job.audio());
         long[][] codes = tokenizer.encode(audio);
         Path tmp = job.codes().resolveSibling(job.codes().getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {

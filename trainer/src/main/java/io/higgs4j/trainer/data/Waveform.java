@@ -2,7 +2,6 @@ package io.higgs4j.trainer.data;
 
 import io.higgs4j.audio.Audio;
 import io.higgs4j.audio.Resampler;
-import io.higgs4j.audio.WavReader;
 import io.higgs4j.audio.WhisperFeatureExtractor;
 import io.higgs4j.trainer.data.AudioCodes.InvalidSampleException;
 import io.higgs4j.trainer.data.ChatMlSample.AudioItem;
@@ -127,7 +126,7 @@ public final class Waveform {
             Cached c = cache;
             if (c != null && c.file.equals(file) && c.size == size && c.modified == modified) return c.samples;
         }
-        Audio a = WavReader.read(file);
+        Audio a = io.higgs4j.audio.AudioFiles.read(file);
         float[] s = a.sampleRate() == SAMPLE_RATE ? a.samples() : Resampler.resample(a.samples(), a.sampleRate(), SAMPLE_RATE);
         synchronized (Waveform.class) {
             cache = new Cached(file, size, modified, s);

@@ -2,7 +2,6 @@ package io.higgs4j.trainer.generate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.higgs4j.audio.WavReader;
 import io.higgs4j.higgs.GenerationConfig;
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
@@ -99,7 +98,7 @@ public final class SamplePrompts {
                     Path wav = base.resolve(refAudio);
                     io.higgs4j.audio.Audio audio;
                     try {
-                        audio = WavReader.read(wav);
+                        audio = io.higgs4j.audio.AudioFiles.read(wav);
                     } catch (IOException | RuntimeException e) {
                         throw new IllegalArgumentException(where + ": \"ref_audio\" " + wav + " is not a readable WAV: " + e.getMessage());
                     }
