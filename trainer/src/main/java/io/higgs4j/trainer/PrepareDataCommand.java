@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.audio.Audio;
-import io.higgs4j.audio.WavReader;
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.tokenizer.AudioTokenizerLoader;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
@@ -170,7 +169,7 @@ public final class PrepareDataCommand implements Callable<Integer> {
 
         @Override
         public Audio read(Path audio) throws IOException {
-            return WavReader.read(audio);
+            return io.higgs4j.audio.AudioFiles.read(audio);
         }
 
         @Override
