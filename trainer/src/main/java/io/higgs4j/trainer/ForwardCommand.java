@@ -12,6 +12,7 @@ import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
+import io.higgs4j.trainer.hub.ModelLocator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -30,7 +31,9 @@ import java.util.concurrent.Callable;
         description = "Run the model in float32 on a collated batch and save logits, labels, masks, losses and gradients.")
 public final class ForwardCommand implements Callable<Integer> {
 
-    @Option(names = {"--model_path", "--model-path"}, required = true, description = "directory with config.json and safetensors weights")
+    @Option(names = {"--model_path", "--model-path"}, required = true, paramLabel = "DIR|ID",
+            description = "directory with config.json and safetensors weights"
+                    + ", or a Hugging Face id owner/name[@revision] (fetched into the Hugging Face cache)")
     Path modelPath;
 
     @Option(names = "--batch", required = true, description = "safetensors file with the collator's int64 tensors")
@@ -52,6 +55,7 @@ public final class ForwardCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(batchPath)) throw new IllegalArgumentException("--batch " + batchPath + " is not a file");
+        modelPath = ModelLocator.locate(modelPath, ModelLocator.Kind.MODEL);
         Device dev = Device.parse(device);
         HiggsAudioConfig config = HiggsAudioConfig.fromFile(modelPath.resolve("config.json"));
         try (HiggsAudioModel model = new HiggsAudioModel(config, Init.forLoading(DType.FLOAT32, dev));

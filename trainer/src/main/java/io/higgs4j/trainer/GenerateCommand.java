@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.audio.Audio;
-import io.higgs4j.audio.WavReader;
 import io.higgs4j.higgs.GenerationConfig;
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
@@ -53,8 +52,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Option(names = {"--model_path", "--model-path"}, paramLabel = "DIR",
-            description = "model directory: config.json, safetensors weights (and tokenizer.json at the user level)")
+    @Option(names = {"--model_path", "--model-path"}, paramLabel = "DIR|ID",
+            description = "model directory: config.json, safetensors weights (and tokenizer.json at the user level); or a Hugging Face id "
+                    + "owner/name[@revision] (bosonai/higgs-audio-v2-generation-3B-base), fetched into the Hugging Face cache")
     Path modelPath;
 
     @Option(names = "--config", description = "instead of --model_path: a preset (tiny, small) or a config.json, randomly initialised (--seed); for tests")
@@ -91,8 +91,9 @@ public final class GenerateCommand implements Callable<Integer> {
                     + "trained with (default: ${DEFAULT-VALUE})")
     String promptLayout;
 
-    @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR",
-            description = "audio tokenizer directory (config.json, model.pth or model.safetensors): encodes --ref_audio, decodes --output")
+    @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR|ID",
+            description = "audio tokenizer directory (config.json, model.pth or model.safetensors) or its Hugging Face id "
+                    + "(bosonai/higgs-audio-v2-tokenizer): encodes --ref_audio, decodes --output")
     Path audioTokenizerPath;
 
     @Option(names = "--output", paramLabel = "OUT.wav", description = "the speech, 24 kHz mono WAV (needs --audio_tokenizer_path)")
@@ -174,8 +175,10 @@ public final class GenerateCommand implements Callable<Integer> {
 
     void validate() {
         if ((modelPath == null) == (config == null)) throw bad("give either --model_path or --config");
-        if (modelPath != null && !Files.isDirectory(modelPath)) throw bad("--model_path " + modelPath + " is not a directory");
-        if (modelPath != null && !Files.isRegularFile(modelPath.resolve("config.json"))) throw bad("--model_path " + modelPath + " has no config.json");
+        if (modelPath != null && !Files.isDirectory(modelPath) && !io.higgs4j.trainer.hub.HubId.isHubId(modelPath.toString())) {
+            throw bad("--model_path " + modelPath + " is not a directory (nor a Hugging Face id owner/name[@revision])");
+        }
+        if (modelPath != null && Files.isDirectory(modelPath) && !Files.isRegularFile(modelPath.resolve("config.json"))) throw bad("--model_path " + modelPath + " has no config.json");
         if (adapter != null && !Files.isRegularFile(adapter.resolve(LoraModel.CONFIG_FILE))) {
             throw bad("--adapter " + adapter + " has no " + LoraModel.CONFIG_FILE);
         }
@@ -213,7 +216,8 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw bad((output != null ? "--output (a WAV)" : "--ref_audio") + " needs the audio tokenizer: --audio_tokenizer_path DIR"
                         + (output != null ? " (or write codes only with --codes_output)" : " (or give --ref_codes)"));
             }
-            if (audioTokenizerPath != null && !Files.isRegularFile(audioTokenizerPath.resolve("config.json"))) {
+            if (audioTokenizerPath != null && !Files.isRegularFile(audioTokenizerPath.resolve("config.json"))
+                    && !io.higgs4j.trainer.hub.HubId.isHubId(audioTokenizerPath.toString())) {
                 throw bad("--audio_tokenizer_path " + audioTokenizerPath + " has no config.json (expected the audio tokenizer's directory)");
             }
             checkOutput("--output", output);
@@ -264,6 +268,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
+        // Hub ids become their snapshots in the Hugging Face cache (downloaded on a miss), before anything is loaded
+        modelPath = io.higgs4j.trainer.hub.ModelLocator.locate(modelPath, io.higgs4j.trainer.hub.ModelLocator.Kind.MODEL);
+        audioTokenizerPath = io.higgs4j.trainer.hub.ModelLocator.locate(audioTokenizerPath, io.higgs4j.trainer.hub.ModelLocator.Kind.AUDIO_TOKENIZER);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
         DType dt = (dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA) ? DType.BFLOAT16 : DType.FLOAT32;
@@ -327,7 +334,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     private static Audio read(Path wav) {
         try {
-            return WavReader.read(wav);
+            return io.higgs4j.audio.AudioFiles.read(wav);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("--ref_audio " + wav + " is not a readable WAV: " + e.getMessage());
         }

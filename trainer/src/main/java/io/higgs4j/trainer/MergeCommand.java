@@ -9,6 +9,7 @@ import io.higgs4j.safetensors.SafetensorsCheckpoint;
 import io.higgs4j.safetensors.SafetensorsWriter;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
+import io.higgs4j.trainer.hub.ModelLocator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,7 +30,9 @@ import java.util.stream.Stream;
         description = "Merge a LoRA adapter into the base model and write a full checkpoint the reference implementation loads.")
 public final class MergeCommand implements Callable<Integer> {
 
-    @Option(names = {"--model_path", "--model-path"}, required = true, description = "base model directory (config.json, safetensors)")
+    @Option(names = {"--model_path", "--model-path"}, required = true, paramLabel = "DIR|ID",
+            description = "base model directory (config.json, safetensors)"
+                    + ", or a Hugging Face id owner/name[@revision] (fetched into the Hugging Face cache)")
     Path modelPath;
 
     @Option(names = "--adapter", required = true, description = "PEFT adapter directory (adapter_config.json, adapter_model.safetensors)")
@@ -49,6 +52,7 @@ public final class MergeCommand implements Callable<Integer> {
                 if (s.findAny().isPresent()) throw new IllegalArgumentException("--output_dir " + outputDir + " is not empty");
             }
         }
+        modelPath = ModelLocator.locate(modelPath, ModelLocator.Kind.MODEL);
         HiggsAudioConfig config = HiggsAudioConfig.fromFile(modelPath.resolve("config.json"));
         DType dtype;
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(modelPath)) {

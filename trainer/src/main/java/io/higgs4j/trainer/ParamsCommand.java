@@ -6,6 +6,7 @@ import io.higgs4j.lora.LoraConfig;
 import io.higgs4j.lora.LoraModel;
 import io.higgs4j.nn.Init;
 import io.higgs4j.torch.Tensor;
+import io.higgs4j.trainer.hub.ModelLocator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -22,7 +23,8 @@ import java.util.concurrent.Callable;
 public final class ParamsCommand implements Callable<Integer> {
 
     @Option(names = {"--config", "--config_path", "--config-path"}, required = true, paramLabel = "CONFIG",
-            description = "a config.json, a model directory holding one, or a preset (${COMPLETION-CANDIDATES})",
+            description = "a config.json, a model directory holding one, a preset (${COMPLETION-CANDIDATES}), or a Hugging Face id "
+                    + "owner/name[@revision] (its config fetched into the Hugging Face cache)",
             completionCandidates = Presets.class)
     String config;
 
@@ -48,7 +50,7 @@ public final class ParamsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        HiggsAudioConfig c = HiggsAudioConfig.resolve(config);
+        HiggsAudioConfig c = HiggsAudioConfig.resolve(ModelLocator.locate(config, ModelLocator.Kind.MODEL_CONFIG));
         print(c, System.out, loraR == null ? "Total parameters: " : "Base model parameters: ");
         if (loraR != null) {
             LoraConfig lc = new LoraConfig(loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,

@@ -51,8 +51,9 @@ public final class PrepareDataCommand implements Callable<Integer> {
     @Option(names = {"--output_dir", "--output-dir"}, required = true, paramLabel = "OUT", description = "where the samples, codes and report go")
     Path outputDir;
 
-    @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, required = true, paramLabel = "DIR",
-            description = "audio tokenizer directory (config.json, model.pth or model.safetensors); loaded only when a clip has no codes yet")
+    @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, required = true, paramLabel = "DIR|ID",
+            description = "audio tokenizer directory (config.json, model.pth or model.safetensors) or its Hugging Face id "
+                    + "(bosonai/higgs-audio-v2-tokenizer); loaded only when a clip has no codes yet")
     Path audioTokenizerPath;
 
     @Option(names = {"--prompt_layout", "--prompt-layout"}, defaultValue = "train", paramLabel = "official|train",
@@ -75,8 +76,9 @@ public final class PrepareDataCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "seed of the reference choice and the split (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = {"--model_path", "--model-path"}, paramLabel = "DIR",
-            description = "optional: validate the result against this model's config and tokenizer (as validate-data) into report.json")
+    @Option(names = {"--model_path", "--model-path"}, paramLabel = "DIR|ID",
+            description = "optional: validate the result against this model's config and tokenizer (as validate-data) into report.json; "
+                    + "a directory or a Hugging Face id (only its config and tokenizer files are fetched)")
     Path modelPath;
 
     @Override
@@ -91,6 +93,9 @@ public final class PrepareDataCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        // Hugging Face ids become their snapshots in the Hugging Face cache (downloaded on a miss)
+        audioTokenizerPath = io.higgs4j.trainer.hub.ModelLocator.locate(audioTokenizerPath, io.higgs4j.trainer.hub.ModelLocator.Kind.AUDIO_TOKENIZER);
+        modelPath = io.higgs4j.trainer.hub.ModelLocator.locate(modelPath, io.higgs4j.trainer.hub.ModelLocator.Kind.MODEL_CONFIG);
         if (!Files.isRegularFile(audioTokenizerPath.resolve("config.json"))) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--audio_tokenizer_path " + audioTokenizerPath
                     + " has no config.json (expected the audio tokenizer's directory)");

@@ -56,7 +56,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = {"--output_dir", "--output-dir"}, required = true, description = "where checkpoints, metrics and the adapter go")
     Path outputDir;
 
-    @Option(names = {"--model_path", "--model-path"}, description = "model directory: config.json, safetensors weights, tokenizer.json")
+    @Option(names = {"--model_path", "--model-path"}, paramLabel = "DIR|ID",
+            description = "model directory: config.json, safetensors weights, tokenizer.json; or a Hugging Face id owner/name[@revision] "
+                    + "(bosonai/higgs-audio-v2-generation-3B-base), fetched into the Hugging Face cache")
     Path modelPath;
 
     @Option(names = "--config", description = "instead of --model_path: a preset (tiny, small) or a config.json, randomly initialised")
@@ -70,11 +72,13 @@ public final class TrainCommand implements Callable<Integer> {
     boolean encodeWhisperEmbed;
 
     @Option(names = {"--whisper_model", "--whisper-model"},
-            description = "a Hugging Face Whisper checkpoint whose encoder (model.encoder.*) becomes the audio tower")
+            paramLabel = "DIR|ID", description = "a Hugging Face Whisper checkpoint whose encoder (model.encoder.*) becomes the audio tower: "
+                    + "a directory or an id (openai/whisper-large-v3, optionally @revision) fetched into the Hugging Face cache")
     Path whisperModel;
 
-    @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR",
-            description = "audio tokenizer directory (config.json, model.pth or model.safetensors): audio without a codes file is encoded "
+    @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR|ID",
+            description = "audio tokenizer directory (config.json, model.pth or model.safetensors) or its Hugging Face id "
+                    + "(bosonai/higgs-audio-v2-tokenizer): audio without a codes file is encoded "
                     + "before training and its codes written beside it as NAME.codes.npy, so later runs reuse them")
     Path audioTokenizerPath;
 
@@ -234,7 +238,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (samplePrompts != null && !noSamples() && !Files.isRegularFile(samplePrompts)) throw bad("--sample_prompts " + samplePrompts + " is not a file");
         if (whisperModel != null && !encodeWhisperEmbed) throw bad("--whisper_model needs --encode_whisper_embed");
-        if (whisperModel != null && !Files.exists(whisperModel)) throw bad("--whisper_model " + whisperModel + " does not exist");
+        if (whisperModel != null && !Files.exists(whisperModel) && !io.higgs4j.trainer.hub.HubId.isHubId(whisperModel.toString())) {
+            throw bad("--whisper_model " + whisperModel + " does not exist (nor is it a Hugging Face id owner/name[@revision])");
+        }
         try {
             LrSchedule.Kind.parse(lrScheduler);
             HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT));
@@ -274,6 +280,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (demo) applyDemoDefaults();
         if (audioTokenizerPath != null && demo) throw new IllegalArgumentException("--audio_tokenizer_path: the demo ships its codes; use it with --data_path");
         validate();
+        // Hub ids become their snapshots in the Hugging Face cache (downloaded on a miss), before anything is loaded
+        modelPath = io.higgs4j.trainer.hub.ModelLocator.locate(modelPath, io.higgs4j.trainer.hub.ModelLocator.Kind.MODEL);
+        whisperModel = io.higgs4j.trainer.hub.ModelLocator.locate(whisperModel, io.higgs4j.trainer.hub.ModelLocator.Kind.WHISPER);
+        audioTokenizerPath = io.higgs4j.trainer.hub.ModelLocator.locate(audioTokenizerPath, io.higgs4j.trainer.hub.ModelLocator.Kind.AUDIO_TOKENIZER);
         ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
         int localRank = launch.distributed() ? launch.localRank() : 0;
         Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(localRank) : Device.CPU;

@@ -55,7 +55,8 @@ final class TrainingData {
             tokenizer = HiggsTokenizer.resolve(null, cmd.modelPath(), cmd.tokenizer());
             weights = cmd.modelPath();
             data = cmd.dataPath();
-            name = cmd.modelPath().toString();
+            // a model from the Hugging Face cache is named by its id, as PEFT's base_model_name_or_path names it
+            name = io.higgs4j.trainer.hub.HubCache.repoOf(cmd.modelPath()).orElse(cmd.modelPath().toString());
         } else {
             config = HiggsAudioConfig.resolve(cmd.config());
             tokenizer = HiggsTokenizer.resolve(cmd.config(), null, cmd.tokenizer());

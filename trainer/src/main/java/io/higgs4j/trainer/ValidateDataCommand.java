@@ -6,6 +6,7 @@ import io.higgs4j.trainer.data.HiggsTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.ValidationReport;
+import io.higgs4j.trainer.hub.ModelLocator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -28,7 +29,9 @@ public final class ValidateDataCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "REPORT.json", description = "write the report as JSON")
     Path report;
 
-    @Option(names = {"--model_path", "--model-path"}, paramLabel = "DIR", description = "model directory (config.json, tokenizer.json)")
+    @Option(names = {"--model_path", "--model-path"}, paramLabel = "DIR|ID",
+            description = "model directory (config.json, tokenizer.json), or a Hugging Face id owner/name[@revision] (its config and "
+                    + "tokenizer fetched into the Hugging Face cache, not its weights)")
     Path modelPath;
 
     @Option(names = {"--config", "--config_path", "--config-path"}, paramLabel = "CONFIG",
@@ -65,6 +68,7 @@ public final class ValidateDataCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        modelPath = ModelLocator.locate(modelPath, ModelLocator.Kind.MODEL_CONFIG);
         HiggsAudioConfig cfg = modelConfig(config, modelPath);
         ValidationOptions options = new ValidationOptions(maxSeqLen, minAudioSeconds, maxAudioSeconds, 10, PromptLayout.parse(promptLayout));
         try (HiggsTokenizer tok = HiggsTokenizer.resolve(config, modelPath, tokenizer)) {
