@@ -86,9 +86,7 @@ public final class GenerateCommand implements Callable<Integer> {
     String scene;
 
     @Option(names = {"--prompt_layout", "--prompt-layout"}, defaultValue = "official", paramLabel = "official|train",
-            description = "official (as examples/generation.py: the reference as an earlier assistant clip) or train (as train "
-                    + "--prompt_layout train lays out voice cloning: the reference as user audio-in); use the layout the adapter was "
-                    + "trained with (default: ${DEFAULT-VALUE})")
+            description = io.higgs4j.trainer.data.PromptLayout.OPTION_HELP)
     String promptLayout;
 
     @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR|ID",

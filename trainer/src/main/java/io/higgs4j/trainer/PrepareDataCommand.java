@@ -57,7 +57,7 @@ public final class PrepareDataCommand implements Callable<Integer> {
     Path audioTokenizerPath;
 
     @Option(names = {"--prompt_layout", "--prompt-layout"}, defaultValue = "train", paramLabel = "official|train",
-            description = "how the samples are laid out (as train --prompt_layout and generate --prompt_layout) (default: ${DEFAULT-VALUE})")
+            description = io.higgs4j.trainer.data.PromptLayout.OPTION_HELP)
     String promptLayout;
 
     @Option(names = {"--eval_ratio", "--eval-ratio"}, defaultValue = "0",

@@ -83,9 +83,7 @@ public final class TrainCommand implements Callable<Integer> {
     Path audioTokenizerPath;
 
     @Option(names = {"--prompt_layout", "--prompt-layout"}, defaultValue = "train", paramLabel = "official|train",
-            description = "how voice-cloning samples become turns: official (as the official generation prompts: the reference "
-                    + "as an earlier assistant audio-out turn, not trained on) or train (this project's: the reference as user "
-                    + "audio-in); generate with the same layout (default: ${DEFAULT-VALUE})")
+            description = io.higgs4j.trainer.data.PromptLayout.OPTION_HELP)
     String promptLayout;
 
     @Option(names = {"--eval_data_path", "--eval-data-path"}, paramLabel = "FILE",

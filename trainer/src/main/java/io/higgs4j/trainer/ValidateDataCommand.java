@@ -55,9 +55,7 @@ public final class ValidateDataCommand implements Callable<Integer> {
     double maxAudioSeconds;
 
     @Option(names = {"--prompt_layout", "--prompt-layout"}, defaultValue = "train", paramLabel = "official|train",
-            description = "how voice-cloning samples become turns: official (as the official generation prompts: the reference "
-                    + "as an earlier assistant audio-out turn, not trained on) or train (this project's: the reference as user "
-                    + "audio-in) (default: ${DEFAULT-VALUE})")
+            description = io.higgs4j.trainer.data.PromptLayout.OPTION_HELP)
     String promptLayout;
 
     @Option(names = "--strict", description = "fail when any sample is invalid")

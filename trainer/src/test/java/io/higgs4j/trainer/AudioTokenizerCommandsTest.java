@@ -19,9 +19,6 @@ import io.higgs4j.trainer.data.DemoData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,15 +28,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /** encode-audio, decode-audio and train --audio_tokenizer_path, with a tiny tokenizer of random weights. */
 class AudioTokenizerCommandsTest {
 
-    record Run(int rc, String out, String err) {}
-
-    static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        var cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
-        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
-        int rc = cl.execute(args);
-        return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static Cli.Run run(String... args) {
+        return Cli.run(args);
     }
 
     /** A tokenizer directory: the tiny geometry (config.json with higgs4j's width keys) and random weights. */
@@ -85,7 +75,7 @@ class AudioTokenizerCommandsTest {
                         + " {\"role\": \"assistant\", \"content\": {\"type\": \"audio\", \"audio_url\": \"clips/b.wav\"}}]}\n"
                         + "{\"messages\": [{\"role\": \"assistant\", \"content\": {\"type\": \"audio\", \"audio_url\": \"clips/a.wav\"}}]}\n");
 
-        Run r = run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", tmp.resolve("data/data.jsonl").toString(), "--device", "cpu");
+        Cli.Run r = run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", tmp.resolve("data/data.jsonl").toString(), "--device", "cpu");
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().contains("2 audio files: 2 encoded"), r.out());
         Npy.LongArray a = Npy.read(clips.resolve("a.codes.npy")), b = Npy.read(clips.resolve("b.codes.npy"));
@@ -117,7 +107,7 @@ class AudioTokenizerCommandsTest {
         WavWriter.write(wavs.resolve("good.wav"), tone(12000, 24000, 200), 24000);
         Files.writeString(wavs.resolve("bad.wav"), "not a wav");
         WavWriter.write(wavs.resolve("short.wav"), tone(100, 24000, 200), 24000);
-        Run r = run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", wavs.toString());
+        Cli.Run r = run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", wavs.toString());
         assertEquals(1, r.rc(), r.out() + r.err());
         assertTrue(r.out().contains("1 encoded") && r.out().contains("2 failed"), r.out());
         assertTrue(r.out().contains("bad.wav") && r.out().contains("short.wav") && r.out().contains("shorter than one code frame"), r.out());
@@ -128,7 +118,7 @@ class AudioTokenizerCommandsTest {
 
     @Test
     void missingTokenizerOrCodesAreClearErrors(@TempDir Path tmp) throws Exception {
-        Run r = run("encode-audio", "--tokenizer_path", tmp.resolve("nope").toString(), "--data_path", tmp.toString());
+        Cli.Run r = run("encode-audio", "--tokenizer_path", tmp.resolve("nope").toString(), "--data_path", tmp.toString());
         assertEquals(0, r.rc(), "nothing to encode in an empty directory: " + r.err());
         Files.writeString(tmp.resolve("x.wav"), "x");
         r = run("encode-audio", "--tokenizer_path", tmp.resolve("nope").toString(), "--data_path", tmp.toString());
@@ -157,7 +147,7 @@ class AudioTokenizerCommandsTest {
             WavWriter.write(codes.resolveSibling(wav), tone(19200, 24000, 180), 24000); // 0.8 s: 20 frames
         }
         Path out = tmp.resolve("out");
-        Run r = run("train", "--config", "tiny", "--data_path", data.toString(), "--output_dir", out.toString(),
+        Cli.Run r = run("train", "--config", "tiny", "--data_path", data.toString(), "--output_dir", out.toString(),
                 "--max_steps", "2", "--save_steps", "0", "--audio_tokenizer_path", tok.toString());
         assertEquals(0, r.rc(), r.err() + r.out());
         for (Path codes : targets) assertArrayEquals(new long[] {8, 20}, Npy.read(codes).shape(), codes.toString());

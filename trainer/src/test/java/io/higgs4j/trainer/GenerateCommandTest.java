@@ -19,9 +19,6 @@ import io.higgs4j.torch.Torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,15 +29,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class GenerateCommandTest {
 
-    record Run(int rc, String out, String err) {}
-
-    static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        var cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
-        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
-        int rc = cl.execute(args);
-        return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static Cli.Run run(String... args) {
+        return Cli.run(args);
     }
 
     static List<JsonNode> metrics(Path out) throws Exception {
@@ -51,7 +41,7 @@ class GenerateCommandTest {
 
     @Test
     void theDemoAdapterSpeaksThroughGenerateAsItsTrainingSamplesDid(@TempDir Path out) throws Exception {
-        Run r = run("train", "--demo", "--output_dir", out.toString(), "--max_steps", "20", "--save_steps", "10");
+        Cli.Run r = run("train", "--demo", "--output_dir", out.toString(), "--max_steps", "20", "--save_steps", "10");
         assertEquals(0, r.rc(), r.err());
         for (String step : List.of("step-10", "step-20")) {
             assertTrue(Files.isRegularFile(out.resolve("samples").resolve(step).resolve("speaker_0.codes.npy")), step);
@@ -99,7 +89,7 @@ class GenerateCommandTest {
     void theTokenLevelWritesTheSequenceAndTheClipsInDelayPatternForm(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("out.json");
         long[] ids = {1000, 1006, 5, 6, 7, 1009, 1006, 9, 1007, AUDIO_OUT_BOS};
-        Run r = run("generate", "--config", "tiny", "--seed", "5", "--input_ids", join(ids), "--do_sample", "false",
+        Cli.Run r = run("generate", "--config", "tiny", "--seed", "5", "--input_ids", join(ids), "--do_sample", "false",
                 "--max_new_tokens", "15", "--output_json", json.toString());
         assertEquals(0, r.rc(), r.err());
         JsonNode root = new ObjectMapper().readTree(json.toFile());
@@ -154,7 +144,7 @@ class GenerateCommandTest {
                         "--top_k", c.get("top_k").asText(), "--top_p", c.get("top_p").asText(), "--ras_win_len", c.get("ras_win_len").asText(),
                         "--ras_win_max_num_repeat", c.get("ras_win_max_num_repeat").asText()));
             }
-            Run r = run(args.toArray(String[]::new));
+            Cli.Run r = run(args.toArray(String[]::new));
             assertEquals(0, r.rc(), name + ": " + r.err());
             JsonNode got = new ObjectMapper().readTree(dir.resolve(name + ".json").toFile());
             assertEquals(c.get("expected").get("sequence"), got.get("sequence"), name + " sequence");
@@ -213,7 +203,7 @@ class GenerateCommandTest {
         Path tok = AudioTokenizerCommandsTest.tinyTokenizer(dir.resolve("tok"), 1024);
         Path ref = dir.resolve("ref.wav"), wav = dir.resolve("out").resolve("speech.wav"), codes = dir.resolve("out").resolve("speech.codes.npy");
         io.higgs4j.audio.WavWriter.write(ref, AudioTokenizerCommandsTest.tone(16000, 16000, 200), 16000);
-        Run r = run("generate", "--config", "tiny", "--text", "hello world", "--ref_audio", ref.toString(), "--ref_text", "good morning",
+        Cli.Run r = run("generate", "--config", "tiny", "--text", "hello world", "--ref_audio", ref.toString(), "--ref_text", "good morning",
                 "--audio_tokenizer_path", tok.toString(), "--output", wav.toString(), "--codes_output", codes.toString(),
                 "--max_new_tokens", "30", "--seed", "1");
         assertEquals(0, r.rc(), r.err());
@@ -241,7 +231,7 @@ class GenerateCommandTest {
     }
 
     static void assertRefused(String[] args, String part) {
-        Run r = run(args);
+        Cli.Run r = run(args);
         assertNotEquals(0, r.rc(), String.join(" ", args));
         assertTrue(r.err().contains(part), "expected '" + part + "' in: " + r.err());
     }

@@ -63,7 +63,7 @@ class PrepareDataCommandTest {
         Files.writeString(in.resolve("cleo").resolve("broken.wav"), "not audio"); // unreadable
         Files.writeString(in.resolve("cleo").resolve("broken.txt"), "broken");
         Path out = tmp.resolve("out");
-        GenerateCommandTest.Run r = GenerateCommandTest.run("prepare-data", "--input", in.toString(), "--output_dir", out.toString(),
+        Cli.Run r = Cli.run("prepare-data", "--input", in.toString(), "--output_dir", out.toString(),
                 "--audio_tokenizer_path", tok.toString(), "--eval_ratio", "0.25", "--min_seconds", "0.3", "--prompt_layout", "official",
                 "--model_path", tinyModel(tmp.resolve("model")).toString());
         assertEquals(0, r.rc(), r.err());
@@ -99,7 +99,7 @@ class PrepareDataCommandTest {
 
         // A second run encodes nothing and writes the same samples.
         byte[] before = Files.readAllBytes(out.resolve("train.jsonl"));
-        r = GenerateCommandTest.run("prepare-data", "--input", in.toString(), "--output_dir", out.toString(),
+        r = Cli.run("prepare-data", "--input", in.toString(), "--output_dir", out.toString(),
                 "--audio_tokenizer_path", tok.toString(), "--eval_ratio", "0.25", "--min_seconds", "0.3", "--prompt_layout", "official");
         assertEquals(0, r.rc(), r.err());
         assertEquals(0, new ObjectMapper().readTree(out.resolve("report.json").toFile()).get("encoded_clips").asInt());
@@ -108,7 +108,7 @@ class PrepareDataCommandTest {
             assertEquals(List.of(), s.filter(p -> p.getFileName().toString().contains(".tmp")).toList(), "no temporary file left");
         }
         // The samples train: validate-data in the same layout reads every one.
-        r = GenerateCommandTest.run("train", "--config", "tiny", "--data_path", out.resolve("train.jsonl").toString(), "--eval_data_path",
+        r = Cli.run("train", "--config", "tiny", "--data_path", out.resolve("train.jsonl").toString(), "--eval_data_path",
                 out.resolve("eval.jsonl").toString(), "--output_dir", tmp.resolve("run").toString(), "--max_steps", "2",
                 "--sample_prompts", "none");
         assertEquals(0, r.rc(), r.err());
@@ -122,7 +122,7 @@ class PrepareDataCommandTest {
         Files.writeString(lj.resolve("metadata.csv"), "LJ001|Printing, in the only sense|printing in the only sense\n"
                 + "LJ002|Second one|\nLJ003|Third one|third one\nLJ009|No audio|no audio\nbroken line\n");
         Path out = tmp.resolve("out");
-        GenerateCommandTest.Run r = GenerateCommandTest.run("prepare-data", "--input", lj.toString(), "--output_dir", out.toString(),
+        Cli.Run r = Cli.run("prepare-data", "--input", lj.toString(), "--output_dir", out.toString(),
                 "--audio_tokenizer_path", tok.toString());
         assertEquals(0, r.rc(), r.err());
         List<JsonNode> train = lines(out.resolve("train.jsonl"));
@@ -141,7 +141,7 @@ class PrepareDataCommandTest {
         wav(tmp.resolve("a").resolve("x2.wav"), 0.6, 310);
         Files.writeString(jl, "{\"audio\": \"a/x1.wav\", \"text\": \"one\", \"speaker\": \"zed\"}\n"
                 + "{\"audio\": \"a/x2.wav\", \"text\": \"two\", \"speaker\": \"zed\"}\n{\"audio\": 3}\n");
-        r = GenerateCommandTest.run("prepare-data", "--input", jl.toString(), "--output_dir", tmp.resolve("out2").toString(),
+        r = Cli.run("prepare-data", "--input", jl.toString(), "--output_dir", tmp.resolve("out2").toString(),
                 "--audio_tokenizer_path", tok.toString());
         assertEquals(0, r.rc(), r.err());
         assertEquals(2, lines(tmp.resolve("out2").resolve("train.jsonl")).size());
@@ -157,7 +157,7 @@ class PrepareDataCommandTest {
         Files.copy(fixtures.resolve("tone_44k_stereo.mp3"), in.resolve("b.mp3"));
         Files.copy(fixtures.resolve("tone_16k_mono.wav"), in.resolve("c.wav"));
         for (String n : List.of("a", "b", "c")) Files.writeString(in.resolve(n + ".txt"), "clip " + n);
-        GenerateCommandTest.Run r = GenerateCommandTest.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir",
+        Cli.Run r = Cli.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir",
                 tmp.resolve("out").toString(), "--audio_tokenizer_path", tok.toString());
         assertEquals(0, r.rc(), r.err());
         assertEquals(3, lines(tmp.resolve("out").resolve("train.jsonl")).size());
@@ -168,17 +168,17 @@ class PrepareDataCommandTest {
     @Test
     void badInputIsNamed(@TempDir Path tmp) throws Exception {
         Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
-        GenerateCommandTest.Run r = GenerateCommandTest.run("prepare-data", "--input", tmp.resolve("nope").toString(), "--output_dir",
+        Cli.Run r = Cli.run("prepare-data", "--input", tmp.resolve("nope").toString(), "--output_dir",
                 tmp.resolve("o").toString(), "--audio_tokenizer_path", tok.toString());
         assertTrue(r.err().contains("nope does not exist"), r.err());
-        r = GenerateCommandTest.run("prepare-data", "--input", tmp.toString(), "--output_dir", tmp.resolve("o").toString(),
+        r = Cli.run("prepare-data", "--input", tmp.toString(), "--output_dir", tmp.resolve("o").toString(),
                 "--audio_tokenizer_path", tmp.resolve("x").toString());
         assertTrue(r.err().contains("has no config.json"), r.err());
         Files.createDirectories(tmp.resolve("empty"));
-        r = GenerateCommandTest.run("prepare-data", "--input", tmp.resolve("empty").toString(), "--output_dir", tmp.resolve("o").toString(),
+        r = Cli.run("prepare-data", "--input", tmp.resolve("empty").toString(), "--output_dir", tmp.resolve("o").toString(),
                 "--audio_tokenizer_path", tok.toString());
         assertTrue(r.err().contains("holds no .wav, .flac or .mp3"), r.err());
-        r = GenerateCommandTest.run("prepare-data", "--input", tmp.toString(), "--output_dir", tmp.resolve("o").toString(),
+        r = Cli.run("prepare-data", "--input", tmp.toString(), "--output_dir", tmp.resolve("o").toString(),
                 "--audio_tokenizer_path", tok.toString(), "--min_seconds", "5", "--max_seconds", "1");
         assertTrue(r.err().contains("do not make a range"), r.err());
     }

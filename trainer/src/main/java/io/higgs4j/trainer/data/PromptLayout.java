@@ -20,6 +20,12 @@ public enum PromptLayout {
      */
     TRAIN;
 
+    /** The help of every --prompt_layout option (picocli adds the default). */
+    public static final String OPTION_HELP = "how voice-cloning samples become turns, in training data and in generation prompts alike: "
+            + "official (as the official examples/generation.py prompts: the reference as an earlier assistant audio-out turn, not "
+            + "trained on) or train (this project's: the reference as user audio-in); generate with the layout the adapter was trained "
+            + "with (default: ${DEFAULT-VALUE})";
+
     /** official or train (the option's value). */
     public static PromptLayout parse(String value) {
         return switch (value == null ? "" : value.toLowerCase(Locale.ROOT)) {
