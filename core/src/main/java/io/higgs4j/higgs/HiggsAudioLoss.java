@@ -106,19 +106,16 @@ public final class HiggsAudioLoss {
             throw new IllegalArgumentException("HiggsAudioLoss.sums: audio logits have " + audioLogits.size(1) + " codebooks, expected " + numCodebooks);
         }
         try (Scope s = Scope.open()) {
-            long b = textLogits.size(0), m = textLogits.size(1), v = textLogits.size(2);
-            long steps = Math.max(m - 1, 0);
-            Tensor x = textLogits.narrow(1, 0, steps).to(DType.FLOAT32).reshape(b * steps, v);
-            Tensor y = labels.narrow(1, Math.min(1, m), steps).reshape(b * steps);
+            Tensor[] text = shiftedText(textLogits, labels);
+            Tensor x = text[0], y = text[1];
             Tensor textSum = x.crossEntropy(y, IGNORE_INDEX, Tensor.Reduction.SUM, 0.0).to(DType.FLOAT64).reshape(1);
             Tensor textCount = y.ne((double) IGNORE_INDEX).sum().to(DType.FLOAT64).reshape(1);
             Tensor audio;
             if (audioLogits == null) {
                 audio = Tensor.zeros(new long[] {3L * numCodebooks}, DType.FLOAT64, textLogits.device());
             } else {
-                long n = audioLogits.size(0), an = Math.max(n - 1, 0);
-                Tensor ax = audioLogits.narrow(0, 0, an).to(DType.FLOAT32).transpose(1, 2);   // [N-1, C, K]
-                Tensor ay = audioLabels.narrow(1, Math.min(1, n), an).transpose(0, 1);       // [N-1, K]
+                Tensor[] shifted = shiftedAudio(audioLogits, audioLabels);
+                Tensor ax = shifted[0], ay = shifted[1].transpose(0, 1);                    // [N-1, C, K], [N-1, K]
                 Tensor counted = ay.ne((double) IGNORE_INDEX);
                 Tensor perToken = ax.crossEntropy(ay, IGNORE_INDEX, Tensor.Reduction.NONE, 0.0);
                 Tensor correct = ax.argmax(1, false).eq(ay).logicalAnd(counted);
@@ -131,24 +128,36 @@ public final class HiggsAudioLoss {
 
     /** Mean cross-entropy of logits [:, 0..M-2] against labels [:, 1..M-1]; 0 when nothing is counted. */
     private static Tensor textLoss(Tensor logits, Tensor labels) {
-        long b = logits.size(0), m = logits.size(1), v = logits.size(2);
-        long steps = Math.max(m - 1, 0);
-        Tensor x = logits.narrow(1, 0, steps).to(DType.FLOAT32).reshape(b * steps, v);
-        Tensor y = labels.narrow(1, Math.min(1, m), steps).reshape(b * steps);
+        Tensor[] shifted = shiftedText(logits, labels);
+        Tensor x = shifted[0], y = shifted[1];
         Tensor sum = x.crossEntropy(y, IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
         return sum.div(countOf(y.ne((double) IGNORE_INDEX).sum()));
     }
 
     /** Per codebook k: mean cross-entropy of logits [0..N-2, k] against labels [k, 1..N-1]; float32 [K]. */
     private static Tensor codebookLosses(Tensor logits, Tensor labels) {
-        long n = logits.size(0);
-        long steps = Math.max(n - 1, 0);
-        // [N-1, K, C] -> [N-1, C, K] so that cross-entropy reads classes from dim 1 and keeps K as an extra dim
-        Tensor x = logits.narrow(0, 0, steps).to(DType.FLOAT32).transpose(1, 2);
-        Tensor y = labels.narrow(1, Math.min(1, n), steps);                      // [K, N-1]
+        Tensor[] shifted = shiftedAudio(logits, labels);
+        Tensor x = shifted[0], y = shifted[1];
         Tensor perToken = x.crossEntropy(y.transpose(0, 1), IGNORE_INDEX, Tensor.Reduction.NONE, 0.0); // [N-1, K]
         Tensor sums = perToken.sum(0, false);                                    // [K]
         return sums.div(countOf(y.ne((double) IGNORE_INDEX).sum(1, false)));
+    }
+
+    /** Text logits [B*(M-1), V] in float32 at positions 0..M-2 and their labels [B*(M-1)] at 1..M-1. */
+    private static Tensor[] shiftedText(Tensor logits, Tensor labels) {
+        long b = logits.size(0), m = logits.size(1), v = logits.size(2);
+        long steps = Math.max(m - 1, 0);
+        return new Tensor[] {logits.narrow(1, 0, steps).to(DType.FLOAT32).reshape(b * steps, v),
+                labels.narrow(1, Math.min(1, m), steps).reshape(b * steps)};
+    }
+
+    /**
+     * Audio logits rows 0..N-2 as float32 [N-1, C, K] (classes on dim 1, so cross-entropy keeps K as an extra dim) and
+     * the labels [K, N-1] of columns 1..N-1.
+     */
+    private static Tensor[] shiftedAudio(Tensor logits, Tensor labels) {
+        long n = logits.size(0), steps = Math.max(n - 1, 0);
+        return new Tensor[] {logits.narrow(0, 0, steps).to(DType.FLOAT32).transpose(1, 2), labels.narrow(1, Math.min(1, n), steps)};
     }
 
     /**
