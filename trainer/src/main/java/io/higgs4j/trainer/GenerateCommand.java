@@ -384,6 +384,6 @@ public final class GenerateCommand implements Callable<Integer> {
                 for (long c : row) a.add(c);
             }
         }
-        GeneratedOutput.atomically(outputJson, tmp -> json.writeValue(tmp.toFile(), root));
+        io.higgs4j.trainer.data.AtomicFile.write(outputJson, tmp -> json.writeValue(tmp.toFile(), root));
     }
 }

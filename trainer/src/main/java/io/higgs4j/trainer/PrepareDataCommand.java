@@ -15,7 +15,6 @@ import io.higgs4j.trainer.data.HiggsTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.ValidationReport;
-import io.higgs4j.trainer.generate.GeneratedOutput;
 import io.higgs4j.trainer.prepare.Clip;
 import io.higgs4j.trainer.prepare.ClipSources;
 import io.higgs4j.trainer.prepare.DataPreparer;
@@ -123,7 +122,7 @@ public final class PrepareDataCommand implements Callable<Integer> {
                 v.print(out);
             }
         }
-        GeneratedOutput.atomically(outputDir.resolve("report.json"),
+        io.higgs4j.trainer.data.AtomicFile.write(outputDir.resolve("report.json"),
                 tmp -> new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), report));
         out.printf(Locale.ROOT, "%d clips of %d speakers used (%.3f h); %d train samples%s; %.3f h target, %.3f h reference audio%n",
                 r.clipsUsed(), r.speakers(), r.secondsUsed() / 3600, r.trainSamples(),

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,13 +99,7 @@ public final class CodesEncoder {
         if (!Files.isRegularFile(job.audio())) throw new IOException("the audio file does not exist");
         Audio audio = io.higgs4j.audio.AudioFiles.read(job.audio());
         long[][] codes = tokenizer.encode(audio);
-        Path tmp = job.codes().resolveSibling(job.codes().getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try {
-            Npy.write(tmp, codes, "<i8");
-            Files.move(tmp, job.codes(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.write(job.codes(), tmp -> Npy.write(tmp, codes, "<i8"));
         return audio.seconds();
     }
 }

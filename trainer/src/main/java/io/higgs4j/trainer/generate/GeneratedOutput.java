@@ -6,11 +6,10 @@ import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.io.Npy;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
 import io.higgs4j.torch.Tensor;
+import io.higgs4j.trainer.data.AtomicFile;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 
 /** Reading the codes a generation starts from, and writing what it made: whole files or none. */
@@ -18,31 +17,14 @@ public final class GeneratedOutput {
 
     private GeneratedOutput() { }
 
-    /** Writes to a temporary file beside target, then renames it into place; the temporary file never stays. */
-    public interface Writer {
-        void write(Path tmp) throws IOException;
-    }
-
-    public static void atomically(Path target, Writer writer) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try {
-            writer.write(tmp);
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
-
     /**
      * Writes the codes (K x T int64 .npy) and/or their audio (24 kHz WAV, decoded first, so a decoding error writes
      * nothing). Either path may be null.
      */
     public static void write(long[][] codes, HiggsAudioTokenizer tokenizer, Path wav, Path codesNpy) throws IOException {
         Audio audio = wav == null ? null : tokenizer.decode(codes);
-        if (codesNpy != null) atomically(codesNpy, tmp -> Npy.write(tmp, codes, "<i8"));
-        if (wav != null) atomically(wav, tmp -> WavWriter.write(tmp, audio));
+        if (codesNpy != null) AtomicFile.write(codesNpy, tmp -> Npy.write(tmp, codes, "<i8"));
+        if (wav != null) AtomicFile.write(wav, tmp -> WavWriter.write(tmp, audio));
     }
 
     /** A reference clip's codes: K x T, K the model's codebooks, every code in [0, codebook size). */

@@ -13,7 +13,6 @@ import io.higgs4j.trainer.data.ChatMlSample.Message;
 import io.higgs4j.trainer.data.ChatMlSample.Role;
 import io.higgs4j.trainer.data.EvalSplit;
 import io.higgs4j.trainer.data.PromptLayout;
-import io.higgs4j.trainer.generate.GeneratedOutput;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -101,7 +100,7 @@ public final class DataPreparer {
                     seconds = a.seconds();
                     if (inRange(seconds)) {
                         long[][] k = codec.encode(a);
-                        GeneratedOutput.atomically(codes, tmp -> Npy.write(tmp, k, "<i8"));
+                        io.higgs4j.trainer.data.AtomicFile.write(codes, tmp -> Npy.write(tmp, k, "<i8"));
                         encoded++;
                         encodedSeconds += seconds;
                     }
@@ -213,7 +212,7 @@ public final class DataPreparer {
     }
 
     private static void write(Path file, List<String> lines) throws IOException {
-        GeneratedOutput.atomically(file, tmp -> Files.write(tmp, lines, StandardCharsets.UTF_8));
+        io.higgs4j.trainer.data.AtomicFile.write(file, tmp -> Files.write(tmp, lines, StandardCharsets.UTF_8));
     }
 
     /** A speaker name as a folder name. */
