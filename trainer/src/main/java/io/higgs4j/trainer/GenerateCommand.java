@@ -286,8 +286,9 @@ public final class GenerateCommand implements Callable<Integer> {
         try (HiggsTokenizer textTokenizer = HiggsTokenizer.resolve(config, modelPath, tokenizer);
              HiggsAudioTokenizer audioTokenizer = audioTokenizerPath == null ? null : AudioTokenizerLoader.load(audioTokenizerPath, dev)) {
             textTokenizer.checkCompatible(cfg);
-            Audio refWav = refAudio != null ? read(refAudio) : null;
-            long[][] ref = refCodes != null ? GeneratedOutput.readCodes(refCodes, cfg) : refWav != null ? encode(audioTokenizer, refAudio, refWav) : null;
+            Audio refWav = refAudio != null ? GeneratedOutput.readReference(refAudio, "--ref_audio") : null;
+            long[][] ref = refCodes != null ? GeneratedOutput.readCodes(refCodes, cfg)
+                    : refWav != null ? GeneratedOutput.encodeReference(audioTokenizer, refWav, refAudio, "--ref_audio") : null;
             GenerationPrompt.Request request = new GenerationPrompt.Request(text, refText, ref, scene, layout,
                     refWav == null ? null : refWav.resampled(16_000).samples());
             var sp = textTokenizer.specialTokens();
@@ -328,22 +329,6 @@ public final class GenerateCommand implements Callable<Integer> {
                     columns, columns / 25.0, seconds / (columns / 25.0));
             err.flush();
         };
-    }
-
-    private static Audio read(Path wav) {
-        try {
-            return io.higgs4j.audio.AudioFiles.read(wav);
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("--ref_audio " + wav + " is not a readable WAV: " + e.getMessage());
-        }
-    }
-
-    private static long[][] encode(HiggsAudioTokenizer tokenizer, Path wav, Audio audio) {
-        try {
-            return tokenizer.encode(audio);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("--ref_audio " + wav + ": " + e.getMessage());
-        }
     }
 
     /** The token-level prompt: --input_ids and the .npy codes with their start columns. */

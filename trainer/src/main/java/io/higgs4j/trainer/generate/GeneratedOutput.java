@@ -27,6 +27,24 @@ public final class GeneratedOutput {
         if (wav != null) AtomicFile.write(wav, tmp -> WavWriter.write(tmp, audio));
     }
 
+    /** A reference recording (WAV, FLAC or MP3); what names where it was given, for the message. */
+    public static io.higgs4j.audio.Audio readReference(Path file, String what) {
+        try {
+            return io.higgs4j.audio.AudioFiles.read(file);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException(what + " " + file + " is not a readable audio file: " + e.getMessage());
+        }
+    }
+
+    /** A reference recording's codes by the audio tokenizer; what names where it was given, for the message. */
+    public static long[][] encodeReference(HiggsAudioTokenizer tokenizer, io.higgs4j.audio.Audio audio, Path file, String what) {
+        try {
+            return tokenizer.encode(audio);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(what + " " + file + " cannot be encoded: " + e.getMessage());
+        }
+    }
+
     /** A reference clip's codes: K x T, K the model's codebooks, every code in [0, codebook size). */
     public static long[][] readCodes(Path npy, HiggsAudioConfig config) throws IOException {
         long[][] rows = read(npy, config);

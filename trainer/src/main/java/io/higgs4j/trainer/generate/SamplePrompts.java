@@ -96,20 +96,11 @@ public final class SamplePrompts {
                 float[] wave16k = null;
                 if (refAudio != null) {
                     Path wav = base.resolve(refAudio);
-                    io.higgs4j.audio.Audio audio;
-                    try {
-                        audio = io.higgs4j.audio.AudioFiles.read(wav);
-                    } catch (IOException | RuntimeException e) {
-                        throw new IllegalArgumentException(where + ": \"ref_audio\" " + wav + " is not a readable WAV: " + e.getMessage());
-                    }
+                    io.higgs4j.audio.Audio audio = GeneratedOutput.readReference(wav, where + ": \"ref_audio\"");
                     wave16k = audio.resampled(16_000).samples();
                     if (refCodes == null && audioTokenizerPath != null) {
                         if (audioTokenizer == null) audioTokenizer = AudioTokenizerLoader.load(audioTokenizerPath, device);
-                        try {
-                            ref = audioTokenizer.encode(audio);
-                        } catch (RuntimeException e) {
-                            throw new IllegalArgumentException(where + ": \"ref_audio\" " + wav + " cannot be encoded: " + e.getMessage());
-                        }
+                        ref = GeneratedOutput.encodeReference(audioTokenizer, audio, wav, where + ": \"ref_audio\"");
                     } else if (refCodes == null) {
                         Path codes = base.resolve(AudioCodes.siblingCodesName(refAudio));
                         if (!Files.isRegularFile(codes)) {
