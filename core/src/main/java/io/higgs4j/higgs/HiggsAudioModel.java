@@ -215,11 +215,11 @@ public final class HiggsAudioModel extends Module {
     }
 
     /** The merged input of a batch and what every layer needs to know about its positions. */
-    private record Merged(Tensor h, HiggsAudioDecoderLayer.Context ctx, AudioMerge plan, Tensor attention, Tensor positions,
+    record Merged(Tensor h, HiggsAudioDecoderLayer.Context ctx, AudioMerge plan, Tensor attention, Tensor positions,
                           Tensor audioIn, Tensor audioOut) {}
 
     /** Embeds and merges a batch (tensors in the caller's scope). */
-    private Merged merge(HiggsAudioBatch batch, int roundTo) {
+    Merged merge(HiggsAudioBatch batch, int roundTo) {
         Tensor inputIds = batch.inputIds();
         long b = inputIds.size(0), s = inputIds.size(1);
         Device device = embedTokens.weight().device();

@@ -185,6 +185,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = {"--max_seq_len", "--max-seq-len"}, defaultValue = "2048", description = "longest merged sample; longer ones are reported and skipped (default: ${DEFAULT-VALUE})")
     int maxSeqLen;
 
+    @Option(names = {"--gradient_checkpointing", "--gradient-checkpointing"},
+            description = "keep only each decoder layer's input and re-run the layer in backward: activations of one layer instead of all, for about one more forward per step")
+    boolean gradientCheckpointing;
+
     @Option(names = "--dtype", description = "bf16 (frozen base in bf16, trainable weights in fp32) or fp32 (default: bf16 on CUDA, fp32 on CPU)")
     String dtype;
 
@@ -337,7 +341,7 @@ public final class TrainCommand implements Callable<Integer> {
                         new LrSchedule(LrSchedule.Kind.parse(lrScheduler), learningRate, warmupSteps, total),
                         saveSteps, saveTotalLimit, loggingSteps, seed, outputDir,
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
-                        dev, 5);
+                        dev, 5, gradientCheckpointing);
                 Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole(), group);
                 if (prepared.evalSamples() != null) {
                     Evaluation evaluation = new Evaluation(prepared.evalSamples(), evalBatchSize > 0 ? evalBatchSize : batchSize,

@@ -2,6 +2,7 @@ package io.higgs4j.trainer.train;
 
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioLoss;
+import io.higgs4j.higgs.TrainingPass;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.lora.LoraModel;
 import io.higgs4j.optim.AdamW;
@@ -42,9 +43,18 @@ public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
 
+    /** gradientCheckpointing re-runs each decoder layer in backward instead of keeping its activations. */
     public record Settings(int gradientAccumulationSteps, long totalSteps, double maxGradNorm, LrSchedule schedule,
                            int saveSteps, int saveTotalLimit, int loggingSteps, long seed, Path outputDir,
-                           HiggsAudioLoss.Options loss, Device device, int maxNonFiniteInARow) {}
+                           HiggsAudioLoss.Options loss, Device device, int maxNonFiniteInARow, boolean gradientCheckpointing) {
+        /** Without gradient checkpointing. */
+        public Settings(int gradientAccumulationSteps, long totalSteps, double maxGradNorm, LrSchedule schedule,
+                        int saveSteps, int saveTotalLimit, int loggingSteps, long seed, Path outputDir,
+                        HiggsAudioLoss.Options loss, Device device, int maxNonFiniteInARow) {
+            this(gradientAccumulationSteps, totalSteps, maxGradNorm, schedule, saveSteps, saveTotalLimit, loggingSteps, seed,
+                    outputDir, loss, device, maxNonFiniteInARow, false);
+        }
+    }
 
     /** How a run ended; earlyStopped when evaluations stopped improving for the patience given. */
     public record Result(long steps, List<StepMetrics> history, Path lastCheckpoint, boolean interrupted,
@@ -171,9 +181,10 @@ public final class Trainer {
                     micro++;
                     try (Scope step = Scope.open()) {
                         HiggsAudioBatch batch = onDevice(b.batch());
-                        HiggsAudioModel.Output out = model.forward(batch, 8);
-                        HiggsAudioLoss.Result r = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(),
-                                batch.labelAudioIds(), s.loss());
+                        // forward, loss and backward at once (the heads only where there are labels): a non-finite
+                        // loss leaves non-finite gradients, which the skipped step below drops
+                        HiggsAudioLoss.Result r = TrainingPass.run(model, batch, 8,
+                                new TrainingPass.Options(s.loss(), s.gradientCheckpointing(), 1.0 / s.gradientAccumulationSteps()));
                         float[] read = readBack(r);
                         double value = read[0];
                         if (!Double.isFinite(value)) {
@@ -191,7 +202,6 @@ public final class Trainer {
                             }
                             break;
                         }
-                        r.total().div(s.gradientAccumulationSteps()).backward();
                         loss += value / s.gradientAccumulationSteps();
                         text += read[1] / s.gradientAccumulationSteps();
                         audio += read[2] / s.gradientAccumulationSteps();

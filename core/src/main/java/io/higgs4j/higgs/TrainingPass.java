@@ -1,0 +1,277 @@
+package io.higgs4j.higgs;
+
+import io.higgs4j.nn.Linear;
+import io.higgs4j.nn.Module;
+import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
+import io.higgs4j.torch.Scope;
+import io.higgs4j.torch.Tensor;
+import io.higgs4j.torch.Torch;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Forward, loss and backward of one training micro-batch, the memory-lean way: the same loss and the same gradients
+ * as {@link HiggsAudioModel#forward} followed by {@link HiggsAudioLoss#compute} and {@code backward()}, but
+ * <ul>
+ *   <li>the text head runs only on positions whose (shifted) text label is counted, and the audio head only on
+ *       audio-out rows whose next column has a counted label: a voice-cloning sample supervises a handful of text
+ *       positions, and the 128,256-way text head over every position was most of a step's memory;</li>
+ *   <li>the heads and the cross-entropy run in chunks of rows, each chunk's backward right after its forward, so at
+ *       most one chunk of logits exists at a time (the final hidden state is cut from the graph there and its
+ *       gradient, summed over the chunks, is sent back through the decoder afterwards);</li>
+ *   <li>with gradient checkpointing, the decoder layers run without a graph and keep only their inputs; backward then
+ *       re-runs each layer (last first) with a graph and sends the gradient of its output through it. libtorch's
+ *       custom autograd functions are C++ only, so the backward is driven segment by segment from here.</li>
+ * </ul>
+ * When any LoRA dropout is active, every layer runs under its own seed drawn from the global generator (in both
+ * modes), so a re-run draws the same masks and a checkpointed step has the gradients of a plain one, bit for bit.
+ * Every count is known on the host (from the batch's labels), so nothing waits on the device until the caller reads
+ * the loss.
+ */
+public final class TrainingPass {
+
+    /** Rows of logits per chunk: chunk rows x classes stays under this many elements (64 MiB of float32). */
+    static final long CHUNK_ELEMENTS = 1L << 24;
+
+    private TrainingPass() {}
+
+    /**
+     * loss weights the streams; checkpointing re-runs each decoder layer in backward; gradientScale multiplies the
+     * gradient (1 / accumulation steps in the trainer; the returned losses are not scaled).
+     */
+    public record Options(HiggsAudioLoss.Options loss, boolean gradientCheckpointing, double gradientScale) {
+        public Options {
+            if (loss == null) loss = HiggsAudioLoss.Options.defaults();
+            if (!(gradientScale > 0) || !Double.isFinite(gradientScale)) {
+                throw new IllegalArgumentException("gradientScale must be finite and > 0, got " + gradientScale);
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(HiggsAudioLoss.Options.defaults(), false, 1.0);
+        }
+    }
+
+    /**
+     * Runs forward, loss and backward: every parameter that requires grad gets d(gradientScale * total)/d(parameter)
+     * added to its gradient. Returns the losses (no graph; in the caller's scope), as {@link HiggsAudioLoss#compute}
+     * gives them.
+     */
+    public static HiggsAudioLoss.Result run(HiggsAudioModel model, HiggsAudioBatch batch, int roundTo, Options options) {
+        return run(model, batch, roundTo, options, CHUNK_ELEMENTS);
+    }
+
+    /** {@link #run} with another chunk size (tests: several chunks on a tiny vocabulary). */
+    static HiggsAudioLoss.Result run(HiggsAudioModel model, HiggsAudioBatch batch, int roundTo, Options options, long chunkElements) {
+        Options opt = options == null ? Options.defaults() : options;
+        if (batch.labelIds() == null) throw new IllegalArgumentException("a training batch needs label_ids");
+        if ((batch.audioOutIds() == null) != (batch.labelAudioIds() == null)) {
+            throw new IllegalArgumentException("a training batch has audio-out codes and audio labels together or neither");
+        }
+        try (Scope scope = Scope.open()) {
+            HiggsAudioModel.Merged m = model.merge(batch, roundTo);
+            Tensor h0 = m.h();
+            long b = h0.size(0), length = h0.size(1), hidden = h0.size(2);
+            Device device = h0.device();
+            long[] seeds = layerSeeds(model);
+            List<HiggsAudioDecoderLayer> layers = model.layers.items();
+
+            // Forward through the decoder: with checkpointing, without a graph, keeping each layer's input.
+            List<Tensor> inputs = new ArrayList<>();
+            Tensor h = opt.gradientCheckpointing() ? h0.detach() : h0;
+            try (var g = opt.gradientCheckpointing() ? Torch.noGrad() : null) {
+                for (int i = 0; i < layers.size(); i++) {
+                    inputs.add(h);
+                    if (seeds != null) Torch.manualSeed(seeds[i]);
+                    h = layers.get(i).forward(h, m.ctx());
+                }
+            }
+            Tensor top = opt.gradientCheckpointing() ? h.requiresGrad(true) : h;
+            Tensor normed = model.norm.forward(top);
+            Tensor leaf = normed.detach().reshape(b * length, hidden).requiresGrad(true);
+
+            Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            Sums sums = heads(model, leaf, t, opt, device, chunkElements);
+
+            // Backward below the heads: final norm, decoder (re-run layer by layer when checkpointing), embeddings.
+            Tensor grad = leaf.grad();
+            if (grad != null && normed.requiresGrad()) {
+                normed.backward(grad.view(b, length, hidden), false);
+                if (opt.gradientCheckpointing()) {
+                    Tensor g = top.grad();
+                    for (int i = layers.size() - 1; i >= 0 && g != null; i--) g = recompute(layers.get(i), inputs.get(i), m.ctx(), g, seeds, i);
+                    if (g != null && h0.requiresGrad()) h0.backward(g, false);
+                }
+            }
+            HiggsAudioLoss.Result r = sums.result(t, opt.loss(), device);
+            return new HiggsAudioLoss.Result(Scope.keep(r.total()), Scope.keep(r.text()), Scope.keep(r.audio()), Scope.keep(r.codebookLosses()));
+        }
+    }
+
+    /** Layer i re-run with a graph on its saved input, and its output's gradient sent through it: its input's gradient. */
+    private static Tensor recompute(HiggsAudioDecoderLayer layer, Tensor input, HiggsAudioDecoderLayer.Context ctx, Tensor gradOut,
+                                    long[] seeds, int i) {
+        try (Scope s = Scope.open()) {
+            Tensor x = input.requiresGrad(true);
+            if (seeds != null) Torch.manualSeed(seeds[i]);
+            Tensor y = layer.forward(x, ctx);
+            if (!y.requiresGrad()) return null; // nothing below or in this layer is trained
+            y.backward(gradOut, false);
+            Tensor g = x.grad();
+            return g == null ? null : Scope.keep(g);
+        }
+    }
+
+    /** One seed per layer when LoRA dropout is active in training mode, else null (no random draw in a layer). */
+    private static long[] layerSeeds(HiggsAudioModel model) {
+        boolean dropout = false;
+        for (Module mod : model.namedModules().values()) {
+            if (mod instanceof Linear l && l.lora() != null && l.lora().dropout > 0 && l.isTraining()) dropout = true;
+        }
+        if (!dropout) return null;
+        try (Scope s = Scope.open(); var g = Torch.noGrad()) {
+            double[] u = Tensor.rand(new long[] {model.layers.size()}, DType.FLOAT64, Device.CPU).toDoubleArray();
+            long[] seeds = new long[u.length];
+            for (int i = 0; i < u.length; i++) seeds[i] = (long) (u[i] * (1L << 53));
+            return seeds;
+        }
+    }
+
+    /**
+     * The rows the heads run on and their labels, from the batch on the host: text rows are flat positions b*L + p
+     * whose label at p + 1 is counted; audio rows are rows i of the audio-out positions whose labels at column i + 1
+     * have a counted codebook.
+     */
+    record Targets(long[] textRows, long[] textLabels, long[] audioOutPositions, long[] audioRows, long[] audioLabels,
+                   long textCount, long[] codebookCounts) {
+
+        static Targets of(HiggsAudioConfig config, AudioMerge plan, long length, Tensor audioLabels) {
+            long[] labels = plan.labels();
+            long rows = labels.length / length;
+            long[] textRows = new long[labels.length], textLabels = new long[labels.length];
+            int n = 0;
+            for (long r = 0; r < rows; r++) {
+                for (long p = 0; p + 1 < length; p++) {
+                    long y = labels[(int) (r * length + p + 1)];
+                    if (y == HiggsAudioLoss.IGNORE_INDEX) continue;
+                    textRows[n] = r * length + p;
+                    textLabels[n++] = y;
+                }
+            }
+            int k = config.audioNumCodebooks();
+            long[] out = plan.audioOutPositions();
+            long[] counts = new long[k];
+            if (audioLabels == null || out.length == 0) {
+                return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), out, new long[0], new long[0], n, counts);
+            }
+            if (audioLabels.dim() != 2 || audioLabels.size(0) != k || audioLabels.size(1) != out.length) {
+                throw new IllegalArgumentException("audio labels " + audioLabels + " must be [" + k + ", " + out.length
+                        + "] (one column per audio-out position)");
+            }
+            long[] al = audioLabels.toLongArray();
+            int cols = out.length;
+            long[] audioRows = new long[cols];
+            long[] picked = new long[k * cols];
+            int m = 0;
+            for (int i = 0; i + 1 < cols; i++) {
+                boolean any = false;
+                for (int c = 0; c < k; c++) any |= al[c * cols + i + 1] != HiggsAudioLoss.IGNORE_INDEX;
+                if (!any) continue;
+                for (int c = 0; c < k; c++) {
+                    long y = al[c * cols + i + 1];
+                    picked[m * k + c] = y;
+                    if (y != HiggsAudioLoss.IGNORE_INDEX) counts[c]++;
+                }
+                audioRows[m++] = i;
+            }
+            return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), out, Arrays.copyOf(audioRows, m),
+                    Arrays.copyOf(picked, m * k), n, counts);
+        }
+    }
+
+    /** The detached cross-entropy sums the losses are made of: text [] and per codebook [K], float32. */
+    private record Sums(Tensor text, Tensor codebooks) {
+        HiggsAudioLoss.Result result(Targets t, HiggsAudioLoss.Options loss, Device device) {
+            try (Scope s = Scope.open(); var g = Torch.noGrad()) {
+                Tensor textLoss = text.div(Tensor.full(new long[] {}, Math.max(1, t.textCount()), DType.FLOAT32, device));
+                Tensor codebookLosses, audio;
+                if (t.audioOutPositions().length == 0) {
+                    codebookLosses = Tensor.zeros(new long[] {0}, DType.FLOAT32, device);
+                    audio = Tensor.zeros(new long[] {}, DType.FLOAT32, device);
+                } else {
+                    codebookLosses = codebooks.div(counts(t.codebookCounts(), device));
+                    audio = loss.audioReduction() == HiggsAudioLoss.AudioReduction.MEAN ? codebookLosses.mean() : codebookLosses.sum();
+                }
+                Tensor total = loss.textLossWeight() == 1.0 ? textLoss.add(audio)
+                        : textLoss.mul(Tensor.full(new long[] {}, loss.textLossWeight(), DType.FLOAT32, device)).add(audio);
+                return new HiggsAudioLoss.Result(Scope.keep(total), Scope.keep(textLoss), Scope.keep(audio), Scope.keep(codebookLosses));
+            }
+        }
+    }
+
+    /**
+     * Both heads on their rows of leaf (the final-norm hidden states [B*L, hidden], a graph leaf), chunk by chunk, each
+     * chunk's share of gradientScale * total sent back at once: leaf's gradient and the heads' (when trained) add up.
+     */
+    private static Sums heads(HiggsAudioModel model, Tensor leaf, Targets t, Options opt, Device device, long chunkElements) {
+        HiggsAudioConfig config = model.config;
+        HiggsAudioLoss.Options loss = opt.loss();
+        Tensor textSum = Tensor.zeros(new long[] {}, DType.FLOAT32, device);
+        double textWeight = opt.gradientScale() * loss.textLossWeight() / Math.max(1, t.textCount());
+        long vocab = config.textConfig().vocabSize();
+        int chunk = (int) Math.max(1, chunkElements / vocab);
+        for (int from = 0; from < t.textRows().length; from += chunk) {
+            int to = Math.min(t.textRows().length, from + chunk);
+            try (Scope s = Scope.open()) {
+                Tensor rows = leaf.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.textRows(), from, to)).to(device));
+                Tensor labels = Tensor.of(Arrays.copyOfRange(t.textLabels(), from, to)).to(device);
+                Tensor ce = model.audioDecoderProj.textLmHead.forward(rows).to(DType.FLOAT32)
+                        .crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
+                sendBack(ce.mul(Tensor.full(new long[] {}, textWeight, DType.FLOAT32, device)));
+                textSum = textSum.add(ce.detach());
+                Scope.keep(textSum);
+            }
+        }
+        int k = config.audioNumCodebooks();
+        long classes = config.audioCodebookSize() + 2;
+        Tensor codebookSums = Tensor.zeros(new long[] {k}, DType.FLOAT32, device);
+        if (t.audioRows().length == 0) return new Sums(textSum, codebookSums);
+        // d total / d (sum of codebook c's cross-entropies) = (1/K for MEAN, 1 for SUM) / count_c
+        float[] w = new float[k];
+        for (int c = 0; c < k; c++) {
+            double reduce = loss.audioReduction() == HiggsAudioLoss.AudioReduction.MEAN ? 1.0 / k : 1.0;
+            w[c] = (float) (opt.gradientScale() * reduce / Math.max(1, t.codebookCounts()[c]));
+        }
+        Tensor weights = Tensor.of(w, k).to(device);
+        long[] positions = new long[t.audioRows().length];
+        for (int i = 0; i < positions.length; i++) positions[i] = t.audioOutPositions()[(int) t.audioRows()[i]];
+        int audioChunk = (int) Math.max(1, chunkElements / (k * classes));
+        for (int from = 0; from < positions.length; from += audioChunk) {
+            int to = Math.min(positions.length, from + audioChunk);
+            try (Scope s = Scope.open()) {
+                Tensor rows = leaf.indexSelect(0, Tensor.of(Arrays.copyOfRange(positions, from, to)).to(device));
+                Tensor labels = Tensor.of(Arrays.copyOfRange(t.audioLabels(), from * k, to * k), to - from, k).to(device);
+                Tensor logits = model.audioDecoderProj.audioLmHead.forward(rows).view(to - from, k, classes).to(DType.FLOAT32);
+                Tensor perCodebook = logits.transpose(1, 2).crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
+                        .sum(0, false);                                                             // [K]
+                sendBack(perCodebook.mul(weights).sum());
+                codebookSums = codebookSums.add(perCodebook.detach());
+                Scope.keep(codebookSums);
+            }
+        }
+        return new Sums(textSum, codebookSums);
+    }
+
+    private static void sendBack(Tensor share) {
+        if (share.requiresGrad()) share.backward(null, false);
+    }
+
+    private static Tensor counts(long[] counts, Device device) {
+        float[] f = new float[counts.length];
+        for (int i = 0; i < f.length; i++) f[i] = Math.max(1, counts[i]);
+        return Tensor.of(f, f.length).to(device);
+    }
+}
