@@ -20,7 +20,14 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Ops mirror torch.Tensor's names and semantics (broadcasting, type promotion, autograd). Cheap checks (shapes,
  * dtypes, devices of the common ops) run in Java before the call; anything libtorch refuses becomes a
- * {@link TorchException} naming the op and its arguments.
+ * {@link TorchException} naming the op, its arguments and libtorch's reason.
+ *
+ * <p>Threads: a tensor may be used from any thread, and read by several at once (ops that make new tensors). Changing
+ * it in place ({@link #copy_}, {@link #fill_}, {@link #zero_}, {@link #requiresGrad(boolean)}, {@link #resetGrad},
+ * optimizer steps) while another thread uses it is a data race the caller must prevent. {@link #close()} may come from
+ * any thread: it waits for calls running on the tensor on other threads, and calls after it throw
+ * {@link IllegalStateException}; the Cleaner that frees forgotten tensors waits the same way. Which {@link Scope} owns a
+ * tensor is decided on the thread that creates it.
  */
 public final class Tensor implements AutoCloseable {
 
