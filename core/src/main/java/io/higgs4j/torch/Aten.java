@@ -21,7 +21,7 @@ import java.util.List;
  * schema. Tensor results not asked for are freed. Use the typed methods of {@link Tensor} where they exist.
  *
  * <pre>{@code
- * Tensor y = Aten.callTensor("aten::hardtanh", "", x, ...);            // one tensor result
+ * Tensor y = Aten.callTensor("aten::flip", "", x, new long[] {0});     // one tensor result
  * List<Object> r = Aten.call("aten::sort", "", List.of(Ret.TENSOR, Ret.TENSOR), x, -1L, false);
  * }</pre>
  */

@@ -170,7 +170,7 @@ final class LibtorchStderr {
                 return;
             }
             String text = new String(bytes, StandardCharsets.UTF_8);
-            if (text.startsWith("[E") && text.contains(REPORT)) {
+            if (text.contains(REPORT) && logSeverity(text) == 'E') {
                 finishReport();
                 report = new StringBuilder(text.substring(text.indexOf(REPORT) + REPORT.length()));
             } else if (report != null && !isLogRecord(text)) {
@@ -190,10 +190,21 @@ final class LibtorchStderr {
             realStderr.write(bytes);
         }
 
-        /** c10's log line prefix: [E1204 07:39:46.503298212 file.cpp:507]. */
         private static boolean isLogRecord(String text) {
-            return text.length() > 6 && text.charAt(0) == '[' && "EWIF".indexOf(text.charAt(1)) >= 0
-                    && Character.isDigit(text.charAt(2));
+            return logSeverity(text) != 0;
+        }
+
+        /**
+         * The severity letter of a log line, or 0 for other text: c10's own logger writes [E1204 07:39:46.503298212
+         * file.cpp:507], a libtorch built with glog E1204 07:39:46.503298 12345 file.cpp:507].
+         */
+        private static char logSeverity(String text) {
+            int at = text.startsWith("[") ? 1 : 0;
+            if (text.length() < at + 5) return 0;
+            char c = text.charAt(at);
+            boolean digits = true;
+            for (int i = at + 1; i < at + 5; i++) digits &= Character.isDigit(text.charAt(i));
+            return digits && "EWIF".indexOf(c) >= 0 ? c : 0;
         }
 
         private void finishReport() {

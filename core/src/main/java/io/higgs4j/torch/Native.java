@@ -25,8 +25,15 @@ final class Native {
     /** Whether libtorch's failure reports are caught for our exceptions (see {@link LibtorchStderr}). */
     static final boolean CAPTURING_REASONS = LibtorchStderr.start();
 
-    /** HIGGS4J_DEBUG=1 puts libtorch's whole report (with its C++ backtrace) into exceptions, not only its first line. */
-    static final boolean DEBUG = "1".equals(System.getenv("HIGGS4J_DEBUG"));
+    /**
+     * HIGGS4J_DEBUG (set, not empty or 0; the trainer's switch for stack traces too) puts libtorch's whole report, with
+     * its C++ backtrace, into exceptions, not only its first line.
+     */
+    static final boolean DEBUG = debugRequested(System.getenv("HIGGS4J_DEBUG"));
+
+    static boolean debugRequested(String value) {
+        return value != null && !value.isEmpty() && !value.equals("0");
+    }
 
     /** The libtorch version our calls are written against, as torch_call_dispatcher wants it. */
     static final long EXTENSION_BUILD_VERSION = (2L << 56) | (10L << 48);
@@ -192,7 +199,7 @@ final class Native {
         Optional<String> report = LibtorchStderr.lastFailure().or(Native::lastError);
         if (report.isEmpty()) return " (libtorch printed the reason on stderr)";
         String r = report.get().strip();
-        return ": " + LibtorchStderr.shortReason(r) + (DEBUG ? "\nlibtorch's report (HIGGS4J_DEBUG=1):\n" + r : "");
+        return ": " + LibtorchStderr.shortReason(r) + (DEBUG ? "\nlibtorch's report (HIGGS4J_DEBUG):\n" + r : "");
     }
 
     // ---- handles ----

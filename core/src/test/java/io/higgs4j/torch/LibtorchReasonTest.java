@@ -41,6 +41,26 @@ class LibtorchReasonTest {
     }
 
     @Test
+    void theReasonIsTheReportsFirstLineCutToItsFirstSentenceWhenLong() {
+        assertEquals("index out of range in self", LibtorchStderr.shortReason(
+                "index out of range in self\nException raised from operator() at x.cpp:1756 (most recent call first):\nframe #0: ..."));
+        String longLine = "Could not run 'aten::empty.memory_format' with arguments from the 'CUDA' backend. This could be because "
+                + "x".repeat(300) + "\n\nCPU: registered at ...";
+        assertEquals("Could not run 'aten::empty.memory_format' with arguments from the 'CUDA' backend.",
+                LibtorchStderr.shortReason(longLine));
+        assertEquals("y".repeat(240) + "...", LibtorchStderr.shortReason("y".repeat(500)));
+    }
+
+    @Test
+    void higgs4jDebugIsOnWhenSetToAnythingButEmptyOrZero() {
+        assertTrue(Native.debugRequested("1"));
+        assertTrue(Native.debugRequested("yes"));
+        assertFalse(Native.debugRequested("0"));
+        assertFalse(Native.debugRequested(""));
+        assertFalse(Native.debugRequested(null));
+    }
+
+    @Test
     void aDeviceArgumentPrintsAsCudaN() {
         assumeTrue(!Torch.cudaAvailable() || Torch.cudaDeviceCount() <= 7, "needs a machine without cuda:7");
         TorchException e = assertThrows(TorchException.class, () -> Aten.callTensor("aten::randn", "", new long[] {2},
