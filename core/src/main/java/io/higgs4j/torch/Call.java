@@ -177,41 +177,13 @@ final class Call {
         }
         for (int i = 0; i < n; i++) {
             OpSchema.Arg a = schema.args.get(i);
-            if (!fits(a.type(), kinds[i], optional[i])) {
+            String given = kinds[i].schemaType;
+            if (!OpSchema.accepts(a.type(), given, optional[i])) {
                 throw new TorchException(name + ": argument " + i + " (" + a.name() + ") is " + a.type() + " in the schema"
-                        + ", got " + (optional[i] ? "optional " : "") + kinds[i].schemaType + " " + describe(i)
-                        + hint(a.type(), kinds[i], optional[i]) + "; schema: " + schema.text);
+                        + ", got " + (optional[i] ? "optional " : "") + given + " " + describe(i)
+                        + OpSchema.hint(a.type(), given, optional[i]) + "; schema: " + schema.text);
             }
         }
-    }
-
-    private static boolean fits(String type, Kind kind, boolean optional) {
-        if (type.endsWith("?")) return kind == Kind.NONE || optional && fitsValue(type.substring(0, type.length() - 1), kind);
-        return !optional && kind != Kind.NONE && fitsValue(type, kind);
-    }
-
-    private static boolean fitsValue(String type, Kind kind) {
-        return switch (kind) {
-            case INT -> type.equals("int") || type.equals("SymInt");
-            case INT_LIST -> isIntList(type);
-            default -> type.equals(kind.schemaType);
-        };
-    }
-
-    /** int[], int[2], SymInt[], SymInt[1]. */
-    private static boolean isIntList(String type) {
-        String rest = type.startsWith("SymInt[") ? type.substring(6) : type.startsWith("int[") ? type.substring(3) : "";
-        if (rest.length() < 2 || rest.charAt(rest.length() - 1) != ']') return false;
-        for (int i = 1; i < rest.length() - 1; i++) if (!Character.isDigit(rest.charAt(i))) return false;
-        return true;
-    }
-
-    private static String hint(String type, Kind kind, boolean optional) {
-        if (type.endsWith("?") && !optional && kind != Kind.NONE && fitsValue(type.substring(0, type.length() - 1), kind)) {
-            return " (an optional argument: pass Aten.some(value) or Aten.NONE)";
-        }
-        if (type.startsWith("Scalar")) return " (libtorch 2.10's dispatcher cannot take a Scalar: use the op's Tensor overload)";
-        return "";
     }
 
     private void hold(Tensor t) {

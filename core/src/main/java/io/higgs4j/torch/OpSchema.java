@@ -176,6 +176,42 @@ final class OpSchema {
         return new OpSchema(schema, List.copyOf(args), List.copyOf(returns));
     }
 
+    /**
+     * Whether an argument slot encoded as given (a schema type: Tensor, int, float, bool, ScalarType, Device,
+     * MemoryFormat, str, int[], Tensor[], or None for an absent optional), boxed when optional, is read right for an
+     * argument of this schema type. An optional argument takes None or a boxed value of its type; any other takes its
+     * type unboxed.
+     */
+    static boolean accepts(String type, String given, boolean optional) {
+        if (type.endsWith("?")) return given.equals("None") || optional && acceptsValue(type.substring(0, type.length() - 1), given);
+        return !optional && !given.equals("None") && acceptsValue(type, given);
+    }
+
+    private static boolean acceptsValue(String type, String given) {
+        return switch (given) {
+            case "int" -> type.equals("int") || type.equals("SymInt");
+            case "int[]" -> isIntList(type);
+            default -> type.equals(given);
+        };
+    }
+
+    /** int[], int[2], SymInt[], SymInt[1]. */
+    private static boolean isIntList(String type) {
+        String rest = type.startsWith("SymInt[") ? type.substring(6) : type.startsWith("int[") ? type.substring(3) : "";
+        if (rest.length() < 2 || rest.charAt(rest.length() - 1) != ']') return false;
+        for (int i = 1; i < rest.length() - 1; i++) if (!Character.isDigit(rest.charAt(i))) return false;
+        return true;
+    }
+
+    /** What to do instead, for the refusals that have a usual cause; else empty. */
+    static String hint(String type, String given, boolean optional) {
+        if (type.endsWith("?") && !optional && !given.equals("None") && acceptsValue(type.substring(0, type.length() - 1), given)) {
+            return " (an optional argument: pass Aten.some(value) or Aten.NONE)";
+        }
+        if (type.startsWith("Scalar")) return " (libtorch 2.10's dispatcher cannot take a Scalar: use the op's Tensor overload)";
+        return "";
+    }
+
     /** Tensor(a!) -> Tensor, Tensor(a!)[] -> Tensor[]. */
     private static String stripAlias(String type) {
         return type.replaceAll("\\([^)]*\\)", "").trim();

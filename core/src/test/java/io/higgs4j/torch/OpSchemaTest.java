@@ -36,6 +36,22 @@ class OpSchemaTest {
     }
 
     @Test
+    void argumentKindsAreMatchedToSchemaTypes() {
+        assertTrue(OpSchema.accepts("Tensor", "Tensor", false));
+        assertTrue(OpSchema.accepts("SymInt", "int", false));
+        assertTrue(OpSchema.accepts("SymInt[1]", "int[]", false));
+        assertTrue(OpSchema.accepts("int[]?", "int[]", true));
+        assertTrue(OpSchema.accepts("Layout?", "None", false));
+        assertFalse(OpSchema.accepts("int[]?", "int[]", false), "an optional takes a boxed value");
+        assertFalse(OpSchema.accepts("int", "int", true), "a plain argument takes no box");
+        assertFalse(OpSchema.accepts("Tensor", "None", false));
+        assertFalse(OpSchema.accepts("Tensor", "int", false));
+        assertFalse(OpSchema.accepts("Tensor?[]", "Tensor[]", false), "a list of optionals is encoded otherwise");
+        assertFalse(OpSchema.accepts("float[]", "int[]", false));
+        assertFalse(OpSchema.accepts("Scalar", "float", false));
+    }
+
+    @Test
     void theSchemaIsReadFromLibtorchsDispatcher() {
         assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
         // torch's native_functions.yaml declares these schemas
