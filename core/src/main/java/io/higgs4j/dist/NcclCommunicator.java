@@ -11,6 +11,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -127,6 +128,8 @@ public final class NcclCommunicator implements AutoCloseable {
         try (var guard = Torch.useCudaDevice(device)) {
             check(Nccl.ncclAllReduce(MemorySegment.ofAddress(p), MemorySegment.ofAddress(p), t.numel(), type, code,
                     MemorySegment.ofAddress(c), stream()), "ncclAllReduce", where() + " " + describe(t) + " " + op, c);
+        } finally {
+            Reference.reachabilityFence(t); // its memory is in use until the call has queued the collective
         }
     }
 
@@ -140,6 +143,8 @@ public final class NcclCommunicator implements AutoCloseable {
         try (var guard = Torch.useCudaDevice(device)) {
             check(Nccl.ncclBroadcast(MemorySegment.ofAddress(p), MemorySegment.ofAddress(p), t.numel(), type, root,
                     MemorySegment.ofAddress(c), stream()), "ncclBroadcast", where() + " " + describe(t) + " root " + root, c);
+        } finally {
+            Reference.reachabilityFence(t);
         }
     }
 
@@ -162,6 +167,9 @@ public final class NcclCommunicator implements AutoCloseable {
         try (var guard = Torch.useCudaDevice(device)) {
             check(Nccl.ncclAllGather(MemorySegment.ofAddress(in.dataAddress()), MemorySegment.ofAddress(out.dataAddress()),
                     in.numel(), type, MemorySegment.ofAddress(c), stream()), "ncclAllGather", where() + " " + describe(in), c);
+        } finally {
+            Reference.reachabilityFence(in);
+            Reference.reachabilityFence(out);
         }
     }
 

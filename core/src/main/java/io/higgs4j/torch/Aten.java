@@ -15,12 +15,13 @@ import java.util.List;
  * an absent optional, and {@link #some(Object)} for a present optional ({@code Tensor?}, {@code int?}, ...).
  * Scalar arguments cannot be passed in libtorch 2.10: use the op's Tensor overload with a 0-dim tensor.
  *
- * <p>The dispatcher of 2.10 cannot tell us an op's schema, so the argument count and kinds are the caller's
- * responsibility: a call that passes fewer arguments than the schema has is refused by libtorch only for some ops.
- * Use the typed methods of {@link Tensor} where they exist.
+ * <p>Every call is checked against the op's schema, read from libtorch's dispatcher, before anything runs: an unknown
+ * op, a wrong argument count, an argument of another kind (an {@code int} where the schema has {@code Tensor}, a bare
+ * value for an optional) or a result asked for as the wrong kind is refused with a {@link TorchException} quoting the
+ * schema. Tensor results not asked for are freed. Use the typed methods of {@link Tensor} where they exist.
  *
  * <pre>{@code
- * Tensor y = Aten.callTensor("aten::hardtanh", "", x, ...);            // one tensor result
+ * Tensor y = Aten.callTensor("aten::flip", "", x, new long[] {0});     // one tensor result
  * List<Object> r = Aten.call("aten::sort", "", List.of(Ret.TENSOR, Ret.TENSOR), x, -1L, false);
  * }</pre>
  */
@@ -47,7 +48,10 @@ public final class Aten {
 
     /** Calls op.overload and returns its results as listed in returns (Tensor, List of Tensor, Long, Double, Boolean). */
     public static List<Object> call(String op, String overload, List<Ret> returns, Object... args) {
-        Call c = Call.begin(op, overload == null ? "" : overload);
+        String ov = overload == null ? "" : overload;
+        OpSchema schema = OpSchema.of(op, ov);
+        if (schema != null) checkReturns(OpSchema.fullName(op, ov), schema, returns);
+        Call c = Call.begin(op, ov);
         try {
             for (int i = 0; i < args.length; i++) push(c, op, i, args[i]);
         } catch (RuntimeException e) {
@@ -66,7 +70,41 @@ public final class Aten {
                 case BOOL -> c.resultBool(i);
             });
         }
+        if (schema != null) freeUnread(c, schema, returns.size());
         return out;
+    }
+
+    /** Results beyond those asked for would be read as other kinds, or not at all: refused before the call. */
+    private static void checkReturns(String name, OpSchema schema, List<Ret> returns) {
+        if (returns.size() > schema.returns.size()) {
+            throw new TorchException(name + " has " + schema.returns.size() + " result(s), " + returns.size()
+                    + " asked for; schema: " + schema.text);
+        }
+        for (int i = 0; i < returns.size(); i++) {
+            String type = schema.returns.get(i);
+            boolean fits = switch (returns.get(i)) {
+                case TENSOR -> type.equals("Tensor");
+                case TENSOR_LIST -> type.equals("Tensor[]");
+                case INT -> type.equals("int") || type.equals("SymInt") || type.equals("ScalarType");
+                case FLOAT -> type.equals("float");
+                case BOOL -> type.equals("bool");
+            };
+            if (!fits) {
+                throw new TorchException(name + ": result " + i + " is " + type + " in the schema, asked for as "
+                        + returns.get(i) + "; schema: " + schema.text);
+            }
+        }
+    }
+
+    /** Tensor results that were not asked for are new handles: freed here. */
+    private static void freeUnread(Call c, OpSchema schema, int read) {
+        for (int i = read; i < schema.returns.size(); i++) {
+            switch (schema.returns.get(i)) {
+                case "Tensor" -> c.resultTensor(i).close();
+                case "Tensor[]" -> c.resultTensorList(i).forEach(Tensor::close);
+                default -> { }
+            }
+        }
     }
 
     /** Calls an op whose single result is a tensor. */
@@ -74,7 +112,7 @@ public final class Aten {
         return (Tensor) call(op, overload, List.of(Ret.TENSOR), args).getFirst();
     }
 
-    /** Calls an op that returns nothing (or whose results are not wanted and are not tensors). */
+    /** Calls an op that returns nothing, or whose results are not wanted (tensor results are freed). */
     public static void callVoid(String op, String overload, Object... args) {
         call(op, overload, List.of(), args);
     }

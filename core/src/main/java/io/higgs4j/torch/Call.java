@@ -22,7 +22,17 @@ final class Call {
     private static final int MAX_ARGS = 32;
     private static final int STACK_SLOTS = 64;
 
-    private enum Kind { OWNED_HANDLE, TENSOR, INT, FLOAT, BOOL, DTYPE, DEVICE, INT_LIST, TENSOR_LIST, STRING, NONE, MEMORY_FORMAT }
+    /** What an argument slot holds, with the schema type it encodes. */
+    private enum Kind {
+        OWNED_HANDLE("Tensor"), TENSOR("Tensor"), INT("int"), FLOAT("float"), BOOL("bool"), DTYPE("ScalarType"),
+        DEVICE("Device"), INT_LIST("int[]"), TENSOR_LIST("Tensor[]"), STRING("str"), NONE("None"), MEMORY_FORMAT("MemoryFormat");
+
+        final String schemaType;
+
+        Kind(String schemaType) {
+            this.schemaType = schemaType;
+        }
+    }
 
     private static final ThreadLocal<Call> CURRENT = ThreadLocal.withInitial(Call::new);
 
@@ -31,6 +41,9 @@ final class Call {
     private final boolean[] optional = new boolean[MAX_ARGS];
     private final long[] prims = new long[MAX_ARGS];
     private final Object[] refs = new Object[MAX_ARGS];
+    /** The tensors of the call being run, held until the dispatcher returns (a tensor list may hold many). */
+    private Tensor[] held = new Tensor[MAX_ARGS];
+    private int heldCount;
     private int n;
     private boolean inUse;
     private String op = "", overload = "";
@@ -113,28 +126,36 @@ final class Call {
     /** Runs the op; results are then read with the result* methods, in any order, before the next call. */
     Call invoke() {
         try {
-            // Checks first: a closed tensor refuses the call before anything native is allocated.
+            // Checks first: a closed tensor refuses the call before anything native is allocated. Every tensor
+            // argument is held from here until the dispatcher returns, so neither close() on another thread nor the
+            // Cleaner can free it under the call.
             try {
+                checkSchema();
                 for (int i = 0; i < n; i++) {
-                    if (refs[i] instanceof Tensor t) t.handle();
-                    else if (refs[i] instanceof Tensor[] ts) for (Tensor t : ts) t.handle();
+                    if (refs[i] instanceof Tensor t) hold(t);
+                    else if (refs[i] instanceof Tensor[] ts) for (Tensor t : ts) hold(t);
                 }
             } catch (RuntimeException e) {
+                releaseHeld();
                 for (int i = 0; i < n; i++) if (kinds[i] == Kind.OWNED_HANDLE) Native.deleteHandle(prims[i]);
                 throw e;
             }
-            for (int i = 0; i < n; i++) {
-                long v = encode(i);
-                if (optional[i]) {
-                    long box = Native.malloc(8);
-                    MemorySegment.ofAddress(box).reinterpret(8).set(ValueLayout.JAVA_LONG, 0, v);
-                    v = box;
+            try {
+                for (int i = 0; i < n; i++) {
+                    long v = encode(i);
+                    if (optional[i]) {
+                        long box = Native.malloc(8);
+                        MemorySegment.ofAddress(box).reinterpret(8).set(ValueLayout.JAVA_LONG, 0, v);
+                        v = box;
+                    }
+                    stack.setAtIndex(ValueLayout.JAVA_LONG, i, v);
                 }
-                stack.setAtIndex(ValueLayout.JAVA_LONG, i, v);
+                int rc = LibTorch.torch_call_dispatcher(Native.cString(op), Native.cString(overload), stack,
+                        Native.EXTENSION_BUILD_VERSION);
+                if (rc != 0) throw new TorchException(describeFailure());
+            } finally {
+                releaseHeld();
             }
-            int rc = LibTorch.torch_call_dispatcher(Native.cString(op), Native.cString(overload), stack,
-                    Native.EXTENSION_BUILD_VERSION);
-            if (rc != 0) throw new TorchException(describeFailure());
             return this;
         } finally {
             for (int i = 0; i < n; i++) refs[i] = null; // the stack slots keep only results now
@@ -142,9 +163,46 @@ final class Call {
         }
     }
 
+    /**
+     * Refuses a call whose arguments do not fit the op's schema: the dispatcher reads exactly as many slots as the schema
+     * has arguments and decodes each by its schema type, so a missing or different argument would be read as a pointer.
+     */
+    private void checkSchema() {
+        OpSchema schema = OpSchema.of(op, overload);
+        if (schema == null) return;
+        String name = OpSchema.fullName(op, overload);
+        if (n != schema.args.size()) {
+            throw new TorchException(name + " takes " + schema.args.size() + " arguments (every one given, defaults"
+                    + " included), got " + n + "; schema: " + schema.text);
+        }
+        for (int i = 0; i < n; i++) {
+            OpSchema.Arg a = schema.args.get(i);
+            String given = kinds[i].schemaType;
+            if (!OpSchema.accepts(a.type(), given, optional[i])) {
+                throw new TorchException(name + ": argument " + i + " (" + a.name() + ") is " + a.type() + " in the schema"
+                        + ", got " + (optional[i] ? "optional " : "") + given + " " + describe(i)
+                        + OpSchema.hint(a.type(), given, optional[i]) + "; schema: " + schema.text);
+            }
+        }
+    }
+
+    private void hold(Tensor t) {
+        t.acquire();
+        if (heldCount == held.length) held = java.util.Arrays.copyOf(held, held.length * 2);
+        held[heldCount++] = t;
+    }
+
+    private void releaseHeld() {
+        for (int i = 0; i < heldCount; i++) {
+            held[i].release();
+            held[i] = null;
+        }
+        heldCount = 0;
+    }
+
     private long encode(int i) {
         return switch (kinds[i]) {
-            case TENSOR -> Native.newHandle(((Tensor) refs[i]).handle());
+            case TENSOR -> Native.newHandle(((Tensor) refs[i]).heldHandle());
             case OWNED_HANDLE, INT, FLOAT, BOOL, DTYPE, DEVICE, MEMORY_FORMAT -> prims[i];
             case NONE -> 0L;
             case INT_LIST -> {
@@ -157,7 +215,7 @@ final class Call {
                 Tensor[] ts = (Tensor[]) refs[i];
                 long list = newList(ts.length);
                 for (Tensor t : ts) {
-                    Native.check(LibTorch.torch_list_push_back(Native.ptr(list), Native.newHandle(t.handle())),
+                    Native.check(LibTorch.torch_list_push_back(Native.ptr(list), Native.newHandle(t.heldHandle())),
                             "torch_list_push_back");
                 }
                 yield list;
@@ -182,6 +240,7 @@ final class Call {
     }
 
     private String describeFailure() {
+        String reason = Native.failureReason();
         StringBuilder sb = new StringBuilder(op);
         if (!overload.isEmpty()) sb.append('.').append(overload);
         sb.append(" failed for (");
@@ -189,10 +248,7 @@ final class Call {
             if (i > 0) sb.append(", ");
             sb.append(describe(i));
         }
-        sb.append(')');
-        Native.lastError().ifPresentOrElse(m -> sb.append(": ").append(m),
-                () -> sb.append(" (libtorch printed the reason on stderr)"));
-        return sb.toString();
+        return sb.append(')').append(reason).toString();
     }
 
     private String describe(int i) {
@@ -203,7 +259,7 @@ final class Call {
             case FLOAT -> Double.toString(Double.longBitsToDouble(prims[i]));
             case BOOL -> prims[i] != 0 ? "true" : "false";
             case DTYPE -> DType.fromCode((int) prims[i]).toString();
-            case DEVICE -> "device";
+            case DEVICE -> deviceOf(prims[i]).toString();
             case MEMORY_FORMAT -> "memory_format " + prims[i];
             case INT_LIST -> java.util.Arrays.toString((long[]) refs[i]);
             case TENSOR_LIST -> {
@@ -215,6 +271,11 @@ final class Call {
             case STRING -> '"' + (String) refs[i] + '"';
             case NONE -> "None";
         };
+    }
+
+    /** Decodes {@link Device#stableIValue()}. */
+    private static Device deviceOf(long stableIValue) {
+        return Device.fromCodes((int) (stableIValue >>> 32), (int) stableIValue);
     }
 
     // ---- results ----

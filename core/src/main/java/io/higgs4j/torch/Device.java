@@ -33,6 +33,32 @@ public record Device(Type type, int index) {
         throw new IllegalArgumentException("unknown device '" + s + "'; expected cpu, cuda, cuda:N or meta");
     }
 
+    /**
+     * Returns this device if this machine has it, else throws a one-line {@link TorchException} saying why (asked on a
+     * CPU-only machine, libtorch does not refuse a CUDA device until an op runs, and then prints pages). cpu and meta
+     * are always there.
+     */
+    public Device checkAvailable() {
+        if (type != Type.CUDA) return this;
+        int count = CudaDevices.COUNT;
+        if (count == 0) {
+            throw new TorchException(this + " was asked for, but there is no CUDA device here: "
+                    + (Native.LOADED.cudaLibrariesLoaded() ? "libtorch's CUDA libraries are loaded but see no GPU"
+                    : "the libtorch in " + Native.LOADED.directory() + " is a CPU build (set LIBTORCH to a CUDA libtorch)")
+                    + "; use cpu");
+        }
+        if (index >= count) {
+            throw new TorchException(this + " was asked for, but this machine has " + count + " CUDA device"
+                    + (count == 1 ? " (cuda:0)" : "s (cuda:0 to cuda:" + (count - 1) + ")"));
+        }
+        return this;
+    }
+
+    /** CUDA devices cannot come or go while the process runs: asked once. */
+    private static final class CudaDevices {
+        static final int COUNT = Torch.cudaAvailable() ? Torch.cudaDeviceCount() : 0;
+    }
+
     int typeCode() {
         return switch (type) {
             case CPU -> Native.DEVICE_CPU;

@@ -22,6 +22,19 @@ final class Native {
 
     static final LibTorchLoader.Loaded LOADED = LibTorchLoader.load();
 
+    /** Whether libtorch's failure reports are caught for our exceptions (see {@link LibtorchStderr}). */
+    static final boolean CAPTURING_REASONS = LibtorchStderr.start();
+
+    /**
+     * HIGGS4J_DEBUG (set, not empty or 0; the trainer's switch for stack traces too) puts libtorch's whole report, with
+     * its C++ backtrace, into exceptions, not only its first line.
+     */
+    static final boolean DEBUG = debugRequested(System.getenv("HIGGS4J_DEBUG"));
+
+    static boolean debugRequested(String value) {
+        return value != null && !value.isEmpty() && !value.equals("0");
+    }
+
     /** The libtorch version our calls are written against, as torch_call_dispatcher wants it. */
     static final long EXTENSION_BUILD_VERSION = (2L << 56) | (10L << 48);
 
@@ -175,7 +188,18 @@ final class Native {
     }
 
     static TorchException error(String what) {
-        return new TorchException(what + " failed" + lastError().map(m -> ": " + m).orElse(" (libtorch printed the reason on stderr)"));
+        return new TorchException(what + " failed" + failureReason());
+    }
+
+    /**
+     * ": reason" for the libtorch call that just failed on this thread: libtorch's first line, or its whole report
+     * with HIGGS4J_DEBUG=1. Call right after the failing call, once.
+     */
+    static String failureReason() {
+        Optional<String> report = LibtorchStderr.lastFailure().or(Native::lastError);
+        if (report.isEmpty()) return " (libtorch printed the reason on stderr)";
+        String r = report.get().strip();
+        return ": " + LibtorchStderr.shortReason(r) + (DEBUG ? "\nlibtorch's report (HIGGS4J_DEBUG):\n" + r : "");
     }
 
     // ---- handles ----

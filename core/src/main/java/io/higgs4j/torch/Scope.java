@@ -16,6 +16,11 @@ import java.util.function.Supplier;
  *     lossValue = loss.item();
  * } // every tensor of the step is freed here
  * }</pre>
+ *
+ * <p>Threads: a scope is confined to the thread that opened it. It owns only tensors created on that thread, must be
+ * closed there (closing elsewhere throws), and {@link #keep}/{@link #detach} of a tensor it owns must run there too.
+ * A tensor handed to another thread should be detached (or kept) first: otherwise it is closed when this scope
+ * closes, and the other thread's next use of it throws "tensor used after close" (a call already running finishes).
  */
 public final class Scope implements AutoCloseable {
 

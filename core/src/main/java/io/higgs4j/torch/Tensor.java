@@ -5,10 +5,14 @@ import io.higgs4j.bindings.generated.LibTorch;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A libtorch tensor. Each instance owns one native handle and frees it on {@link #close()}; a {@link Scope} closes
@@ -16,7 +20,14 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Ops mirror torch.Tensor's names and semantics (broadcasting, type promotion, autograd). Cheap checks (shapes,
  * dtypes, devices of the common ops) run in Java before the call; anything libtorch refuses becomes a
- * {@link TorchException} naming the op and its arguments.
+ * {@link TorchException} naming the op, its arguments and libtorch's reason.
+ *
+ * <p>Threads: a tensor may be used from any thread, and read by several at once (ops that make new tensors). Changing
+ * it in place ({@link #copy_}, {@link #fill_}, {@link #zero_}, {@link #requiresGrad(boolean)}, {@link #resetGrad},
+ * optimizer steps) while another thread uses it is a data race the caller must prevent. {@link #close()} may come from
+ * any thread: it waits for calls running on the tensor on other threads, and calls after it throw
+ * {@link IllegalStateException}; the Cleaner that frees forgotten tensors waits the same way. Which {@link Scope} owns a
+ * tensor is decided on the thread that creates it.
  */
 public final class Tensor implements AutoCloseable {
 
@@ -24,9 +35,29 @@ public final class Tensor implements AutoCloseable {
     private static final LongAdder LIVE = new LongAdder();
     private static final LongAdder LEAKED = new LongAdder();
 
-    /** The native side of a tensor, reachable from the Cleaner without the Tensor itself. */
+    /**
+     * The native side of a tensor, reachable from the Cleaner without the Tensor itself.
+     *
+     * <p>{@code state} counts the native calls using the handle now, with {@link #CLOSED} as its sign bit. Every native
+     * use of the handle runs between {@link #acquire} and {@link #release}, and the handle is freed only once it is
+     * closed and no call uses it: so neither close() on another thread nor the Cleaner (which may run as soon as the
+     * JIT decides the Tensor is unreachable, even in the middle of one of its methods) can free a handle under a
+     * running call. The single-thread cost is one atomic add on entry and one on exit.
+     */
     private static final class Ref implements Runnable {
-        volatile long handle;
+        private static final int CLOSED = Integer.MIN_VALUE;
+        private static final VarHandle STATE;
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(Ref.class, "state", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        final long handle;
+        @SuppressWarnings("unused") // through STATE
+        private volatile int state;
         volatile boolean explicit;
         /** Memory that a from_blob tensor views; kept reachable until the handle is freed. */
         final Object keepAlive;
@@ -36,15 +67,32 @@ public final class Tensor implements AutoCloseable {
             this.keepAlive = keepAlive;
         }
 
+        boolean closed() {
+            return state < 0;
+        }
+
+        /** Marks one more call in flight; false (and nothing marked) when the tensor is closed. */
+        boolean acquire() {
+            if ((int) STATE.getAndAdd(this, 1) >= 0) return true;
+            STATE.getAndAdd(this, -1);
+            return false;
+        }
+
+        void release() {
+            STATE.getAndAdd(this, -1);
+        }
+
+        /** Closes (at most once: the Cleanable runs this once) and frees the handle when the last call in flight ends. */
         @Override
         public void run() {
-            long h = handle;
-            handle = 0;
-            if (h != 0) {
-                Native.deleteHandle(h);
-                LIVE.decrement();
-                if (!explicit) LEAKED.increment();
+            STATE.getAndBitwiseOr(this, CLOSED);
+            for (int spins = 0; ((int) STATE.getVolatile(this) & ~CLOSED) != 0; spins++) {
+                if (spins < 100) Thread.onSpinWait();
+                else LockSupport.parkNanos(50_000); // a long kernel on another thread: poll, it ends by itself
             }
+            Native.deleteHandle(handle);
+            LIVE.decrement();
+            if (!explicit) LEAKED.increment();
         }
     }
 
@@ -69,17 +117,36 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(handle, null);
     }
 
-    /** The native handle; throws if this tensor was closed. */
-    long handle() {
-        long h = ref.handle;
-        if (h == 0) throw new IllegalStateException("tensor used after close" + (shape != null ? " (" + describeCached() + ")" : ""));
-        return h;
+    /**
+     * The native handle, kept from being freed until the matching {@link #release()}: every native use of the handle
+     * sits between the two, release in a finally. Throws if this tensor was closed.
+     */
+    long acquire() {
+        if (!ref.acquire()) {
+            throw new IllegalStateException("tensor used after close" + (shape != null ? " (" + describeCached() + ")" : ""));
+        }
+        return ref.handle;
+    }
+
+    /** The handle of a tensor the caller holds (between {@link #acquire} and {@link #release}). */
+    long heldHandle() {
+        return ref.handle;
+    }
+
+    void release() {
+        ref.release();
+        // The Ref keeps the handle alive on its own; this keeps the Tensor (and so its cached metadata) as well.
+        Reference.reachabilityFence(this);
     }
 
     public boolean isClosed() {
-        return ref.handle == 0;
+        return ref.closed();
     }
 
+    /**
+     * Frees the native tensor (closing twice is harmless). A call using this tensor on another thread at this moment
+     * finishes first: close waits for it; calls started after close throw.
+     */
     @Override
     public void close() {
         ref.explicit = true;
@@ -122,6 +189,7 @@ public final class Tensor implements AutoCloseable {
     /** An uninitialised tensor. */
     public static Tensor empty(long[] shape, DType dtype, Device device) {
         numel(shape);
+        device.checkAvailable();
         long[] strides = contiguousStrides(shape);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = Native.scratch();
@@ -134,6 +202,7 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor zeros(long[] shape, DType dtype, Device device) {
         numel(shape);
+        device.checkAvailable();
         return Call.begin("aten::zeros", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
@@ -143,6 +212,7 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor ones(long[] shape, DType dtype, Device device) {
         numel(shape);
+        device.checkAvailable();
         return Call.begin("aten::ones", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
@@ -152,6 +222,7 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor full(long[] shape, double value, DType dtype, Device device) {
         numel(shape);
+        device.checkAvailable();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment dt = a.allocateFrom(ValueLayout.JAVA_INT, dtype.code());
             MemorySegment dev = a.allocateFrom(ValueLayout.JAVA_INT, device.typeCode());
@@ -197,6 +268,7 @@ public final class Tensor implements AutoCloseable {
     /** Uniform on [0, 1). Reproducible after {@link Torch#manualSeed}. */
     public static Tensor rand(long[] shape, DType dtype, Device device) {
         numel(shape);
+        device.checkAvailable();
         return Call.begin("aten::rand", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
@@ -207,6 +279,7 @@ public final class Tensor implements AutoCloseable {
     /** Standard normal. Reproducible after {@link Torch#manualSeed}. */
     public static Tensor randn(long[] shape, DType dtype, Device device) {
         numel(shape);
+        device.checkAvailable();
         return Call.begin("aten::randn", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
@@ -255,7 +328,14 @@ public final class Tensor implements AutoCloseable {
                     + " of " + dtype + " needs " + bytes);
         }
         Tensor t = empty(shape, dtype, Device.CPU);
-        if (bytes > 0) MemorySegment.copy(src, 0, Native.ptr(Native.dataPtr(t.handle())).reinterpret(bytes), 0, bytes);
+        if (bytes > 0) {
+            long h = t.acquire();
+            try {
+                MemorySegment.copy(src, 0, Native.ptr(Native.dataPtr(h)).reinterpret(bytes), 0, bytes);
+            } finally {
+                t.release();
+            }
+        }
         return t;
     }
 
@@ -288,7 +368,12 @@ public final class Tensor implements AutoCloseable {
     public long[] shape() {
         long[] s = shape;
         if (s == null) {
-            s = Native.sizes(handle());
+            long h = acquire();
+            try {
+                s = Native.sizes(h);
+            } finally {
+                release();
+            }
             shape = s;
         }
         return s.clone();
@@ -297,7 +382,12 @@ public final class Tensor implements AutoCloseable {
     private long[] shapeRef() {
         long[] s = shape;
         if (s == null) {
-            s = Native.sizes(handle());
+            long h = acquire();
+            try {
+                s = Native.sizes(h);
+            } finally {
+                release();
+            }
             shape = s;
         }
         return s;
@@ -320,7 +410,12 @@ public final class Tensor implements AutoCloseable {
     public DType dtype() {
         DType d = dtype;
         if (d == null) {
-            d = DType.fromCode(Native.dtypeCode(handle()));
+            long h = acquire();
+            try {
+                d = DType.fromCode(Native.dtypeCode(h));
+            } finally {
+                release();
+            }
             dtype = d;
         }
         return d;
@@ -329,18 +424,33 @@ public final class Tensor implements AutoCloseable {
     public Device device() {
         Device d = device;
         if (d == null) {
-            d = Native.device(handle());
+            long h = acquire();
+            try {
+                d = Native.device(h);
+            } finally {
+                release();
+            }
             device = d;
         }
         return d;
     }
 
     public long[] strides() {
-        return Native.strides(handle());
+        long h = acquire();
+        try {
+            return Native.strides(h);
+        } finally {
+            release();
+        }
     }
 
     public boolean isContiguous() {
-        return Native.isContiguous(handle());
+        long h = acquire();
+        try {
+            return Native.isContiguous(h);
+        } finally {
+            release();
+        }
     }
 
     /**
@@ -349,7 +459,12 @@ public final class Tensor implements AutoCloseable {
      * address on the host.
      */
     public long dataAddress() {
-        return Native.dataPtr(handle());
+        long h = acquire();
+        try {
+            return Native.dataPtr(h);
+        } finally {
+            release();
+        }
     }
 
     /** Metadata of the cached kind may go stale only through the escape hatch's in-place ops. */
@@ -403,58 +518,54 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    private MemorySegment hostBytes(DType as, Tensor host) {
+    /** The bytes of host (from {@link #hostCopy}); valid only while the caller holds host (acquire..release). */
+    private MemorySegment hostBytes(DType as, long hostHandle) {
         long bytes = numel() * as.elementSize();
         if (bytes == 0) return MemorySegment.NULL;
-        return Native.ptr(Native.dataPtr(host.handle())).reinterpret(bytes);
+        return Native.ptr(Native.dataPtr(hostHandle)).reinterpret(bytes);
+    }
+
+    /** Copies this tensor's values out as `as`, through a contiguous CPU copy that is held while it is read. */
+    private <A> A readHost(DType as, java.util.function.Function<MemorySegment, A> read) {
+        Tensor host = hostCopy(as);
+        try {
+            long h = host.acquire();
+            try {
+                return read.apply(hostBytes(as, h));
+            } finally {
+                host.release();
+            }
+        } finally {
+            if (host != this) host.close();
+        }
     }
 
     public float[] toFloatArray() {
-        Tensor host = hostCopy(DType.FLOAT32);
-        try {
-            return numel() == 0 ? new float[0] : hostBytes(DType.FLOAT32, host).toArray(ValueLayout.JAVA_FLOAT);
-        } finally {
-            if (host != this) host.close();
-        }
+        if (numel() == 0) return new float[0];
+        return readHost(DType.FLOAT32, bytes -> bytes.toArray(ValueLayout.JAVA_FLOAT));
     }
 
     public double[] toDoubleArray() {
-        Tensor host = hostCopy(DType.FLOAT64);
-        try {
-            return numel() == 0 ? new double[0] : hostBytes(DType.FLOAT64, host).toArray(ValueLayout.JAVA_DOUBLE);
-        } finally {
-            if (host != this) host.close();
-        }
+        if (numel() == 0) return new double[0];
+        return readHost(DType.FLOAT64, bytes -> bytes.toArray(ValueLayout.JAVA_DOUBLE));
     }
 
     public long[] toLongArray() {
-        Tensor host = hostCopy(DType.INT64);
-        try {
-            return numel() == 0 ? new long[0] : hostBytes(DType.INT64, host).toArray(ValueLayout.JAVA_LONG);
-        } finally {
-            if (host != this) host.close();
-        }
+        if (numel() == 0) return new long[0];
+        return readHost(DType.INT64, bytes -> bytes.toArray(ValueLayout.JAVA_LONG));
     }
 
     public int[] toIntArray() {
-        Tensor host = hostCopy(DType.INT32);
-        try {
-            return numel() == 0 ? new int[0] : hostBytes(DType.INT32, host).toArray(ValueLayout.JAVA_INT);
-        } finally {
-            if (host != this) host.close();
-        }
+        if (numel() == 0) return new int[0];
+        return readHost(DType.INT32, bytes -> bytes.toArray(ValueLayout.JAVA_INT));
     }
 
     public boolean[] toBooleanArray() {
-        Tensor host = hostCopy(DType.BOOL);
-        try {
-            byte[] bytes = numel() == 0 ? new byte[0] : hostBytes(DType.BOOL, host).toArray(ValueLayout.JAVA_BYTE);
-            boolean[] out = new boolean[bytes.length];
-            for (int i = 0; i < bytes.length; i++) out[i] = bytes[i] != 0;
-            return out;
-        } finally {
-            if (host != this) host.close();
-        }
+        if (numel() == 0) return new boolean[0];
+        byte[] bytes = readHost(DType.BOOL, b -> b.toArray(ValueLayout.JAVA_BYTE));
+        boolean[] out = new boolean[bytes.length];
+        for (int i = 0; i < bytes.length; i++) out[i] = bytes[i] != 0;
+        return out;
     }
 
     /**
@@ -471,27 +582,35 @@ public final class Tensor implements AutoCloseable {
                     + " has " + bytes);
         }
         if (bytes == 0) return;
-        Tensor host = hostCopy(dt);
-        try {
-            MemorySegment.copy(hostBytes(dt, host), 0, dst, 0, bytes);
-        } finally {
-            if (host != this) host.close();
-        }
+        readHost(dt, src -> {
+            MemorySegment.copy(src, 0, dst, 0, bytes);
+            return null;
+        });
     }
 
     /** The value of a one-element tensor. */
     public double item() {
         if (numel() != 1) throw new TorchException("item() needs a tensor with one element, got " + describe());
         MemorySegment out = Native.scratch();
-        if (LibTorch.aoti_torch_item_float64(Native.ptr(handle()), out) != 0) throw Native.error("item(" + describe() + ")");
-        return out.get(ValueLayout.JAVA_DOUBLE, 0);
+        long h = acquire();
+        try {
+            if (LibTorch.aoti_torch_item_float64(Native.ptr(h), out) != 0) throw Native.error("item(" + describe() + ")");
+            return out.get(ValueLayout.JAVA_DOUBLE, 0);
+        } finally {
+            release();
+        }
     }
 
     public long itemLong() {
         if (numel() != 1) throw new TorchException("itemLong() needs a tensor with one element, got " + describe());
         MemorySegment out = Native.scratch();
-        if (LibTorch.aoti_torch_item_int64(Native.ptr(handle()), out) != 0) throw Native.error("item(" + describe() + ")");
-        return out.get(ValueLayout.JAVA_LONG, 0);
+        long h = acquire();
+        try {
+            if (LibTorch.aoti_torch_item_int64(Native.ptr(h), out) != 0) throw Native.error("item(" + describe() + ")");
+            return out.get(ValueLayout.JAVA_LONG, 0);
+        } finally {
+            release();
+        }
     }
 
     // =====================================================================================================
@@ -641,9 +760,14 @@ public final class Tensor implements AutoCloseable {
     /** self - alpha * other through the typed entry, which records autograd (the dispatcher cannot pass alpha). */
     private Tensor subtract(long otherHandle, double alpha, String op, Object other) {
         MemorySegment out = Native.scratch();
-        int rc = LibTorch.aoti_torch_aten_subtract_Tensor(Native.ptr(handle()), Native.ptr(otherHandle), alpha, out);
-        if (rc != 0) {
-            throw Native.error(op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
+        long h = acquire();
+        try {
+            int rc = LibTorch.aoti_torch_aten_subtract_Tensor(Native.ptr(h), Native.ptr(otherHandle), alpha, out);
+            if (rc != 0) {
+                throw Native.error(op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
+            }
+        } finally {
+            release();
         }
         return adopt(Native.outHandle());
     }
@@ -656,7 +780,12 @@ public final class Tensor implements AutoCloseable {
     public Tensor add(Tensor other, double alpha) {
         checkBinary("add", other);
         if (!dtype().isFloatingPoint() && !other.dtype().isFloatingPoint()) return integralAdd(other, alpha);
-        return subtract(other.handle(), -alpha, alpha == 1.0 ? "add" : "add(alpha=" + alpha + ")", other);
+        long oh = other.acquire();
+        try {
+            return subtract(oh, -alpha, alpha == 1.0 ? "add" : "add(alpha=" + alpha + ")", other);
+        } finally {
+            other.release();
+        }
     }
 
     public Tensor add(double value) {
@@ -776,7 +905,12 @@ public final class Tensor implements AutoCloseable {
     /** A copy of a 0-dim handle on this tensor's device; the CPU one is freed. */
     private long moveScalar(long handle) {
         try (Tensor cpu = adopt(handle); Tensor moved = cpu.to(device())) {
-            return Native.newHandle(moved.handle());
+            long h = moved.acquire();
+            try {
+                return Native.newHandle(h);
+            } finally {
+                moved.release();
+            }
         }
     }
 
@@ -1111,6 +1245,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public Tensor to(Device target, DType targetType) {
+        target.checkAvailable();
         return Call.begin("aten::to", "dtype_layout").tensor(this).optDtype(targetType).none().optDevice(target).none()
                 .bool(false).bool(false).none().tensorResult();
     }
@@ -1124,7 +1259,12 @@ public final class Tensor implements AutoCloseable {
 
     /** Fills this tensor with value in place. Returns this. */
     public Tensor fill_(double value) {
-        if (LibTorch.aoti_torch_aten_fill__Scalar(Native.ptr(handle()), value) != 0) throw Native.error("fill_(" + describe() + ", " + value + ")");
+        long h = acquire();
+        try {
+            if (LibTorch.aoti_torch_aten_fill__Scalar(Native.ptr(h), value) != 0) throw Native.error("fill_(" + describe() + ", " + value + ")");
+        } finally {
+            release();
+        }
         return this;
     }
 
@@ -1138,7 +1278,12 @@ public final class Tensor implements AutoCloseable {
 
     /** A new handle to the same tensor, owned separately (closing one leaves the other usable). */
     public Tensor share() {
-        return adopt(Native.newHandle(handle()));
+        long h = acquire();
+        try {
+            return adopt(Native.newHandle(h));
+        } finally {
+            release();
+        }
     }
 
     // =====================================================================================================
@@ -1146,7 +1291,12 @@ public final class Tensor implements AutoCloseable {
     // =====================================================================================================
 
     public boolean requiresGrad() {
-        return LibTorch._ZNK3c1010TensorImpl13requires_gradEv(Native.tensorImpl(handle()));
+        long h = acquire();
+        try {
+            return LibTorch._ZNK3c1010TensorImpl13requires_gradEv(Native.tensorImpl(h));
+        } finally {
+            release();
+        }
     }
 
     /** Marks this (leaf) tensor as needing a gradient. Returns this. */
@@ -1154,15 +1304,26 @@ public final class Tensor implements AutoCloseable {
         if (requiresGrad && !dtype().isFloatingPoint()) {
             throw new TorchException("only floating-point tensors can require gradients, got " + describe());
         }
-        if (LibTorch.torch_set_requires_grad(Native.ptr(handle()), requiresGrad) != 0) throw Native.error("requires_grad_(" + describe() + ")");
+        long h = acquire();
+        try {
+            if (LibTorch.torch_set_requires_grad(Native.ptr(h), requiresGrad) != 0) throw Native.error("requires_grad_(" + describe() + ")");
+        } finally {
+            release();
+        }
         return this;
     }
 
     /** The accumulated gradient, as a new tensor sharing its storage, or null when there is none. */
     public Tensor grad() {
-        MemorySegment g = LibTorch._ZNK3c1010TensorImpl4gradEv(Native.tensorImpl(handle()));
-        if (g.address() == 0 || !Native.isDefined(g.address())) return null;
-        return adopt(Native.newHandle(g.address()));
+        long h = acquire();
+        try {
+            // g lives inside this tensor's TensorImpl: it is read and copied while the handle is held.
+            MemorySegment g = LibTorch._ZNK3c1010TensorImpl4gradEv(Native.tensorImpl(h));
+            if (g.address() == 0 || !Native.isDefined(g.address())) return null;
+            return adopt(Native.newHandle(g.address()));
+        } finally {
+            release();
+        }
     }
 
     /** Sets the gradient to zeros in place (keeps its memory). */
@@ -1174,14 +1335,18 @@ public final class Tensor implements AutoCloseable {
 
     /** Drops the gradient (like setting .grad = None), freeing its memory. */
     public void resetGrad() {
-        MemorySegment slot = LibTorch._ZN3c1010TensorImpl12mutable_gradEv(Native.tensorImpl(handle()));
-        MemorySegment out = Native.scratch();
-        Native.check(LibTorch.aoti_torch_new_uninitialized_tensor(out), "new_uninitialized_tensor");
-        long undefined = Native.outHandle();
+        long h = acquire();
         try {
-            Native.check(LibTorch.aoti_torch_assign_tensors(Native.ptr(undefined), slot), "reset grad");
+            Native.check(LibTorch.aoti_torch_new_uninitialized_tensor(Native.scratch()), "new_uninitialized_tensor");
+            long undefined = Native.outHandle();
+            try {
+                MemorySegment slot = LibTorch._ZN3c1010TensorImpl12mutable_gradEv(Native.tensorImpl(h));
+                Native.check(LibTorch.aoti_torch_assign_tensors(Native.ptr(undefined), slot), "reset grad");
+            } finally {
+                Native.deleteHandle(undefined);
+            }
         } finally {
-            Native.deleteHandle(undefined);
+            release();
         }
     }
 

@@ -22,7 +22,7 @@ final class AudioTokenizerOptions {
     String device;
 
     HiggsAudioTokenizer load() throws IOException {
-        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
+        Device dev = device != null ? Device.parse(device).checkAvailable() : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
         return AudioTokenizerLoader.load(ModelLocator.locate(tokenizerPath, ModelLocator.Kind.AUDIO_TOKENIZER), dev);
     }
 }

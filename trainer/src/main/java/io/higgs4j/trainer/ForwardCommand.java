@@ -56,7 +56,7 @@ public final class ForwardCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!Files.isRegularFile(batchPath)) throw new IllegalArgumentException("--batch " + batchPath + " is not a file");
         modelPath = ModelLocator.locate(modelPath, ModelLocator.Kind.MODEL);
-        Device dev = Device.parse(device);
+        Device dev = Device.parse(device).checkAvailable();
         HiggsAudioConfig config = HiggsAudioConfig.fromFile(modelPath.resolve("config.json"));
         try (HiggsAudioModel model = new HiggsAudioModel(config, Init.forLoading(DType.FLOAT32, dev));
              Scope scope = Scope.open()) {

@@ -107,7 +107,7 @@ public final class PrepareDataCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%d clips of %d speakers in %s%s%n", clips.size(), clips.stream().map(Clip::speaker).distinct().count(), input,
                 skipped.isEmpty() ? "" : " (" + skipped.size() + " left out: " + skipped.getFirst().message() + (skipped.size() > 1 ? ", ..." : "") + ")");
         Files.createDirectories(outputDir);
-        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
+        Device dev = device != null ? Device.parse(device).checkAvailable() : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
         DataPreparer.Result r;
         try (LazyTokenizer codec = new LazyTokenizer(audioTokenizerPath, dev)) {
             r = new DataPreparer(codec, options, System.err).prepare(clips, skipped, outputDir);

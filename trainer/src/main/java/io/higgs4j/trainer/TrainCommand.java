@@ -257,11 +257,13 @@ public final class TrainCommand implements Callable<Integer> {
             throw bad(e.getMessage());
         }
         if (device != null) {
+            Device d;
             try {
-                Device.parse(device);
+                d = Device.parse(device);
             } catch (IllegalArgumentException e) {
                 throw bad("--device: " + e.getMessage());
             }
+            d.checkAvailable(); // one line when this machine lacks it, before libtorch is asked for anything on it
         }
     }
 

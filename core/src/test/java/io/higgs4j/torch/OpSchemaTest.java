@@ -1,0 +1,106 @@
+package io.higgs4j.torch;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Escape-hatch calls are checked against the schema libtorch registered, before anything runs. */
+class OpSchemaTest {
+
+    private static void assertMessageContains(Throwable e, String... parts) {
+        for (String p : parts) assertTrue(e.getMessage().contains(p), "'" + e.getMessage() + "' lacks '" + p + "'");
+    }
+
+    @Test
+    void schemasAreParsedAsFunctionSchemaPrintsThem() {
+        OpSchema sum = OpSchema.parseSchema(
+                "aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor");
+        assertEquals(List.of(new OpSchema.Arg("Tensor", "self"), new OpSchema.Arg("int[1]?", "dim"),
+                new OpSchema.Arg("bool", "keepdim"), new OpSchema.Arg("ScalarType?", "dtype")), sum.args);
+        assertEquals(List.of("Tensor"), sum.returns);
+        OpSchema topk = OpSchema.parseSchema(
+                "aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)");
+        assertEquals(5, topk.args.size());
+        assertEquals(List.of("Tensor", "Tensor"), topk.returns);
+        OpSchema inPlace = OpSchema.parseSchema("aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)");
+        assertEquals(List.of(new OpSchema.Arg("Tensor", "self"), new OpSchema.Arg("Tensor", "other"),
+                new OpSchema.Arg("Scalar", "alpha")), inPlace.args);
+        assertEquals(List.of("Tensor"), inPlace.returns);
+        OpSchema defaults = OpSchema.parseSchema("my::op(Tensor(a!)[] xs, int[2] stride=[1, 1], str pad=\"a,b\") -> ()");
+        assertEquals(List.of(new OpSchema.Arg("Tensor[]", "xs"), new OpSchema.Arg("int[2]", "stride"),
+                new OpSchema.Arg("str", "pad")), defaults.args);
+        assertEquals(List.of(), defaults.returns);
+    }
+
+    @Test
+    void argumentKindsAreMatchedToSchemaTypes() {
+        assertTrue(OpSchema.accepts("Tensor", "Tensor", false));
+        assertTrue(OpSchema.accepts("SymInt", "int", false));
+        assertTrue(OpSchema.accepts("SymInt[1]", "int[]", false));
+        assertTrue(OpSchema.accepts("int[]?", "int[]", true));
+        assertTrue(OpSchema.accepts("Layout?", "None", false));
+        assertFalse(OpSchema.accepts("int[]?", "int[]", false), "an optional takes a boxed value");
+        assertFalse(OpSchema.accepts("int", "int", true), "a plain argument takes no box");
+        assertFalse(OpSchema.accepts("Tensor", "None", false));
+        assertFalse(OpSchema.accepts("Tensor", "int", false));
+        assertFalse(OpSchema.accepts("Tensor?[]", "Tensor[]", false), "a list of optionals is encoded otherwise");
+        assertFalse(OpSchema.accepts("float[]", "int[]", false));
+        assertFalse(OpSchema.accepts("Scalar", "float", false));
+    }
+
+    @Test
+    void theSchemaIsReadFromLibtorchsDispatcher() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        // torch's native_functions.yaml declares these schemas
+        assertEquals("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", OpSchema.of("aten::add", "Tensor").text);
+        assertEquals("aten::flip(Tensor self, int[] dims) -> Tensor", OpSchema.of("aten::flip", "").text);
+        assertMessageContains(assertThrows(TorchException.class, () -> OpSchema.of("aten::add", "NoSuchOverload")),
+                "aten::add.NoSuchOverload", "no such operator");
+    }
+
+    @Test
+    void callsThatDoNotFitTheSchemaAreRefusedWithTheSchema() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.ones(2);
+            // Used to crash in to_ivalue: the dispatcher read the missing arguments from stale stack slots.
+            assertMessageContains(assertThrows(TorchException.class, () -> Aten.callTensor("aten::add", "Tensor", x)),
+                    "aten::add.Tensor takes 3 arguments", "got 1",
+                    "schema: aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor");
+            assertMessageContains(assertThrows(TorchException.class, () -> Aten.callTensor("aten::flip", "", x, x)),
+                    "argument 1 (dims) is int[] in the schema, got Tensor float32[2]");
+            assertMessageContains(assertThrows(TorchException.class, () -> Aten.callTensor("aten::mul", "Tensor", 2.0, x)),
+                    "argument 0 (self) is Tensor in the schema, got float 2.0");
+            assertMessageContains(assertThrows(TorchException.class,
+                    () -> Aten.callTensor("aten::sum", "dim_IntList", x, new long[] {0}, false, Aten.NONE)),
+                    "argument 1 (dim) is int[1]?", "Aten.some");
+            assertMessageContains(assertThrows(TorchException.class, () -> Aten.callTensor("aten::add", "Scalar", x, 2.0, 1.0)),
+                    "is Scalar in the schema", "Tensor overload");
+            assertMessageContains(assertThrows(TorchException.class,
+                    () -> Aten.call("aten::neg", "", List.of(Aten.Ret.TENSOR, Aten.Ret.TENSOR), x)), "has 1 result(s), 2 asked for");
+            assertMessageContains(assertThrows(TorchException.class, () -> Aten.call("aten::neg", "", List.of(Aten.Ret.INT), x)),
+                    "result 0 is Tensor in the schema");
+            // Fitting calls run, optionals given either way.
+            assertArrayEquals(new float[] {2}, Aten.callTensor("aten::sum", "dim_IntList", x, Aten.some(new long[] {0}), false,
+                    Aten.NONE).reshape(1).toFloatArray());
+            assertArrayEquals(new float[] {2}, Aten.callTensor("aten::sum", "dim_IntList", x, Aten.NONE, false,
+                    Aten.some(DType.FLOAT64)).reshape(1).toFloatArray());
+        }
+    }
+
+    @Test
+    void resultsNotAskedForAreFreed() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        try (Tensor x = Tensor.of(new float[] {3, 1, 2})) {
+            long before = Tensor.liveCount();
+            Aten.callVoid("aten::sort", "", x, -1L, false); // two tensor results, neither wanted
+            List<Object> values = Aten.call("aten::sort", "", List.of(Aten.Ret.TENSOR), x, -1L, false);
+            assertArrayEquals(new float[] {1, 2, 3}, ((Tensor) values.getFirst()).toFloatArray());
+            ((Tensor) values.getFirst()).close();
+            assertEquals(before, Tensor.liveCount());
+        }
+    }
+}
