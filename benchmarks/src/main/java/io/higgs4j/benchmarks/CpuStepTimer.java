@@ -22,9 +22,15 @@ public final class CpuStepTimer {
         Torch.RuntimeInfo info = Torch.info();
         System.out.printf("libtorch %s from %s (%s), %d threads%n", info.version(), info.directory(), info.source(), info.threads());
         for (String m : modes) {
-            StepRig.Mode mode = StepRig.Mode.valueOf(m.toUpperCase(Locale.ROOT));
+            // lora, fwdbwd: the trainer's pass; lora_plain: full logits then backward (as before); lora_ckpt: checkpointed
+            String[] parts = m.split("_");
+            StepRig.Mode mode = StepRig.Mode.valueOf(parts[0].toUpperCase(Locale.ROOT));
+            StepRig.Pass pass = parts.length < 2 ? StepRig.Pass.LEAN : parts[1].equals("plain") ? StepRig.Pass.PLAIN
+                    : parts[1].equals("ckpt") ? StepRig.Pass.CHECKPOINTED : null;
+            if (pass == null) throw new IllegalArgumentException("unknown mode " + m + ": lora, fwdbwd, with _plain or _ckpt");
             double[] times = new double[steps];
             try (StepRig rig = new StepRig(which, mode, batch, seq)) {
+                rig.pass = pass;
                 for (int i = 0; i < steps + 2; i++) {
                     long t0 = System.nanoTime();
                     rig.step();
@@ -36,7 +42,8 @@ public final class CpuStepTimer {
             Arrays.sort(sorted);
             double median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
             System.out.printf(Locale.ROOT, "higgs4j libtorch %s %s %s, batch %d x %d tokens, float32 on cpu, %d threads: %.1f ms, %.0f tokens/s, median %.1f ms%n",
-                    info.version(), which, mode == StepRig.Mode.LORA ? "LoRA step" : "forward+backward", batch, seq, info.threads(),
+                    info.version(), which, (mode == StepRig.Mode.LORA ? "LoRA step" : "forward+backward")
+                            + (pass == StepRig.Pass.LEAN ? "" : pass == StepRig.Pass.PLAIN ? " (plain)" : " (checkpointed)"), batch, seq, info.threads(),
                     mean * 1e3, batch * seq / mean, median * 1e3);
         }
     }

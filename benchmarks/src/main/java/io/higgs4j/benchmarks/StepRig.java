@@ -5,6 +5,7 @@ import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.higgs.SyntheticBatch;
+import io.higgs4j.higgs.TrainingPass;
 import io.higgs4j.lora.LoraConfig;
 import io.higgs4j.lora.LoraModel;
 import io.higgs4j.nn.Init;
@@ -34,6 +35,9 @@ final class StepRig implements AutoCloseable {
     private final LoraModel lora;
     private final AdamW optimizer;
     private final HiggsAudioBatch input;
+    /** How a step runs: the trainer's pass (LEAN), with --gradient_checkpointing, or the plain way (full logits). */
+    enum Pass { LEAN, CHECKPOINTED, PLAIN }
+    Pass pass = Pass.LEAN;
 
     StepRig(String configName, Mode mode, int batch, int seqLen) {
         this.mode = mode;
@@ -56,13 +60,22 @@ final class StepRig implements AutoCloseable {
         return step(null);
     }
 
-    /** One step, calling afterForward (if not null) once the loss is computed, before backward. */
+    /**
+     * One step. With afterForward (not null) or Pass.PLAIN, the plain way instead of the trainer's: full logits, the
+     * loss, then afterForward, then backward (NativeMemoryBenchmark measures what the forward holds there).
+     */
     double step(Runnable afterForward) {
         try (Scope s = Scope.open()) {
-            HiggsAudioModel.Output out = model.forward(input, 8);
-            Tensor loss = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), input.labelAudioIds()).total();
-            if (afterForward != null) afterForward.run();
-            loss.backward();
+            Tensor loss;
+            if (afterForward == null && pass != Pass.PLAIN) {
+                // the trainer's pass: heads only where there are labels, backward fused with the chunked loss
+                loss = TrainingPass.run(model, input, 8, new TrainingPass.Options(HiggsAudioLoss.Options.defaults(), pass == Pass.CHECKPOINTED, 1.0)).total();
+            } else {
+                HiggsAudioModel.Output out = model.forward(input, 8);
+                loss = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), input.labelAudioIds()).total();
+                if (afterForward != null) afterForward.run();
+                loss.backward();
+            }
             if (optimizer != null) {
                 optimizer.step();
                 optimizer.zeroGrad();

@@ -5,7 +5,9 @@ import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.lora.LoraConfig;
 import io.higgs4j.lora.LoraModel;
 import io.higgs4j.nn.Init;
+import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Tensor;
+import io.higgs4j.trainer.train.MemoryPlan;
 import io.higgs4j.trainer.hub.ModelLocator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,6 +46,29 @@ public final class ParamsCommand implements Callable<Integer> {
     @Option(names = {"--use_rslora", "--use-rslora"}, description = "scale by alpha/sqrt(r) instead of alpha/r")
     boolean useRslora;
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--memory", description = "also print the memory a training step needs per device (weights, trainable weights, gradients, optimizer state, activations)")
+    boolean memory;
+
+    @Option(names = {"--batch_size", "--batch-size"}, defaultValue = "1", description = "with --memory: samples per micro-batch (default: ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = {"--seq_len", "--seq-len"}, defaultValue = "2048", description = "with --memory: merged tokens per sample (default: ${DEFAULT-VALUE})")
+    int seqLen;
+
+    @Option(names = {"--gradient_checkpointing", "--gradient-checkpointing"}, description = "with --memory: plan for train --gradient_checkpointing")
+    boolean gradientCheckpointing;
+
+    @Option(names = "--dtype", defaultValue = "bf16", description = "with --memory: the frozen base's dtype, bf16 or fp32 (default: ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--finetune", defaultValue = "lora", description = "with --memory: lora or full (default: ${DEFAULT-VALUE})")
+    String finetune;
+
+    @Option(names = "--nproc", defaultValue = "1", description = "with --memory: data-parallel processes, one device each (default: ${DEFAULT-VALUE})")
+    int nproc;
+
     static final class Presets extends java.util.ArrayList<String> {
         Presets() { super(HiggsAudioConfig.PRESETS); }
     }
@@ -56,6 +81,24 @@ public final class ParamsCommand implements Callable<Integer> {
             LoraConfig lc = new LoraConfig(loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,
                     List.of(), modulesToSave, null);
             printLora(c, lc, System.out);
+        }
+        if (memory) {
+            MemoryPlan.Finetune f = switch (finetune) {
+                case "lora" -> MemoryPlan.Finetune.LORA;
+                case "full" -> MemoryPlan.Finetune.FULL;
+                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--finetune must be lora or full, got '" + finetune + "'");
+            };
+            DType d = switch (dtype) {
+                case "bf16" -> DType.BFLOAT16;
+                case "fp32" -> DType.FLOAT32;
+                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--dtype must be bf16 or fp32, got '" + dtype + "'");
+            };
+            LoraConfig lc = new LoraConfig(loraR == null ? 16 : loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,
+                    List.of(), modulesToSave, null);
+            MemoryPlan.Request r = new MemoryPlan.Request(c, f, lc, d, batchSize, seqLen, gradientCheckpointing, nproc);
+            System.out.print(MemoryPlan.estimate(r).describe(r));
         }
         return 0;
     }

@@ -18,6 +18,8 @@ import io.higgs4j.trainer.train.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
 import io.higgs4j.trainer.train.Evaluation;
 import io.higgs4j.trainer.train.LossPlot;
+import io.higgs4j.trainer.train.Memory;
+import io.higgs4j.trainer.train.MemoryPlan;
 import io.higgs4j.trainer.train.LrSchedule;
 import io.higgs4j.trainer.train.Progress;
 import io.higgs4j.trainer.train.StepMetrics;
@@ -326,6 +328,10 @@ public final class TrainCommand implements Callable<Integer> {
             }
             LoraConfig lc = new LoraConfig(loraR, loraAlpha, loraDropout, useRslora, LoraConfig.targets(loraTargets), null, null,
                     List.of(), saved, prepared.baseModelName());
+            MemoryPlan.Request planned = new MemoryPlan.Request(c, MemoryPlan.Finetune.LORA, lc, baseDtype, batchSize, maxSeqLen,
+                    gradientCheckpointing, group.worldSize());
+            MemoryPlan plan = MemoryPlan.estimate(planned);
+            if (group.isMain()) LOG.info("{}(batches of up to --max_seq_len tokens per sample)", plan.describe(planned));
             try (LoraModel lora = LoraModel.apply(model, lc, new Init(DType.FLOAT32, dev, 0.02));
                  AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()),
                          new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay))) {
@@ -395,6 +401,12 @@ public final class TrainCommand implements Callable<Integer> {
                 if (!result.interrupted()) lora.save(outputDir);
                 boolean plotted = LossPlot.write(result.history(), result.evalHistory(), outputDir.resolve("loss_curve.png"));
                 summary(result, plotted);
+                long peak = Memory.peakBytes(dev, result.history());
+                if (peak > 0) {
+                    LOG.info("peak memory: {} ({}; the plan said {} per device)", MemoryPlan.human(peak),
+                            dev.type() == Device.Type.CUDA ? "device memory in use, highest at a step's end" : "resident set high-water mark",
+                            MemoryPlan.human(plan.perDevice()));
+                }
             }
         }
         return 0;

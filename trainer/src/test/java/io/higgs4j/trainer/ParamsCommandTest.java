@@ -85,4 +85,24 @@ class ParamsCommandTest {
         assertTrue(r[1].contains(String.format(java.util.Locale.ROOT, "LoRA parameters: %,d (%.2f%%)", lora, 100.0 * lora / total)), r[1]);
         assertTrue(r[1].contains("LoRA-wrapped modules: 280"), r[1]);
     }
+
+    @Test
+    void memoryPlanOfTheReleasedModel() {
+        // Full fine-tuning of the released model (no Whisper tower): 5,771,283,456 parameters, each with a float32
+        // weight, gradient and two AdamW moments: 16 bytes, 86.0 GiB before activations.
+        String[] r = run("params", "--config", fixture().toString(), "--memory", "--finetune", "full", "--seq_len", "1024");
+        assertEquals("0", r[0], r[2]);
+        String full = r[1].replaceAll(" +", " ");
+        assertTrue(full.contains("trainable weights (fp32): 21.50 GiB"), r[1]);
+        assertTrue(full.contains("gradients (fp32): 21.50 GiB"), r[1]);
+        assertTrue(full.contains("optimizer state (AdamW, fp32): 43.00 GiB"), r[1]);
+        // LoRA r=16 on a bf16 base: the frozen weights take 2 bytes each
+        String[] l = run("params", "--config", fixture().toString(), "--memory", "--lora_r", "16", "--gradient_checkpointing");
+        assertEquals("0", l[0], l[2]);
+        assertTrue(l[1].contains("Memory plan: LoRA r=16 fine-tuning, base in bf16, batch 1 x 2048 tokens, gradient checkpointing"), l[1]);
+        assertTrue(l[1].replaceAll(" +", " ").contains("weights (frozen): 10.7"), l[1]);
+        String[] bad = run("params", "--config", fixture().toString(), "--memory", "--finetune", "half");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("--finetune must be lora or full, got 'half'"), bad[2]);
+    }
 }

@@ -7,17 +7,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Memory to report per step: device memory in use on CUDA, the process's resident set on the CPU. */
-final class Memory {
+public final class Memory {
     private Memory() {}
+
+    /**
+     * The run's peak: on CUDA the highest device memory in use seen at a step's end (the caching allocator's own peak
+     * is not reachable through the C ABI); on the CPU the resident set's high-water mark (VmHWM).
+     */
+    public static long peakBytes(Device device, java.util.List<StepMetrics> history) {
+        if (device.type() == Device.Type.CUDA) return history.stream().mapToLong(StepMetrics::memBytes).max().orElse(-1);
+        return status("VmHWM:");
+    }
 
     static long bytesInUse(Device device) {
         if (device.type() == Device.Type.CUDA) {
             long cuda = io.higgs4j.torch.Torch.cudaMemoryInUse();
             if (cuda >= 0) return cuda;
         }
+        return status("VmRSS:");
+    }
+
+    /** A /proc/self/status field in bytes, or -1 where there is none (not Linux). */
+    private static long status(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
             }
         } catch (IOException | NumberFormatException e) {
             return -1;
