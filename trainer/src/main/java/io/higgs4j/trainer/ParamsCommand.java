@@ -40,7 +40,7 @@ public final class ParamsCommand implements Callable<Integer> {
             description = "a preset (attention, mlp, audio, comprehensive) or a comma list of presets and module-name suffixes (default: ${DEFAULT-VALUE})")
     String loraTargets;
 
-    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",", description = "modules trained in full, comma separated")
+    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",", description = ModulesToSave.OPTION_HELP)
     List<String> modulesToSave = List.of();
 
     @Option(names = {"--use_rslora", "--use-rslora"}, description = "scale by alpha/sqrt(r) instead of alpha/r")
@@ -79,7 +79,7 @@ public final class ParamsCommand implements Callable<Integer> {
         print(c, System.out, loraR == null ? "Total parameters: " : "Base model parameters: ");
         if (loraR != null) {
             LoraConfig lc = new LoraConfig(loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,
-                    List.of(), modulesToSave, null);
+                    List.of(), ModulesToSave.expand(modulesToSave), null);
             printLora(c, lc, System.out);
         }
         if (memory) {
@@ -96,7 +96,7 @@ public final class ParamsCommand implements Callable<Integer> {
                         "--dtype must be bf16 or fp32, got '" + dtype + "'");
             };
             LoraConfig lc = new LoraConfig(loraR == null ? 16 : loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,
-                    List.of(), modulesToSave, null);
+                    List.of(), ModulesToSave.expand(modulesToSave), null);
             MemoryPlan.Request r = new MemoryPlan.Request(c, f, lc, d, batchSize, seqLen, gradientCheckpointing, nproc);
             System.out.print(MemoryPlan.estimate(r).describe(r));
         }

@@ -17,6 +17,8 @@ import io.higgs4j.trainer.generate.SamplePrompts;
 import io.higgs4j.trainer.train.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
 import io.higgs4j.trainer.train.Evaluation;
+import io.higgs4j.trainer.train.FullFinetune;
+import io.higgs4j.trainer.train.Trained;
 import io.higgs4j.trainer.train.LossPlot;
 import io.higgs4j.trainer.train.Memory;
 import io.higgs4j.trainer.train.MemoryPlan;
@@ -169,9 +171,8 @@ public final class TrainCommand implements Callable<Integer> {
             description = "attention, mlp, audio, comprehensive, or a comma list of presets and module-name suffixes (default: ${DEFAULT-VALUE})")
     String loraTargets;
 
-    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",",
-            defaultValue = "audio_decoder_proj.text_lm_head,audio_decoder_proj.audio_lm_head,audio_codebook_embeddings",
-            description = "modules trained in full, comma separated; 'none' for none (default: ${DEFAULT-VALUE})")
+    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",", defaultValue = "seed",
+            description = ModulesToSave.OPTION_HELP + " (default: ${DEFAULT-VALUE})")
     List<String> modulesToSave;
 
     @Option(names = {"--use_rslora", "--use-rslora"}, description = "scale LoRA by alpha/sqrt(r)")
@@ -186,6 +187,11 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = {"--max_seq_len", "--max-seq-len"}, defaultValue = "2048", description = "longest merged sample; longer ones are reported and skipped (default: ${DEFAULT-VALUE})")
     int maxSeqLen;
+
+    @Option(names = "--finetune", defaultValue = "lora", paramLabel = "lora|full",
+            description = "lora: adapters (and --modules_to_save) on a frozen base; full: every weight of the text and audio paths, in float32"
+                    + " with float32 gradients and AdamW state (16 bytes per parameter), saved in the released layout (default: ${DEFAULT-VALUE})")
+    String finetune;
 
     @Option(names = {"--gradient_checkpointing", "--gradient-checkpointing"},
             description = "keep only each decoder layer's input and re-run the layer in backward: activations of one layer instead of all, for about one more forward per step")
@@ -303,7 +309,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private Integer train(Device dev, ProcessGroup group) throws Exception {
-        boolean bf16 = dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA;
+        if (!finetune.equals("lora") && !finetune.equals("full")) throw bad("--finetune must be lora or full, got '" + finetune + "'");
+        boolean full = finetune.equals("full");
+        if (full && "bf16".equals(dtype)) {
+            throw bad("--finetune full trains float32 weights (their own master weights): --dtype bf16 is not supported with it; use --dtype fp32");
+        }
+        boolean bf16 = dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA && !full;
         DType baseDtype = bf16 ? DType.BFLOAT16 : DType.FLOAT32;
         Files.createDirectories(outputDir);
         if (audioTokenizerPath != null && !demo) {
@@ -320,7 +331,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (prepared.weights() != null) freshProjection = model.loadWeights(prepared.weights(), whisperModel);
             else if (whisperModel != null) model.whisper.loadWhisperEncoder(whisperModel);
             if (demo && group.isMain()) DemoModel.write(outputDir.resolve(DemoModel.DIR), model);
-            List<String> saved = new java.util.ArrayList<>(modulesToSave.size() == 1 && modulesToSave.getFirst().equals("none") ? List.of() : modulesToSave);
+            List<String> saved = ModulesToSave.expand(modulesToSave);
             if (freshProjection || (prepared.weights() == null && model.whisper != null)) {
                 // A projection the checkpoint does not have is new: it must learn, so it is trained in full.
                 if (!saved.contains("audio_encoder_proj")) saved.add("audio_encoder_proj");
@@ -328,18 +339,14 @@ public final class TrainCommand implements Callable<Integer> {
             }
             LoraConfig lc = new LoraConfig(loraR, loraAlpha, loraDropout, useRslora, LoraConfig.targets(loraTargets), null, null,
                     List.of(), saved, prepared.baseModelName());
-            MemoryPlan.Request planned = new MemoryPlan.Request(c, MemoryPlan.Finetune.LORA, lc, baseDtype, batchSize, maxSeqLen,
-                    gradientCheckpointing, group.worldSize());
+            MemoryPlan.Request planned = new MemoryPlan.Request(c, full ? MemoryPlan.Finetune.FULL : MemoryPlan.Finetune.LORA, lc,
+                    baseDtype, batchSize, maxSeqLen, gradientCheckpointing, group.worldSize());
             MemoryPlan plan = MemoryPlan.estimate(planned);
             if (group.isMain()) LOG.info("{}(batches of up to --max_seq_len tokens per sample)", plan.describe(planned));
-            try (LoraModel lora = LoraModel.apply(model, lc, new Init(DType.FLOAT32, dev, 0.02));
-                 AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()),
+            try (Trained trained = full ? new FullFinetune(model) : Trained.lora(LoraModel.apply(model, lc, new Init(DType.FLOAT32, dev, 0.02)));
+                 AdamW opt = new AdamW(List.copyOf(trained.parameters().values()),
                          new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay))) {
-                LoraModel.Stats st = lora.stats();
-                LOG.info(String.format(Locale.ROOT, "model: %s; base in %s on %s; LoRA r=%d alpha=%s on %d modules",
-                        prepared.describe(), baseDtype, dev, loraR, loraAlpha, st.wrappedModules()));
-                LOG.info(String.format(Locale.ROOT, "Total parameters: %,d; Trainable parameters: %,d (%.2f%%); LoRA parameters: %,d (%.2f%%)",
-                        st.total(), st.trainable(), st.trainablePercent(), st.lora(), st.loraPercent()));
+                LOG.info("model: {}; base in {} on {}; {}", prepared.describe(), baseDtype, dev, trained.describe());
                 BatchSource data = prepared.batches();
                 long total = maxSteps > 0 ? maxSteps
                         : Math.max(1, (long) Math.ceil((double) data.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
@@ -350,7 +357,7 @@ public final class TrainCommand implements Callable<Integer> {
                         saveSteps, saveTotalLimit, loggingSteps, seed, outputDir,
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
                         dev, 5, gradientCheckpointing);
-                Trainer trainer = new Trainer(model, lora, opt, data, settings, Progress.forConsole(), group);
+                Trainer trainer = new Trainer(model, trained, opt, data, settings, Progress.forConsole(), group);
                 if (prepared.evalSamples() != null) {
                     Evaluation evaluation = new Evaluation(prepared.evalSamples(), evalBatchSize > 0 ? evalBatchSize : batchSize,
                             new io.higgs4j.trainer.data.Collator(c), settings.loss(), c.audioNumCodebooks());
@@ -398,7 +405,7 @@ public final class TrainCommand implements Callable<Integer> {
                     // Ctrl-C: the hook is running and waits for us
                 }
                 if (!group.isMain()) return 0; // rank 0 saves the adapter and the plot
-                if (!result.interrupted()) lora.save(outputDir);
+                if (!result.interrupted()) trained.save(outputDir);
                 boolean plotted = LossPlot.write(result.history(), result.evalHistory(), outputDir.resolve("loss_curve.png"));
                 summary(result, plotted);
                 long peak = Memory.peakBytes(dev, result.history());
@@ -432,10 +439,10 @@ public final class TrainCommand implements Callable<Integer> {
             tokens += m.tokensPerSecond() * m.seconds();
             seconds += m.seconds();
         }
-        LOG.info(String.format(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f (text %.4f -> %.4f, audio %.4f -> %.4f), %.0f tokens/s; adapter in %s%s",
+        LOG.info(String.format(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f (text %.4f -> %.4f, audio %.4f -> %.4f), %.0f tokens/s; %s in %s%s",
                 r.interrupted() ? "stopped" : "done", r.steps(), first.loss(), last.loss(), first.textLoss(), last.textLoss(),
                 first.audioLoss(), last.audioLoss(), seconds > 0 ? tokens / seconds : 0,
-                r.interrupted() ? r.lastCheckpoint() : outputDir, plotted ? ", curve in " + outputDir.resolve("loss_curve.png") : ""));
+                finetune.equals("full") ? "model" : "adapter", r.interrupted() ? r.lastCheckpoint() : outputDir, plotted ? ", curve in " + outputDir.resolve("loss_curve.png") : ""));
         if (!r.evalHistory().isEmpty()) {
             var best = r.evalHistory().stream().min(java.util.Comparator.comparingDouble(io.higgs4j.trainer.train.EvalMetrics::loss)).orElseThrow();
             LOG.info(String.format(Locale.ROOT, "%sbest eval_loss %.4f at step %d: %s", r.earlyStopped() ? "stopped early; " : "",

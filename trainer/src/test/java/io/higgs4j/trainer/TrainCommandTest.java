@@ -60,6 +60,48 @@ class TrainCommandTest {
         assertEquals(50, metrics(out).getLast().get("step").asInt());
     }
 
+    /**
+     * Full fine-tuning with gradient checkpointing: every weight moves, the model is saved in the released layout, and a
+     * run resumed from checkpoint-4 ends with the very weights of the uninterrupted run.
+     */
+    @Test
+    void fullFineTuningSavesTheModelAndResumesExactly(@TempDir Path out) throws Exception {
+        String o = out.toString();
+        Run r = run("train", "--demo", "--output_dir", o, "--finetune", "full", "--gradient_checkpointing", "--max_steps", "8",
+                "--save_steps", "4", "--sample_steps", "0");
+        assertEquals(0, r.rc(), r.err());
+        double first = metrics(out).getFirst().get("loss").asDouble(), last = metrics(out).getLast().get("loss").asDouble();
+        assertTrue(last < first, "loss fell from " + first + " to " + last);
+        assertTrue(Files.exists(out.resolve("config.json")));
+        assertFalse(Files.exists(out.resolve("adapter_model.safetensors")));
+        String name = "audio_decoder_proj.text_lm_head.weight";
+        float[] uninterrupted, base;
+        try (var ckpt = io.higgs4j.safetensors.SafetensorsCheckpoint.open(out);
+             var demo = io.higgs4j.safetensors.SafetensorsCheckpoint.open(out.resolve("demo-model"));
+             var s = io.higgs4j.torch.Scope.open()) {
+            assertEquals(demo.names().size(), ckpt.names().size(), "every weight saved under the released names");
+            uninterrupted = ckpt.load(name).toFloatArray();
+            base = demo.load(name).toFloatArray();
+        }
+        assertFalse(java.util.Arrays.equals(uninterrupted, base), "the text head was trained");
+        deleteTree(out.resolve("checkpoint-8"));
+        r = run("train", "--demo", "--output_dir", o, "--finetune", "full", "--gradient_checkpointing", "--max_steps", "8",
+                "--save_steps", "4", "--sample_steps", "0", "--resume");
+        assertEquals(0, r.rc(), r.err());
+        try (var ckpt = io.higgs4j.safetensors.SafetensorsCheckpoint.open(out); var s = io.higgs4j.torch.Scope.open()) {
+            assertArrayEquals(uninterrupted, ckpt.load(name).toFloatArray(), "resumed from checkpoint-4");
+        }
+        r = run("train", "--demo", "--output_dir", o, "--finetune", "full", "--dtype", "bf16");
+        assertEquals(2, r.rc());
+        assertTrue(r.err().contains("--dtype bf16 is not supported with it"), r.err());
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
+
     /** Whisper on: reference WAVs through the log-mel front end and the tiny Whisper tower, end to end. */
     @Test
     void aShortDemoRunWithWhisper(@TempDir Path out) throws Exception {

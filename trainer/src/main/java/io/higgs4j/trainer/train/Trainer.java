@@ -61,7 +61,7 @@ public final class Trainer {
                          List<EvalMetrics> evalHistory, boolean earlyStopped) {}
 
     private final HiggsAudioModel model;
-    private final LoraModel lora;
+    private final Trained trained;
     private final AdamW optimizer;
     private final BatchSource data;
     private final Settings s;
@@ -71,15 +71,21 @@ public final class Trainer {
     private long bucketBytes = GradientBuckets.DEFAULT_BUCKET_BYTES;
 
     public Trainer(HiggsAudioModel model, LoraModel lora, AdamW optimizer, BatchSource data, Settings settings, Progress progress) {
-        this(model, lora, optimizer, data, settings, progress, ProcessGroups.single());
+        this(model, Trained.lora(lora), optimizer, data, settings, progress, ProcessGroups.single());
+    }
+
+    /** A data-parallel rank of group, training LoRA. */
+    public Trainer(HiggsAudioModel model, LoraModel lora, AdamW optimizer, BatchSource data, Settings settings, Progress progress,
+                   ProcessGroup group) {
+        this(model, Trained.lora(lora), optimizer, data, settings, progress, group);
     }
 
     /** A data-parallel rank of group; data must be this rank's share of the batches. */
-    public Trainer(HiggsAudioModel model, LoraModel lora, AdamW optimizer, BatchSource data, Settings settings, Progress progress,
+    public Trainer(HiggsAudioModel model, Trained trained, AdamW optimizer, BatchSource data, Settings settings, Progress progress,
                    ProcessGroup group) {
         this.group = group;
         this.model = model;
-        this.lora = lora;
+        this.trained = trained;
         this.optimizer = optimizer;
         this.data = data;
         this.s = settings;
@@ -151,7 +157,7 @@ public final class Trainer {
         TrainerState state = new TrainerState(0, 0, 0, 0, s.seed(), s.totalSteps(), 0);
         if (resumeFrom != null) state = resume(resumeFrom);
         CheckpointStore store = new CheckpointStore(s.outputDir(), s.saveTotalLimit());
-        Map<String, Tensor> trainable = lora.trainableParameters();
+        Map<String, Tensor> trainable = trained.parameters();
         model.train(true);
         if (world > 1) group.broadcast(List.copyOf(trainable.values()), 0);
         Path lastCheckpoint = resumeFrom;
@@ -300,7 +306,7 @@ public final class Trainer {
     }
 
     private void fill(Path dir, TrainerState state, EvalState evalState) throws IOException {
-        lora.save(dir);
+        trained.save(dir);
         SafetensorsWriter.write(dir.resolve(OPTIMIZER_FILE), optimizer.stateDict(), Map.of("step", Long.toString(optimizer.stepCount())));
         state.write(dir);
         evalState.write(dir);
@@ -330,7 +336,7 @@ public final class Trainer {
             throw new IllegalArgumentException("--seed " + s.seed() + " differs from the checkpoint's " + st.seed()
                     + ": a resumed run must use the same seed");
         }
-        lora.loadWeights(checkpoint.resolve(LoraModel.ADAPTER_FILE));
+        trained.load(checkpoint);
         Path opt = checkpoint.resolve(OPTIMIZER_FILE);
         if (!Files.isRegularFile(opt)) throw new IllegalArgumentException(checkpoint + " has no " + OPTIMIZER_FILE);
         try (SafetensorsFile f = SafetensorsFile.open(opt); Scope sc = Scope.open()) {
