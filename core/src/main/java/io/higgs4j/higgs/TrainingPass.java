@@ -111,6 +111,62 @@ public final class TrainingPass {
         }
     }
 
+    /**
+     * What {@link HiggsAudioLoss#sums} gives for this batch (float64 [2 + 3K]: text sum and count, then per codebook the
+     * sums, counts and argmax hits), with the heads on the labelled rows only and in chunks, without a graph.
+     */
+    public static Tensor evaluationSums(HiggsAudioModel model, HiggsAudioBatch batch, int roundTo) {
+        if (batch.labelIds() == null) throw new IllegalArgumentException("an evaluation batch needs label_ids");
+        int k = model.config.audioNumCodebooks();
+        try (Scope scope = Scope.open(); var g = Torch.noGrad()) {
+            HiggsAudioModel.Merged m = model.merge(batch, roundTo);
+            Tensor h = m.h();
+            for (HiggsAudioDecoderLayer layer : model.layers.items()) h = layer.forward(h, m.ctx());
+            long b = h.size(0), length = h.size(1), hidden = h.size(2);
+            Device device = h.device();
+            Tensor normed = model.norm.forward(h).reshape(b * length, hidden);
+            Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            double textSum = 0;
+            long vocab = model.config.textConfig().vocabSize();
+            int chunk = (int) Math.max(1, CHUNK_ELEMENTS / vocab);
+            for (int from = 0; from < t.textRows().length; from += chunk) {
+                int to = Math.min(t.textRows().length, from + chunk);
+                try (Scope s = Scope.open()) {
+                    Tensor rows = normed.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.textRows(), from, to)).to(device));
+                    Tensor labels = Tensor.of(Arrays.copyOfRange(t.textLabels(), from, to)).to(device);
+                    textSum += model.audioDecoderProj.textLmHead.forward(rows).to(DType.FLOAT32)
+                            .crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0).to(DType.FLOAT64).item();
+                }
+            }
+            double[] out = new double[2 + 3 * k];
+            out[0] = textSum;
+            out[1] = t.textCount();
+            long classes = model.config.audioCodebookSize() + 2;
+            int audioChunk = (int) Math.max(1, CHUNK_ELEMENTS / (k * classes));
+            for (int from = 0; from < t.audioRows().length; from += audioChunk) {
+                int to = Math.min(t.audioRows().length, from + audioChunk), n = to - from;
+                try (Scope s = Scope.open()) {
+                    long[] positions = new long[n];
+                    for (int i = 0; i < n; i++) positions[i] = t.audioOutPositions()[(int) t.audioRows()[from + i]];
+                    Tensor rows = normed.indexSelect(0, Tensor.of(positions).to(device));
+                    Tensor labels = Tensor.of(Arrays.copyOfRange(t.audioLabels(), from * k, to * k), (long) n * k).to(device);
+                    Tensor logits = model.audioDecoderProj.audioLmHead.forward(rows).view((long) n * k, classes).to(DType.FLOAT32);
+                    Tensor counted = labels.ne((double) HiggsAudioLoss.IGNORE_INDEX);
+                    double[] sums = logits.crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
+                            .view(n, k).sum(0, false).to(DType.FLOAT64).toDoubleArray();
+                    double[] hits = logits.argmax(1, false).eq(labels).logicalAnd(counted).view(n, k).sum(0, false)
+                            .to(DType.FLOAT64).toDoubleArray();
+                    for (int c = 0; c < k; c++) {
+                        out[2 + c] += sums[c];
+                        out[2 + 2 * k + c] += hits[c];
+                    }
+                }
+            }
+            for (int c = 0; c < k; c++) out[2 + k + c] = t.codebookCounts()[c];
+            return Scope.keep(Tensor.of(out, out.length));
+        }
+    }
+
     /** Layer i re-run with a graph on its saved input, and its output's gradient sent through it: its input's gradient. */
     private static Tensor recompute(HiggsAudioDecoderLayer layer, Tensor input, HiggsAudioDecoderLayer.Context ctx, Tensor gradOut,
                                     long[] seeds, int i) {
@@ -254,9 +310,10 @@ public final class TrainingPass {
             try (Scope s = Scope.open()) {
                 Tensor rows = leaf.indexSelect(0, Tensor.of(Arrays.copyOfRange(positions, from, to)).to(device));
                 Tensor labels = Tensor.of(Arrays.copyOfRange(t.audioLabels(), from * k, to * k), to - from, k).to(device);
-                Tensor logits = model.audioDecoderProj.audioLmHead.forward(rows).view(to - from, k, classes).to(DType.FLOAT32);
-                Tensor perCodebook = logits.transpose(1, 2).crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
-                        .sum(0, false);                                                             // [K]
+                // one row per (position, codebook): a contiguous [n K, C] cross-entropy, not K of them or a strided one
+                Tensor logits = model.audioDecoderProj.audioLmHead.forward(rows).view((long) (to - from) * k, classes).to(DType.FLOAT32);
+                Tensor perCodebook = logits.crossEntropy(labels.reshape((long) (to - from) * k), HiggsAudioLoss.IGNORE_INDEX,
+                        Tensor.Reduction.NONE, 0.0).view(to - from, k).sum(0, false);              // [K]
                 sendBack(perCodebook.mul(weights).sum());
                 codebookSums = codebookSums.add(perCodebook.detach());
                 Scope.keep(codebookSums);

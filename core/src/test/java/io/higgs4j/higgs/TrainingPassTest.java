@@ -88,6 +88,22 @@ class TrainingPassTest {
         }
     }
 
+    @Test
+    void evaluationSumsEqualTheFullComputation() {
+        for (HiggsAudioConfig config : List.of(HiggsAudioConfig.preset("tiny"),
+                HiggsAudioConfig.preset("tiny").withAdapter("dual_ffn_fast_forward", Set.of(0)))) {
+            try (HiggsAudioModel m = model(config); Scope s = Scope.open(); var g = Torch.noGrad()) {
+                HiggsAudioBatch batch = TinyBatches.mixed(13);
+                HiggsAudioModel.Output out = m.forward(batch, 8);
+                double[] full = HiggsAudioLoss.sums(out.logits(), out.expandedLabels(), out.audioLogits(), batch.labelAudioIds(), 8).toDoubleArray();
+                double[] lean = TrainingPass.evaluationSums(m, batch, 8).toDoubleArray();
+                assertEquals(full.length, lean.length);
+                for (int i = 0; i < full.length; i++) assertEquals(full[i], lean[i], 1e-5 * Math.max(1, Math.abs(full[i])), "entry " + i);
+                assertTrue(full[1] > 0 && full[2 + 8] > 0, "text and audio labels were counted");
+            }
+        }
+    }
+
     /** LoRA with dropout, so the re-run must draw the same masks; a different seed must change the gradients. */
     @Test
     void checkpointingGivesBitIdenticalGradients() {

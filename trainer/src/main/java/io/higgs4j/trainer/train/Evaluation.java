@@ -2,6 +2,7 @@ package io.higgs4j.trainer.train;
 
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioLoss;
+import io.higgs4j.higgs.TrainingPass;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
@@ -55,9 +56,8 @@ public final class Evaluation {
             for (int i = group.rank(); i < batches.size(); i += group.worldSize()) {
                 try (Scope s = Scope.open()) {
                     HiggsAudioBatch b = collator.collate(batches.get(i)).toBatch(device);
-                    HiggsAudioModel.Output out = model.forward(b, 8);
-                    double[] part = HiggsAudioLoss.sums(out.logits(), out.expandedLabels(), out.audioLogits(), b.labelAudioIds(),
-                            numCodebooks).toDoubleArray();
+                    // the heads on the labelled rows only, as in training (TrainingPass)
+                    double[] part = TrainingPass.evaluationSums(model, b, 8).toDoubleArray();
                     for (int j = 0; j < sums.length; j++) sums[j] += part[j];
                 }
             }
