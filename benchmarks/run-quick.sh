@@ -61,12 +61,20 @@ else
   ours() { LIBTORCH=$lib "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" io.higgs4j.benchmarks.CpuStepTimer "$@"; }
   theirs() { "$py" scripts/parity/torch_step_peer.py "$@" cpu; }
   for side in ours theirs theirs ours; do
-    if ! $side small 1 256 6 lora,fwdbwd >> "$peer" 2>"$out/pytorch.err"; then
+    # ours also times the plain pass (full logits, then backward), the step as it was before TrainingPass
+    modes=lora,fwdbwd; [ "$side" = ours ] && modes=lora,lora_plain,fwdbwd
+    if ! $side small 1 256 6 $modes >> "$peer" 2>"$out/pytorch.err"; then
       echo "n/a ($side failed: $(grep -v '^WARNING' "$out/pytorch.err" | tail -n 1); see $out/pytorch.err)" > "$out/pytorch.na"
       break
     fi
   done
 fi
+# Peak memory of the LoRA step, the plain way (full logits) and the trainer's (TrainingPass), one JVM each.
+: > "$out/step_peak.log"
+for pass in plain lean; do
+  "$JAVA_HOME/bin/java" -Xms256m -Xmx256m -XX:+AlwaysPreTouch --enable-native-access=ALL-UNNAMED -cp "$jar" \
+    io.higgs4j.benchmarks.StepPeakMemory small 1 256 "$pass" 2 >> "$out/step_peak.log"
+done
 # Generation with the KV cache, small preset, a 32-token prompt then 100 audio frames, greedy: ours (GenerationBenchmark)
 # and the official generate loop (scripts/parity/generation_reference.py bench: it needs a higgs-audio checkout in
 # $HIGGS_AUDIO_REF and a Python with torch and transformers 4.57 in $HIGGS4J_REF_PYTHON, default the one above), on
@@ -172,6 +180,15 @@ else:
         a, b = statistics.mean(med[("higgs4j", key)]), statistics.mean(med[("PyTorch", key)])
         print(f"{label}_vs_pytorch: {a / b:.2f}  ({key}, batch 1 x 256, float32 CPU, {threads} threads; {head})")
         print(f"{label}_ms: higgs4j {a:.1f}, pytorch {b:.1f}  (mean of two runs' medians of 6 steps each)")
+    plain = [float(x.group(1)) for line in open(os.path.join(out, "pytorch.log"))
+             for x in [re.match(r"higgs4j .* LoRA step \(plain\), .* median ([\d.]+) ms", line)] if x]
+    if plain and ("PyTorch", "LoRA step") in med:
+        print(f"small_step_plain_vs_pytorch: {statistics.mean(plain) / statistics.mean(med[('PyTorch', 'LoRA step')]):.2f}"
+              f"  (our step the plain way: full logits, then backward; the step before TrainingPass)")
+for line in open(os.path.join(out, "step_peak.log")):
+    x = re.match(r"step_peak small batch 1 seq (\d+) pass (\w+): peak_rss_over_model_mib ([\d.]+)", line)
+    if x:
+        print(f"small_step_peak_mib_{x.group(2)}: {x.group(3)}  (peak RSS over the built model, LoRA step, 1 x {x.group(1)}, float32 CPU)")
 for line in open(os.path.join(out, "prepare.log")):
     x = re.match(r"prepare_data .* hours_per_hour=([\d.]+) hours_for_305h=([\d.]+)", line)
     if x:
