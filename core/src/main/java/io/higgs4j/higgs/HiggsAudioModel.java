@@ -123,7 +123,7 @@ public final class HiggsAudioModel extends Module {
     /** The forward of the reference in training mode; merged length rounded up to a multiple of roundTo. */
     public Output forward(HiggsAudioBatch batch, int roundTo) {
         try (Scope scope = Scope.open()) {
-            Merged m = merge(batch, roundTo);
+            Merged m = merge(batch, roundTo, true);
             Tensor h = m.h();
             for (HiggsAudioDecoderLayer layer : layers.items()) h = layer.forward(h, m.ctx());
             long b = h.size(0), length = h.size(1), hidden = h.size(2);
@@ -152,7 +152,7 @@ public final class HiggsAudioModel extends Module {
         if (prompt.inputIds().size(0) != 1) throw new IllegalArgumentException("generation takes one sequence, got input_ids " + prompt.inputIds());
         if (cache.positions() != 0) throw new IllegalStateException("prefill needs an empty KV cache; it holds " + cache.positions() + " positions");
         try (Scope scope = Scope.open()) {
-            Merged m = merge(prompt, 1);
+            Merged m = merge(prompt, 1, true);
             Tensor h = m.h();
             for (int i = 0; i < layers.size(); i++) h = layers.get(i).forward(h, m.ctx(), cache.layer(i));
             long length = h.size(1);
@@ -218,8 +218,11 @@ public final class HiggsAudioModel extends Module {
     record Merged(Tensor h, HiggsAudioDecoderLayer.Context ctx, AudioMerge plan, Tensor attention, Tensor positions,
                           Tensor audioIn, Tensor audioOut) {}
 
-    /** Embeds and merges a batch (tensors in the caller's scope). */
-    Merged merge(HiggsAudioBatch batch, int roundTo) {
+    /**
+     * Embeds and merges a batch (tensors in the caller's scope). padOutputsRead: whether anything reads the outputs at
+     * padded positions (forward's full logits do; the training pass's heads only read labelled positions).
+     */
+    Merged merge(HiggsAudioBatch batch, int roundTo, boolean padOutputsRead) {
         Tensor inputIds = batch.inputIds();
         long b = inputIds.size(0), s = inputIds.size(1);
         Device device = embedTokens.weight().device();
@@ -258,13 +261,32 @@ public final class HiggsAudioModel extends Module {
         long[] audioPositions = plan.audioPositions();
         boolean hasAudio = audioPositions.length > 0;
 
-        Tensor mask = additiveMask(attention, audio, false, dtype);
+        // When the mask is plain causal it is null, and the attention kernels apply causality themselves (no
+        // [B, 1, L, L] tensor; the CPU kernel skips the blocks above the diagonal). Padding at a row's end changes
+        // only the padded positions' own outputs, so it counts only where those are read.
+        Tensor mask = needsMask(plan, padOutputsRead) ? additiveMask(attention, audio, false, dtype) : null;
         Tensor ffMask = hasAudio && hasFastForwardLayers() ? additiveMask(attention, audio, true, dtype) : null;
         List<Tensor> cosSin = rotary.cosSin(positions, dtype);
         HiggsAudioDecoderLayer.Context ctx = new HiggsAudioDecoderLayer.Context(cosSin.get(0), cosSin.get(1), mask, ffMask,
                 audio, hasAudio ? Tensor.of(audioPositions).to(device) : null,
                 hasAudio ? Tensor.of(plan.textPositions()).to(device) : null);
         return new Merged(h, ctx, plan, attention, positions, audioIn, audioOut);
+    }
+
+    /** Whether padding makes the attention more than causal: any padding when padOutputsRead, else padding before a real position. */
+    private static boolean needsMask(AudioMerge plan, boolean padOutputsRead) {
+        long[] mask = plan.attentionMask();
+        int length = plan.length();
+        for (int row = 0; row < mask.length / length; row++) {
+            boolean seenPad = false;
+            for (int i = 0; i < length; i++) {
+                boolean pad = mask[row * length + i] == 0;
+                if (pad && padOutputsRead) return true;
+                if (!pad && seenPad) return true;
+                seenPad |= pad;
+            }
+        }
+        return false;
     }
 
     private boolean hasFastForwardLayers() {

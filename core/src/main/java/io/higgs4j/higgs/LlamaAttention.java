@@ -22,7 +22,7 @@ public final class LlamaAttention extends Module {
         oProj = child("o_proj", new Linear(heads * headDim, c.hiddenSize(), false, init));
     }
 
-    /** x [B, L, hidden]; cos/sin [B, L, head_dim]; mask additive [B, 1, L, L]. */
+    /** x [B, L, hidden]; cos/sin [B, L, head_dim]; mask additive [B, 1, L, L], or null for plain causal attention. */
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask) {
         return forward(x, cos, sin, mask, null, null);
     }
@@ -42,10 +42,12 @@ public final class LlamaAttention extends Module {
             q = LlamaRotaryEmbedding.apply(q, cos, sin);
             k = LlamaRotaryEmbedding.apply(k, cos, sin);
             Tensor out;
+            // no mask over several positions: plain causal attention, which the kernels do without a [L, L] mask
+            boolean causal = mask == null && l > 1;
             if (cache == null) {
-                out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+                out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, causal, null);
             } else if (cache.length() == 0) {
-                out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+                out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, causal, null);
                 cache.append(keep == null ? k : k.indexSelect(2, keep), keep == null ? v : v.indexSelect(2, keep));
             } else {
                 if (b != 1 || l != 1) throw new IllegalArgumentException("a cached decode step takes one position, got " + x);

@@ -72,7 +72,7 @@ public final class TrainingPass {
             throw new IllegalArgumentException("a training batch has audio-out codes and audio labels together or neither");
         }
         try (Scope scope = Scope.open()) {
-            HiggsAudioModel.Merged m = model.merge(batch, roundTo);
+            HiggsAudioModel.Merged m = model.merge(batch, roundTo, false);
             Tensor h0 = m.h();
             long b = h0.size(0), length = h0.size(1), hidden = h0.size(2);
             Device device = h0.device();
@@ -119,7 +119,7 @@ public final class TrainingPass {
         if (batch.labelIds() == null) throw new IllegalArgumentException("an evaluation batch needs label_ids");
         int k = model.config.audioNumCodebooks();
         try (Scope scope = Scope.open(); var g = Torch.noGrad()) {
-            HiggsAudioModel.Merged m = model.merge(batch, roundTo);
+            HiggsAudioModel.Merged m = model.merge(batch, roundTo, false);
             Tensor h = m.h();
             for (HiggsAudioDecoderLayer layer : model.layers.items()) h = layer.forward(h, m.ctx());
             long b = h.size(0), length = h.size(1), hidden = h.size(2);
