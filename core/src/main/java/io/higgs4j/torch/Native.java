@@ -15,7 +15,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The thin hand-written layer over the generated bindings: the only class of core that imports them.
+ * The thin hand-written layer over the generated libtorch bindings (docs/NATIVE.md). {@link Call} uses them too, for
+ * the dispatcher stack; so, for now, do Tensor, Torch and GradMode.
  * Handles are carried as raw addresses ({@code long}); every out-pointer goes through a per-thread scratch segment.
  */
 final class Native {
