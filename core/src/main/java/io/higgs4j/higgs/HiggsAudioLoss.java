@@ -45,10 +45,12 @@ public final class HiggsAudioLoss {
             return new Options(1.0, AudioReduction.MEAN);
         }
 
+        /** These options with another text loss weight. */
         public Options withTextLossWeight(double weight) {
             return new Options(weight, audioReduction);
         }
 
+        /** These options with another way of combining the codebook losses. */
         public Options withAudioReduction(AudioReduction reduction) {
             return new Options(textLossWeight, reduction);
         }

@@ -46,6 +46,7 @@ public final class HiggsAudioWhisper extends Module {
             linear = child("linear", new Linear(dModel, hidden, true, init));
         }
 
+        /** The encoder's output projected to the language model's hidden size. */
         public Tensor forward(Tensor x) {
             return linear.forward(x);
         }
@@ -131,6 +132,7 @@ public final class HiggsAudioWhisper extends Module {
         }
     }
 
+    /** Loads the tower's weights from a Whisper checkpoint ({@code model.encoder.*} or {@code encoder.*} names). */
     public void loadWhisperEncoder(SafetensorsCheckpoint ckpt) {
         HiggsAudioWeights.load(audioTower, ckpt, "audio_tower.", HiggsAudioWhisper::whisperToHiggs);
     }
