@@ -1,6 +1,5 @@
 package io.higgs4j.torch;
 
-import io.higgs4j.bindings.generated.LibTorch;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -192,13 +191,8 @@ public final class Tensor implements AutoCloseable {
         numel(shape);
         device.checkAvailable();
         long[] strides = contiguousStrides(shape);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = Native.scratch();
-            int rc = LibTorch.aoti_torch_empty_strided(shape.length, a.allocateFrom(ValueLayout.JAVA_LONG, shape),
-                    a.allocateFrom(ValueLayout.JAVA_LONG, strides), dtype.code(), device.typeCode(), device.indexCode(), out);
-            if (rc != 0) throw Native.error("empty(" + Arrays.toString(shape) + ", " + dtype + ", " + device + ")");
-            return adopt(Native.outHandle());
-        }
+        return adopt(Native.emptyStrided(shape, strides, dtype.code(), device.typeCode(), device.indexCode(),
+                () -> "empty(" + Arrays.toString(shape) + ", " + dtype + ", " + device + ")"));
     }
 
     /** A tensor of zeros. */
@@ -229,15 +223,8 @@ public final class Tensor implements AutoCloseable {
     public static Tensor full(long[] shape, double value, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment dt = a.allocateFrom(ValueLayout.JAVA_INT, dtype.code());
-            MemorySegment dev = a.allocateFrom(ValueLayout.JAVA_INT, device.typeCode());
-            MemorySegment out = Native.scratch();
-            int rc = LibTorch.aoti_torch_aten_full(a.allocateFrom(ValueLayout.JAVA_LONG, shape), shape.length, value,
-                    dt, MemorySegment.NULL, dev, device.indexCode(), MemorySegment.NULL, out);
-            if (rc != 0) throw Native.error("aten::full(" + Arrays.toString(shape) + ", " + value + ", " + dtype + ", " + device + ")");
-            return adopt(Native.outHandle());
-        }
+        return adopt(Native.full(shape, value, dtype.code(), device.typeCode(), device.indexCode(),
+                () -> "aten::full(" + Arrays.toString(shape) + ", " + value + ", " + dtype + ", " + device + ")"));
     }
 
     /** Zeros of t's shape, dtype and device. */
@@ -366,13 +353,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("segment holds " + src.byteSize() + " bytes but shape " + Arrays.toString(shape)
                     + " of " + dtype + " needs " + bytes);
         }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = Native.scratch();
-            Native.check(LibTorch.aoti_torch_create_tensor_from_blob(src, shape.length,
-                    a.allocateFrom(ValueLayout.JAVA_LONG, shape), a.allocateFrom(ValueLayout.JAVA_LONG, contiguousStrides(shape)),
-                    0, dtype.code(), Native.DEVICE_CPU, 0, out), "from_blob");
-            return new Tensor(Native.outHandle(), src);
-        }
+        return new Tensor(Native.fromBlob(src, shape, contiguousStrides(shape), dtype.code()), src);
     }
 
     // =====================================================================================================
@@ -617,11 +598,9 @@ public final class Tensor implements AutoCloseable {
     /** The value of a one-element tensor. */
     public double item() {
         if (numel() != 1) throw new TorchException("item() needs a tensor with one element, got " + describe());
-        MemorySegment out = Native.scratch();
         long h = acquire();
         try {
-            if (LibTorch.aoti_torch_item_float64(Native.ptr(h), out) != 0) throw Native.error("item(" + describe() + ")");
-            return out.get(ValueLayout.JAVA_DOUBLE, 0);
+            return Native.itemDouble(h, () -> "item(" + describe() + ")");
         } finally {
             release();
         }
@@ -630,11 +609,9 @@ public final class Tensor implements AutoCloseable {
     /** The value of a one-element tensor, as a long. */
     public long itemLong() {
         if (numel() != 1) throw new TorchException("itemLong() needs a tensor with one element, got " + describe());
-        MemorySegment out = Native.scratch();
         long h = acquire();
         try {
-            if (LibTorch.aoti_torch_item_int64(Native.ptr(h), out) != 0) throw Native.error("item(" + describe() + ")");
-            return out.get(ValueLayout.JAVA_LONG, 0);
+            return Native.itemLong(h, () -> "item(" + describe() + ")");
         } finally {
             release();
         }
@@ -770,43 +747,33 @@ public final class Tensor implements AutoCloseable {
 
     /** A 0-dim tensor made for one call; the dispatcher or the caller frees it. */
     private long scalarHandle(double v) {
-        MemorySegment out = Native.scratch();
         DType d = dtype();
-        int rc;
         if (!d.isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
-            rc = LibTorch.aoti_torch_scalar_to_tensor_int64((long) v, out);
+            return Native.scalarInt64((long) v);
         } else if (d == DType.FLOAT64) {
-            rc = LibTorch.aoti_torch_scalar_to_tensor_float64(v, out);
+            return Native.scalarFloat64(v);
         } else if (d.isFloatingPoint() && d != DType.FLOAT32 && dim() == 0) {
             // A 0-dim half tensor keeps its dtype, as torch's Python scalars do: the scalar is made in that dtype.
-            try (Arena a = Arena.ofConfined()) {
-                rc = LibTorch.aoti_torch_aten_full(a.allocate(ValueLayout.JAVA_LONG), 0, v,
-                        a.allocateFrom(ValueLayout.JAVA_INT, d.code()), MemorySegment.NULL,
-                        a.allocateFrom(ValueLayout.JAVA_INT, Native.DEVICE_CPU), 0, MemorySegment.NULL, out);
-            }
+            return Native.full(new long[0], v, d.code(), Native.DEVICE_CPU, 0, () -> "scalar_to_tensor(" + v + ")");
         } else {
             // torch treats a Python float as a "wrapped number": it never widens a tensor's dtype, and next to an
             // integer or bool tensor it gives the default dtype, float32. A float32 0-dim tensor does the same here
             // (a float64 one would turn 0-dim float32 results and integer tensors' results into float64).
-            rc = LibTorch.aoti_torch_scalar_to_tensor_float32((float) v, out);
+            return Native.scalarFloat32((float) v);
         }
-        if (rc != 0) throw Native.error("scalar_to_tensor(" + v + ")");
-        return Native.outHandle();
     }
 
     /** self - alpha * other through the typed entry, which records autograd (the dispatcher cannot pass alpha). */
     private Tensor subtract(long otherHandle, double alpha, String op, Object other) {
-        MemorySegment out = Native.scratch();
         long h = acquire();
+        long result;
         try {
-            int rc = LibTorch.aoti_torch_aten_subtract_Tensor(Native.ptr(h), Native.ptr(otherHandle), alpha, out);
-            if (rc != 0) {
-                throw Native.error(op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
-            }
+            result = Native.subtract(h, otherHandle, alpha,
+                    () -> op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
         } finally {
             release();
         }
-        return adopt(Native.outHandle());
+        return adopt(result);
     }
 
     /** Element-wise sum, with broadcasting. */
@@ -1360,7 +1327,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor fill_(double value) {
         long h = acquire();
         try {
-            if (LibTorch.aoti_torch_aten_fill__Scalar(Native.ptr(h), value) != 0) throw Native.error("fill_(" + describe() + ", " + value + ")");
+            Native.fill(h, value, () -> "fill_(" + describe() + ", " + value + ")");
         } finally {
             release();
         }
@@ -1395,7 +1362,7 @@ public final class Tensor implements AutoCloseable {
     public boolean requiresGrad() {
         long h = acquire();
         try {
-            return LibTorch._ZNK3c1010TensorImpl13requires_gradEv(Native.tensorImpl(h));
+            return Native.requiresGrad(h);
         } finally {
             release();
         }
@@ -1408,7 +1375,7 @@ public final class Tensor implements AutoCloseable {
         }
         long h = acquire();
         try {
-            if (LibTorch.torch_set_requires_grad(Native.ptr(h), requiresGrad) != 0) throw Native.error("requires_grad_(" + describe() + ")");
+            Native.setRequiresGrad(h, requiresGrad, () -> "requires_grad_(" + describe() + ")");
         } finally {
             release();
         }
@@ -1419,10 +1386,9 @@ public final class Tensor implements AutoCloseable {
     public Tensor grad() {
         long h = acquire();
         try {
-            // g lives inside this tensor's TensorImpl: it is read and copied while the handle is held.
-            MemorySegment g = LibTorch._ZNK3c1010TensorImpl4gradEv(Native.tensorImpl(h));
-            if (g.address() == 0 || !Native.isDefined(g.address())) return null;
-            return adopt(Native.newHandle(g.address()));
+            // The gradient lives inside this tensor's TensorImpl: it is read and copied while the handle is held.
+            long g = Native.gradHandle(h);
+            return g == 0 ? null : adopt(g);
         } finally {
             release();
         }
@@ -1439,14 +1405,7 @@ public final class Tensor implements AutoCloseable {
     public void resetGrad() {
         long h = acquire();
         try {
-            Native.check(LibTorch.aoti_torch_new_uninitialized_tensor(Native.scratch()), "new_uninitialized_tensor");
-            long undefined = Native.outHandle();
-            try {
-                MemorySegment slot = LibTorch._ZN3c1010TensorImpl12mutable_gradEv(Native.tensorImpl(h));
-                Native.check(LibTorch.aoti_torch_assign_tensors(Native.ptr(undefined), slot), "reset grad");
-            } finally {
-                Native.deleteHandle(undefined);
-            }
+            Native.resetGrad(h);
         } finally {
             release();
         }
