@@ -30,7 +30,7 @@ typedef int32_t AOTITorchError;
 struct AtenTensorOpaque;
 typedef struct AtenTensorOpaque* AtenTensorHandle;
 
-/* One argument or result slot of torch_call_dispatcher (see docs/LIBTORCH_STABLE_ABI.md for the encoding). */
+/* One argument or result slot of torch_call_dispatcher (docs/NATIVE.md gives the encoding). */
 typedef uint64_t StableIValue;
 
 struct StableListOpaque;

@@ -1,4 +1,4 @@
-"""An independent PyTorch implementation of the Higgs Audio v2 training forward (docs: HIGGS_AUDIO_SPEC.md
+"""An independent PyTorch implementation of the Higgs Audio v2 training forward (docs/MODEL.md
 sections 3-6), used to check `bin/higgs4j forward` for parity. Written from the specification, vectorised
 differently from the Java code; llama3 RoPE frequencies come from transformers' own rope initialisation.
 

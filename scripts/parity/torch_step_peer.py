@@ -9,7 +9,7 @@ usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|
           of HiggsModelBenchmark.forwardBackward
   Several modes run one after the other in this process (one import of torch and peft), one line each.
   DEVICE defaults to cuda:0 when CUDA is available, else cpu.
-Written here from HIGGS_AUDIO_SPEC.md; it mirrors our module names so PEFT's targets are the same."""
+Written here from docs/MODEL.md; it mirrors our module names so PEFT's targets are the same."""
 import json, math, statistics, sys, time
 import torch
 import torch.nn as nn

@@ -18,6 +18,7 @@ public record AudioMerge(int batch, int length, long[] source, long[] labels, lo
                          boolean[] audioIn, boolean[] audioOut, long textRows, long audioInColumns, long audioOutColumns,
                          long whisperRows) {
 
+    /** Index of the zero row in the source table (the last one), which padding positions take. */
     public long zeroRow() {
         return textRows + audioInColumns + audioOutColumns + whisperRows;
     }
@@ -27,6 +28,7 @@ public record AudioMerge(int batch, int length, long[] source, long[] labels, lo
         return positions(true);
     }
 
+    /** Flat positions (b * length + i) of the text positions (everything that is not audio, padding included). */
     public long[] textPositions() {
         return positions(false);
     }
@@ -60,6 +62,7 @@ public record AudioMerge(int batch, int length, long[] source, long[] labels, lo
         return lengths;
     }
 
+    /** The plan for a batch without Whisper frames. */
     public static AudioMerge plan(long[][] inputIds, long[][] mask, long[][] labels, long[] audioInStarts, long audioInColumns,
                                   long[] audioOutStarts, long audioOutColumns, long audioInToken, long audioOutToken,
                                   boolean encodeAudioInTokens, int roundTo) {

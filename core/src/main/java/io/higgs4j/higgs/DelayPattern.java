@@ -7,7 +7,7 @@ import io.higgs4j.torch.Tensor;
 import java.util.Arrays;
 
 /**
- * The delay pattern of Higgs Audio v2 (spec section 5). A clip's codes, K×T, are wrapped as [BOS | codes | EOS]
+ * The delay pattern of Higgs Audio v2 (docs/MODEL.md section 5). A clip's codes, K×T, are wrapped as [BOS | codes | EOS]
  * (L = T+2 columns per row), then row k is shifted right by k columns, giving K×(L+K-1). On the input side the cells
  * before a row's start are BOS and the cells after its end are EOS; labels use [-100 | codes | EOS] and fill -100.
  * Reverting takes row k's columns k .. k+L-1.

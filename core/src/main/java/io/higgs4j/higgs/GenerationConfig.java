@@ -34,6 +34,7 @@ public record GenerationConfig(int maxNewTokens, long[] stopTokenIds, boolean do
         return new GenerationConfig(maxNewTokens, stopTokenIds, true, 1.0, 50, 0.95, 7, 2, seed);
     }
 
+    /** Whether token is one of the stop tokens. */
     public boolean isStop(long token) {
         for (long s : stopTokenIds) if (s == token) return true;
         return false;

@@ -95,6 +95,7 @@ public record HiggsAudioConfig(
         return (long) audioNumCodebooks * (audioCodebookSize + 2);
     }
 
+    /** A layer listed in audio_dual_ffn_layers of a dual-FFN adapter: audio positions take its audio norms and FFN. */
     public boolean isDualFfnLayer(int layer) {
         return !audioAdapterType.equals("stack") && audioDualFfnLayers.contains(layer);
     }
@@ -106,6 +107,7 @@ public record HiggsAudioConfig(
 
     // ---- reading ----
 
+    /** Reads a config.json, or the one inside a checkpoint directory; refuses what higgs4j does not implement. */
     public static HiggsAudioConfig fromFile(Path configJson) throws IOException {
         Path p = Files.isDirectory(configJson) ? configJson.resolve("config.json") : configJson;
         if (!Files.isRegularFile(p)) throw new ConfigException("no config.json at " + p);
@@ -122,6 +124,7 @@ public record HiggsAudioConfig(
         }
     }
 
+    /** Reads a parsed config.json; refuses options higgs4j does not implement, naming them. */
     public static HiggsAudioConfig fromJson(JsonNode root) {
         if (root == null || !root.isObject()) throw new ConfigException("the configuration must be a JSON object");
         refuseTrue(root, "use_rq_transformer", "the RQ-transformer audio decoder is not supported");
@@ -207,6 +210,7 @@ public record HiggsAudioConfig(
 
     // ---- writing (a config.json the reference can read) ----
 
+    /** This configuration as a config.json the reference can read. */
     public ObjectNode toJson() {
         ObjectMapper m = new ObjectMapper();
         ObjectNode root = m.createObjectNode();

@@ -47,6 +47,7 @@ public final class HiggsAudioDecoderLayer extends Module {
         boolean hasAudio() { return audioIndex != null; }
     }
 
+    /** The layer's training forward over the merged sequence h [B, M, H], without a cache. */
     public Tensor forward(Tensor h, Context ctx) {
         return forward(h, ctx, null);
     }

@@ -63,6 +63,7 @@ public final class HiggsAudioGenerator {
         this.k = config.audioNumCodebooks();
     }
 
+    /** {@link #generate(HiggsAudioBatch, GenerationConfig, Progress)} without progress reports. */
     public Result generate(HiggsAudioBatch prompt, GenerationConfig gen) {
         return generate(prompt, gen, null);
     }

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The training loss of Higgs Audio v2 (spec section 6). Labels sit at the same columns as the inputs, so both streams
+ * The training loss of Higgs Audio v2 (docs/MODEL.md section 6). Labels sit at the same columns as the inputs, so both streams
  * are shifted by one (next-token prediction):
  * <ul>
  *   <li>text: cross-entropy of text logits at positions 0..M-2 against labels at 1..M-1;</li>
@@ -45,10 +45,12 @@ public final class HiggsAudioLoss {
             return new Options(1.0, AudioReduction.MEAN);
         }
 
+        /** These options with another text loss weight. */
         public Options withTextLossWeight(double weight) {
             return new Options(weight, audioReduction);
         }
 
+        /** These options with another way of combining the codebook losses. */
         public Options withAudioReduction(AudioReduction reduction) {
             return new Options(textLossWeight, reduction);
         }

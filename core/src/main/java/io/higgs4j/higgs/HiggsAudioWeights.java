@@ -63,6 +63,7 @@ public final class HiggsAudioWeights {
         }
     }
 
+    /** Loads every parameter of module from the checkpoint entries of the same names, with the same checks. */
     public static void load(Module module, CheckpointReader ckpt) {
         load(module, ckpt, "", UnaryOperator.identity());
     }

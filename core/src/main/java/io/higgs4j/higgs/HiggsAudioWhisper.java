@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Higgs Audio's Whisper front end (spec section 9), named as the Higgs checkpoint names it: {@code audio_tower.*}
+ * Higgs Audio's Whisper front end (docs/MODEL.md section 9), named as the Higgs checkpoint names it: {@code audio_tower.*}
  * (a {@link WhisperEncoder}, run as HiggsAudioEncoder: layers, average pool by 2, final layer_norm) and
  * {@code audio_encoder_proj.linear.{weight,bias}} (Linear d_model -> text hidden size, with bias). 30 s of 16 kHz audio
  * = 3000 mel frames -> 1500 positions -> 750 tokens: 25 tokens per second.
@@ -46,6 +46,7 @@ public final class HiggsAudioWhisper extends Module {
             linear = child("linear", new Linear(dModel, hidden, true, init));
         }
 
+        /** The encoder's output projected to the language model's hidden size. */
         public Tensor forward(Tensor x) {
             return linear.forward(x);
         }
@@ -131,6 +132,7 @@ public final class HiggsAudioWhisper extends Module {
         }
     }
 
+    /** Loads the tower's weights from a Whisper checkpoint ({@code model.encoder.*} or {@code encoder.*} names). */
     public void loadWhisperEncoder(SafetensorsCheckpoint ckpt) {
         HiggsAudioWeights.load(audioTower, ckpt, "audio_tower.", HiggsAudioWhisper::whisperToHiggs);
     }

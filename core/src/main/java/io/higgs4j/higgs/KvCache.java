@@ -43,8 +43,10 @@ public final class KvCache implements AutoCloseable {
             return Scope.detach(Tensor.empty(new long[] {1, kvHeads, capacity, headDim}, dtype, device));
         }
 
+        /** Positions stored in every layer so far. */
         public long length() { return length; }
 
+        /** Positions the cache holds before it grows. */
         public long capacity() { return keys.size(2); }
 
         /** Appends keys and values [1, kv_heads, n, head_dim] (already rotated), growing by doubling when full. */
@@ -95,6 +97,7 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /** The keys and values of decoder layer index. */
     public Layer layer(int index) {
         if (closed) throw new IllegalStateException("the KV cache is closed");
         return layers.get(index);

@@ -16,6 +16,7 @@ public final class LlamaMLP extends Module {
         downProj = child("down_proj", new Linear(intermediate, hidden, false, init));
     }
 
+    /** down(silu(gate(x)) * up(x)). */
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
             return Scope.keep(downProj.forward(gateProj.forward(x).silu().mul(upProj.forward(x))));

@@ -38,6 +38,7 @@ public final class LlamaRotaryEmbedding {
         return f;
     }
 
+    /** The inverse frequencies of the rotary embedding, after llama3 scaling (a copy), one per pair of head dimensions. */
     public double[] inverseFrequencies() {
         return invFreq.clone();
     }

@@ -50,6 +50,7 @@ public final class TrainingPass {
             }
         }
 
+        /** The default loss, no checkpointing, gradient scale 1. */
         public static Options defaults() {
             return new Options(HiggsAudioLoss.Options.defaults(), false, 1.0);
         }

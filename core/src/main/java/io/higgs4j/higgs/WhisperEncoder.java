@@ -104,6 +104,7 @@ public final class WhisperEncoder extends Module {
             weight = parameter("weight", sinusoids(positions, dim, init));
         }
 
+        /** The position embeddings, [max source positions, d_model]. */
         public Tensor weight() { return weight; }
 
         @Override

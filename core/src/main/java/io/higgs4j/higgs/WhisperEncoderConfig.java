@@ -26,6 +26,7 @@ public record WhisperEncoderConfig(int numMelBins, long dModel, int encoderLayer
         }
     }
 
+    /** Size of one attention head: d_model / encoder_attention_heads. */
     public long headDim() {
         return dModel / encoderAttentionHeads;
     }

@@ -1,6 +1,5 @@
 package io.higgs4j.io;
 
-import io.higgs4j.safetensors.SafetensorsWriter;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
@@ -403,18 +402,6 @@ public final class TorchCheckpoint implements CheckpointReader {
         } catch (RuntimeException | Error ex) {
             t.close();
             throw ex;
-        }
-    }
-
-    /**
-     * Converts a torch.save checkpoint into one .safetensors file at {@code out} (same names, order, dtypes, shapes
-     * and values; metadata {@code format=pt}, as Hugging Face's converters write). Holds every tensor in memory at once.
-     */
-    public static void convertToSafetensors(Path pth, Path out) {
-        try (TorchCheckpoint ck = open(pth); Scope scope = Scope.open()) {
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (String n : ck.names()) tensors.put(n, ck.load(n));
-            SafetensorsWriter.write(out, tensors, Map.of("format", "pt"));
         }
     }
 

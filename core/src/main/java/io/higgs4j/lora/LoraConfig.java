@@ -107,6 +107,7 @@ public record LoraConfig(int r, double alpha, double dropout, boolean useRslora,
 
     // ---- PEFT's adapter_config.json ----
 
+    /** This configuration as PEFT's adapter_config.json. */
     public ObjectNode toAdapterConfig() {
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.put("peft_type", "LORA");
@@ -174,6 +175,7 @@ public record LoraConfig(int r, double alpha, double dropout, boolean useRslora,
         return out;
     }
 
+    /** This configuration with base_model_name_or_path set to path. */
     public LoraConfig withBaseModel(String path) {
         return new LoraConfig(r, alpha, dropout, useRslora, targetRegex == null ? targetModules : null, targetRegex,
                 layersToTransform, excludeModules, modulesToSave, path);

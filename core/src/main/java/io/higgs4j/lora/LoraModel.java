@@ -99,8 +99,10 @@ public final class LoraModel implements AutoCloseable {
         return lora;
     }
 
+    /** The LoRA configuration applied. */
     public LoraConfig config() { return config; }
 
+    /** The wrapped model, whose targeted Linear layers now carry adapters. */
     public Module model() { return model; }
 
     /** The LoRA-wrapped linears by module name. */
@@ -121,10 +123,13 @@ public final class LoraModel implements AutoCloseable {
 
     /** Parameter counts as PEFT's print_trainable_parameters gives them (the frozen originals count in the total). */
     public record Stats(long total, long trainable, long lora, int wrappedModules) {
+        /** Trainable parameters as a percentage of the total. */
         public double trainablePercent() { return 100.0 * trainable / total; }
+        /** LoRA parameters as a percentage of the total. */
         public double loraPercent() { return 100.0 * lora / total; }
     }
 
+    /** Parameter counts as PEFT reports them. */
     public Stats stats() {
         long total = 0, trainable = 0, loraCount = 0;
         for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
@@ -144,6 +149,7 @@ public final class LoraModel implements AutoCloseable {
     /** Folds every branch into its base weight (float32 math); forward is then as fast as the base model's. */
     public void merge() { wrapped.values().forEach(Linear::merge); }
 
+    /** Subtracts the merged adapters from the base weights again. */
     public void unmerge() { wrapped.values().forEach(Linear::unmerge); }
 
     /**

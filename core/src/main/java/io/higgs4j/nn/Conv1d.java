@@ -36,8 +36,10 @@ public class Conv1d extends Module implements Layer {
         this.bias = bias ? parameter("bias", init.zeros(outChannels)) : null;
     }
 
+    /** The weight, [out, in / groups, kernel]. */
     public Tensor weight() { return weight; }
 
+    /** The bias, or null without one. */
     public Tensor bias() { return bias; }
 
     @Override

@@ -14,6 +14,7 @@ public class Embedding extends Module {
         this.weight = parameter("weight", init.normal(numEmbeddings, dim));
     }
 
+    /** The embedding table, [rows, dim]. */
     public Tensor weight() { return weight; }
 
     @Override
@@ -21,6 +22,7 @@ public class Embedding extends Module {
         weight = value;
     }
 
+    /** The rows of the table at indices: indices' shape plus [dim]. */
     public Tensor forward(Tensor indices) {
         return Tensor.embedding(weight, indices, paddingIdx);
     }

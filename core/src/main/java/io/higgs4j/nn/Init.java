@@ -25,14 +25,17 @@ public record Init(DType dtype, Device device, double initializerRange, boolean 
         return device.type() == Device.Type.META || !initialize;
     }
 
+    /** Shape-only parameters: bf16 on the meta device, nothing allocated. */
     public static Init meta() {
         return new Init(DType.BFLOAT16, Device.META, 0.02);
     }
 
+    /** Randomly initialised parameters of dtype on the CPU, with initializer range 0.02. */
     public static Init cpu(DType dtype) {
         return new Init(dtype, Device.CPU, 0.02);
     }
 
+    /** A tensor drawn from N(0, initializerRange^2) (uninitialised when this Init does not initialise). */
     public Tensor normal(long... shape) {
         if (skip()) return Tensor.empty(shape, dtype, device);
         try (var g = Torch.noGrad(); Tensor r = Tensor.randn(shape, DType.FLOAT32, device)) {
@@ -52,11 +55,13 @@ public record Init(DType dtype, Device device, double initializerRange, boolean 
         }
     }
 
+    /** A tensor of ones (uninitialised when this Init does not initialise). */
     public Tensor ones(long... shape) {
         if (skip()) return Tensor.empty(shape, dtype, device);
         return Tensor.ones(shape, dtype, device);
     }
 
+    /** A tensor of zeros (uninitialised when this Init does not initialise). */
     public Tensor zeros(long... shape) {
         if (skip()) return Tensor.empty(shape, dtype, device);
         return Tensor.zeros(shape, dtype, device);

@@ -15,8 +15,10 @@ public class LayerNorm extends Module implements Layer {
         this.bias = parameter("bias", init.zeros(dim));
     }
 
+    /** The scale, [dim]. */
     public Tensor weight() { return weight; }
 
+    /** The shift, [dim]. */
     public Tensor bias() { return bias; }
 
     @Override
@@ -25,6 +27,7 @@ public class LayerNorm extends Module implements Layer {
         else bias = value;
     }
 
+    /** Layer normalisation over the last dimension. */
     public Tensor forward(Tensor x) {
         return x.layerNorm(new long[] {dim}, weight, bias, eps);
     }

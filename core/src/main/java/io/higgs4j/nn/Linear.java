@@ -49,8 +49,10 @@ public class Linear extends Module implements Layer {
         lora = null;
     }
 
+    /** The LoRA adapter, or null without one. */
     public LoraAdapter lora() { return lora; }
 
+    /** Whether the adapter's update is merged into the weight. */
     public boolean isMerged() { return merged; }
 
     /** With false, forward ignores the LoRA branch (the base model's output); merged weights stay merged. */
@@ -78,8 +80,10 @@ public class Linear extends Module implements Layer {
         }
     }
 
+    /** The weight, [out, in]. */
     public Tensor weight() { return weight; }
 
+    /** The bias, or null without one. */
     public Tensor bias() { return bias; }
 
     @Override

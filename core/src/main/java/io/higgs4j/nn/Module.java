@@ -70,6 +70,7 @@ public abstract class Module implements AutoCloseable {
         children.forEach((n, m) -> m.collectModules(name.isEmpty() ? n : name + "." + n, out));
     }
 
+    /** Every parameter of this module and its children, in registration order. */
     public final List<Tensor> parameters() {
         return new ArrayList<>(namedParameters().values());
     }
@@ -112,6 +113,7 @@ public abstract class Module implements AutoCloseable {
     /** Subclasses that keep a field for a parameter update it here. */
     protected void onParameterReplaced(String name, Tensor value) {}
 
+    /** Elements in all parameters of this module and its children. */
     public long parameterCount() {
         long n = 0;
         for (Tensor t : namedParameters().values()) n += t.numel();
@@ -125,6 +127,7 @@ public abstract class Module implements AutoCloseable {
         return this;
     }
 
+    /** Whether the module is in training mode. */
     public boolean isTraining() {
         return training;
     }

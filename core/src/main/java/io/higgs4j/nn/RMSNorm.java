@@ -17,6 +17,7 @@ public class RMSNorm extends Module {
         this.weight = parameter("weight", init.ones(dim));
     }
 
+    /** The scale, [dim]. */
     public Tensor weight() { return weight; }
 
     @Override
@@ -24,6 +25,7 @@ public class RMSNorm extends Module {
         weight = value;
     }
 
+    /** x * rsqrt(mean(x^2) + eps) in float32 (float64 stays float64), cast back, times the weight. */
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
             Tensor h = x.dtype() == DType.FLOAT64 ? x : x.to(DType.FLOAT32);

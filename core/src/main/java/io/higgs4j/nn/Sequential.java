@@ -11,16 +11,20 @@ import java.util.List;
 public final class Sequential extends Module implements Layer {
     private final List<Layer> layers = new ArrayList<>();
 
+    /** Appends module as layer number {@link #size()} and returns it. */
     public <M extends Module & Layer> M add(M module) {
         child(Integer.toString(layers.size()), module);
         layers.add(module);
         return module;
     }
 
+    /** The i-th layer. */
     public Layer get(int i) { return layers.get(i); }
 
+    /** The number of layers. */
     public int size() { return layers.size(); }
 
+    /** The layers, unmodifiable. */
     public List<Layer> layers() { return Collections.unmodifiableList(layers); }
 
     @Override

@@ -13,9 +13,11 @@ import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
- * The thin hand-written layer over the generated bindings: the only class of core that imports them.
+ * The thin hand-written layer over the generated libtorch bindings (docs/NATIVE.md): every libtorch call of core goes
+ * through a method here, except the dispatcher stack of {@link Call}. ArchitectureTest keeps it so.
  * Handles are carried as raw addresses ({@code long}); every out-pointer goes through a per-thread scratch segment.
  */
 final class Native {
@@ -143,6 +145,11 @@ final class Native {
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16 * 8L, 8));
 
     private Native() {}
+
+    /** An exported symbol of the loaded libraries (libtorch is loaded first, by this class's initialisation). */
+    static Optional<MemorySegment> symbol(String name) {
+        return SymbolLookup.loaderLookup().find(name);
+    }
 
     static MemorySegment scratch() {
         return SCRATCH.get();
@@ -274,6 +281,164 @@ final class Native {
         MemorySegment out = scratch();
         check(LibTorch.aoti_torch_get_storage_offset(ptr(handle), out), "aoti_torch_get_storage_offset");
         return out.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    // ---- creating tensors ----
+
+    /** A copy of values in a confined arena, at least one word long (a 0-dim shape still passes a valid pointer). */
+    private static MemorySegment longs(Arena a, long[] values) {
+        MemorySegment m = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, values.length));
+        MemorySegment.copy(values, 0, m, ValueLayout.JAVA_LONG, 0, values.length);
+        return m;
+    }
+
+    /** An uninitialised tensor with the given sizes and strides; what names it in the exception if libtorch refuses. */
+    static long emptyStrided(long[] shape, long[] strides, int dtype, int deviceType, int deviceIndex, Supplier<String> what) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = scratch();
+            int rc = LibTorch.aoti_torch_empty_strided(shape.length, longs(a, shape), longs(a, strides), dtype, deviceType,
+                    deviceIndex, out);
+            if (rc != 0) throw error(what.get());
+            return outHandle();
+        }
+    }
+
+    /** aten::full through its typed entry, which takes the fill value as a double (the dispatcher cannot pass a Scalar). */
+    static long full(long[] shape, double value, int dtype, int deviceType, int deviceIndex, Supplier<String> what) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = scratch();
+            int rc = LibTorch.aoti_torch_aten_full(longs(a, shape), shape.length, value,
+                    a.allocateFrom(ValueLayout.JAVA_INT, dtype), MemorySegment.NULL,
+                    a.allocateFrom(ValueLayout.JAVA_INT, deviceType), deviceIndex, MemorySegment.NULL, out);
+            if (rc != 0) throw error(what.get());
+            return outHandle();
+        }
+    }
+
+    /** A CPU tensor viewing src without a copy: the caller keeps src alive as long as the tensor. */
+    static long fromBlob(MemorySegment src, long[] shape, long[] strides, int dtype) {
+        try (Arena a = Arena.ofConfined()) {
+            check(LibTorch.aoti_torch_create_tensor_from_blob(src, shape.length, longs(a, shape), longs(a, strides), 0,
+                    dtype, DEVICE_CPU, 0, scratch()), "from_blob");
+            return outHandle();
+        }
+    }
+
+    /** 0-dim CPU tensors holding one number, for the scalar operands of ops. */
+    static long scalarInt64(long v) {
+        if (LibTorch.aoti_torch_scalar_to_tensor_int64(v, scratch()) != 0) throw error("scalar_to_tensor(" + v + ")");
+        return outHandle();
+    }
+
+    static long scalarFloat64(double v) {
+        if (LibTorch.aoti_torch_scalar_to_tensor_float64(v, scratch()) != 0) throw error("scalar_to_tensor(" + v + ")");
+        return outHandle();
+    }
+
+    static long scalarFloat32(float v) {
+        if (LibTorch.aoti_torch_scalar_to_tensor_float32(v, scratch()) != 0) throw error("scalar_to_tensor(" + v + ")");
+        return outHandle();
+    }
+
+    // ---- ops with a Scalar argument, through typed entries that still record autograd ----
+
+    /** self - alpha * other; a new handle. */
+    static long subtract(long self, long other, double alpha, Supplier<String> what) {
+        if (LibTorch.aoti_torch_aten_subtract_Tensor(ptr(self), ptr(other), alpha, scratch()) != 0) throw error(what.get());
+        return outHandle();
+    }
+
+    /** Fills the tensor with value in place. */
+    static void fill(long handle, double value, Supplier<String> what) {
+        if (LibTorch.aoti_torch_aten_fill__Scalar(ptr(handle), value) != 0) throw error(what.get());
+    }
+
+    // ---- scalars out ----
+
+    static double itemDouble(long handle, Supplier<String> what) {
+        MemorySegment out = scratch();
+        if (LibTorch.aoti_torch_item_float64(ptr(handle), out) != 0) throw error(what.get());
+        return out.get(ValueLayout.JAVA_DOUBLE, 0);
+    }
+
+    static long itemLong(long handle, Supplier<String> what) {
+        MemorySegment out = scratch();
+        if (LibTorch.aoti_torch_item_int64(ptr(handle), out) != 0) throw error(what.get());
+        return out.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    // ---- autograd (the C++ entry points of the header: no C entry reads or resets .grad in 2.10) ----
+
+    static boolean requiresGrad(long handle) {
+        return LibTorch._ZNK3c1010TensorImpl13requires_gradEv(tensorImpl(handle));
+    }
+
+    static void setRequiresGrad(long handle, boolean requiresGrad, Supplier<String> what) {
+        if (LibTorch.torch_set_requires_grad(ptr(handle), requiresGrad) != 0) throw error(what.get());
+    }
+
+    /**
+     * A new handle to the tensor's accumulated gradient, or 0 when it has none. The gradient lives inside the tensor's
+     * TensorImpl: the caller holds the handle during this call.
+     */
+    static long gradHandle(long handle) {
+        MemorySegment g = LibTorch._ZNK3c1010TensorImpl4gradEv(tensorImpl(handle));
+        if (g.address() == 0 || !isDefined(g.address())) return 0;
+        return newHandle(g.address());
+    }
+
+    /** Sets the tensor's gradient to an undefined tensor (Python's .grad = None), freeing the gradient's memory. */
+    static void resetGrad(long handle) {
+        check(LibTorch.aoti_torch_new_uninitialized_tensor(scratch()), "new_uninitialized_tensor");
+        long undefined = outHandle();
+        try {
+            MemorySegment slot = LibTorch._ZN3c1010TensorImpl12mutable_gradEv(tensorImpl(handle));
+            check(LibTorch.aoti_torch_assign_tensors(ptr(undefined), slot), "reset grad");
+        } finally {
+            deleteHandle(undefined);
+        }
+    }
+
+    /** Whether autograd records on this thread. */
+    static boolean gradModeEnabled() {
+        return LibTorch.aoti_torch_grad_mode_is_enabled();
+    }
+
+    static void setGradModeEnabled(boolean enabled) {
+        LibTorch.aoti_torch_grad_mode_set_enabled(enabled);
+    }
+
+    // ---- the runtime (C++ entry points: seeding and threads have no C entry in 2.10) ----
+
+    /** Seeds the default CPU generator (through its GeneratorImpl, the first word of the at::Generator). */
+    static void seedCpu(long seed) {
+        MemorySegment generator = LibTorch._ZN2at6detail22getDefaultCPUGeneratorEv();
+        MemorySegment impl = MemorySegment.ofAddress(generator.reinterpret(8).get(ValueLayout.JAVA_LONG, 0));
+        LibTorch._ZN2at16CPUGeneratorImpl16set_current_seedEm(impl, seed);
+    }
+
+    static void seedAllCuda(long seed) {
+        LibTorch._ZN5torch4cuda15manual_seed_allEm(seed);
+    }
+
+    static int numThreads() {
+        return LibTorch._ZN2at15get_num_threadsEv();
+    }
+
+    static void setNumThreads(int threads) {
+        LibTorch._ZN2at15set_num_threadsEi(threads);
+    }
+
+    static boolean cudaAvailable() {
+        return LibTorch._ZN5torch4cuda12is_availableEv();
+    }
+
+    static int cudaDeviceCount() {
+        return (int) LibTorch._ZN5torch4cuda12device_countEv();
+    }
+
+    static void cudaSynchronize(int index) {
+        LibTorch._ZN5torch4cuda11synchronizeEl(index);
     }
 
     // ---- CUDA devices and streams (for NCCL) ----

@@ -7,7 +7,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
@@ -68,8 +67,7 @@ final class OpSchema {
     }
 
     private static MethodHandle find(String symbol, FunctionDescriptor descriptor) {
-        Native.LOADED.getClass(); // the lookup sees libtorch only once it is loaded
-        return SymbolLookup.loaderLookup().find(symbol).map(a -> LINKER.downcallHandle(a, descriptor)).orElse(null);
+        return Native.symbol(symbol).map(a -> LINKER.downcallHandle(a, descriptor)).orElse(null);
     }
 
     /** Whether schemas can be read from the loaded libtorch; without, calls go unchecked as before. */

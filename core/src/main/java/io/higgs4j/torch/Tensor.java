@@ -1,6 +1,5 @@
 package io.higgs4j.torch;
 
-import io.higgs4j.bindings.generated.LibTorch;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -139,6 +138,7 @@ public final class Tensor implements AutoCloseable {
         Reference.reachabilityFence(this);
     }
 
+    /** Whether {@link #close()} has run. */
     public boolean isClosed() {
         return ref.closed();
     }
@@ -191,53 +191,48 @@ public final class Tensor implements AutoCloseable {
         numel(shape);
         device.checkAvailable();
         long[] strides = contiguousStrides(shape);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = Native.scratch();
-            int rc = LibTorch.aoti_torch_empty_strided(shape.length, a.allocateFrom(ValueLayout.JAVA_LONG, shape),
-                    a.allocateFrom(ValueLayout.JAVA_LONG, strides), dtype.code(), device.typeCode(), device.indexCode(), out);
-            if (rc != 0) throw Native.error("empty(" + Arrays.toString(shape) + ", " + dtype + ", " + device + ")");
-            return adopt(Native.outHandle());
-        }
+        return adopt(Native.emptyStrided(shape, strides, dtype.code(), device.typeCode(), device.indexCode(),
+                () -> "empty(" + Arrays.toString(shape) + ", " + dtype + ", " + device + ")"));
     }
 
+    /** A tensor of zeros. */
     public static Tensor zeros(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
         return Call.begin("aten::zeros", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
+    /** A float32 CPU tensor of zeros. */
     public static Tensor zeros(long... shape) {
         return zeros(shape, DType.FLOAT32, Device.CPU);
     }
 
+    /** A tensor of ones. */
     public static Tensor ones(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
         return Call.begin("aten::ones", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
+    /** A float32 CPU tensor of ones. */
     public static Tensor ones(long... shape) {
         return ones(shape, DType.FLOAT32, Device.CPU);
     }
 
+    /** A tensor filled with value. */
     public static Tensor full(long[] shape, double value, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment dt = a.allocateFrom(ValueLayout.JAVA_INT, dtype.code());
-            MemorySegment dev = a.allocateFrom(ValueLayout.JAVA_INT, device.typeCode());
-            MemorySegment out = Native.scratch();
-            int rc = LibTorch.aoti_torch_aten_full(a.allocateFrom(ValueLayout.JAVA_LONG, shape), shape.length, value,
-                    dt, MemorySegment.NULL, dev, device.indexCode(), MemorySegment.NULL, out);
-            if (rc != 0) throw Native.error("aten::full(" + Arrays.toString(shape) + ", " + value + ", " + dtype + ", " + device + ")");
-            return adopt(Native.outHandle());
-        }
+        return adopt(Native.full(shape, value, dtype.code(), device.typeCode(), device.indexCode(),
+                () -> "aten::full(" + Arrays.toString(shape) + ", " + value + ", " + dtype + ", " + device + ")"));
     }
 
+    /** Zeros of t's shape, dtype and device. */
     public static Tensor zerosLike(Tensor t) {
         return zeros(t.shape(), t.dtype(), t.device());
     }
 
+    /** Ones of t's shape, dtype and device. */
     public static Tensor onesLike(Tensor t) {
         return ones(t.shape(), t.dtype(), t.device());
     }
@@ -272,6 +267,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::rand", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
+    /** A float32 CPU tensor drawn uniformly from [0, 1). */
     public static Tensor rand(long... shape) {
         return rand(shape, DType.FLOAT32, Device.CPU);
     }
@@ -283,6 +279,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::randn", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
     }
 
+    /** A float32 CPU tensor drawn from the standard normal. */
     public static Tensor randn(long... shape) {
         return randn(shape, DType.FLOAT32, Device.CPU);
     }
@@ -292,18 +289,22 @@ public final class Tensor implements AutoCloseable {
         return copyOf(MemorySegment.ofArray(data), DType.FLOAT32, shapeOr(shape, data.length));
     }
 
+    /** A float64 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(double[] data, long... shape) {
         return copyOf(MemorySegment.ofArray(data), DType.FLOAT64, shapeOr(shape, data.length));
     }
 
+    /** An int64 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(long[] data, long... shape) {
         return copyOf(MemorySegment.ofArray(data), DType.INT64, shapeOr(shape, data.length));
     }
 
+    /** An int32 tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(int[] data, long... shape) {
         return copyOf(MemorySegment.ofArray(data), DType.INT32, shapeOr(shape, data.length));
     }
 
+    /** A bool tensor of the given shape holding a copy of data (row-major). */
     public static Tensor of(boolean[] data, long... shape) {
         byte[] bytes = new byte[data.length];
         for (int i = 0; i < data.length; i++) bytes[i] = (byte) (data[i] ? 1 : 0);
@@ -352,19 +353,14 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("segment holds " + src.byteSize() + " bytes but shape " + Arrays.toString(shape)
                     + " of " + dtype + " needs " + bytes);
         }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = Native.scratch();
-            Native.check(LibTorch.aoti_torch_create_tensor_from_blob(src, shape.length,
-                    a.allocateFrom(ValueLayout.JAVA_LONG, shape), a.allocateFrom(ValueLayout.JAVA_LONG, contiguousStrides(shape)),
-                    0, dtype.code(), Native.DEVICE_CPU, 0, out), "from_blob");
-            return new Tensor(Native.outHandle(), src);
-        }
+        return new Tensor(Native.fromBlob(src, shape, contiguousStrides(shape), dtype.code()), src);
     }
 
     // =====================================================================================================
     // Metadata
     // =====================================================================================================
 
+    /** The sizes of every dimension (a copy). */
     public long[] shape() {
         long[] s = shape;
         if (s == null) {
@@ -393,6 +389,7 @@ public final class Tensor implements AutoCloseable {
         return s;
     }
 
+    /** The number of dimensions. */
     public int dim() {
         return shapeRef().length;
     }
@@ -403,10 +400,12 @@ public final class Tensor implements AutoCloseable {
         return s[normDim(d, s.length)];
     }
 
+    /** The number of elements. */
     public long numel() {
         return numel(shapeRef());
     }
 
+    /** The element type. */
     public DType dtype() {
         DType d = dtype;
         if (d == null) {
@@ -421,6 +420,7 @@ public final class Tensor implements AutoCloseable {
         return d;
     }
 
+    /** The device the data lives on. */
     public Device device() {
         Device d = device;
         if (d == null) {
@@ -435,6 +435,7 @@ public final class Tensor implements AutoCloseable {
         return d;
     }
 
+    /** The strides of every dimension, in elements. */
     public long[] strides() {
         long h = acquire();
         try {
@@ -444,6 +445,7 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** Whether the elements are laid out densely in row-major order. */
     public boolean isContiguous() {
         long h = acquire();
         try {
@@ -540,26 +542,31 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** The elements, converted to float32, copied to a Java array (row-major). */
     public float[] toFloatArray() {
         if (numel() == 0) return new float[0];
         return readHost(DType.FLOAT32, bytes -> bytes.toArray(ValueLayout.JAVA_FLOAT));
     }
 
+    /** The elements, converted to float64, copied to a Java array (row-major). */
     public double[] toDoubleArray() {
         if (numel() == 0) return new double[0];
         return readHost(DType.FLOAT64, bytes -> bytes.toArray(ValueLayout.JAVA_DOUBLE));
     }
 
+    /** The elements, converted to int64, copied to a Java array (row-major). */
     public long[] toLongArray() {
         if (numel() == 0) return new long[0];
         return readHost(DType.INT64, bytes -> bytes.toArray(ValueLayout.JAVA_LONG));
     }
 
+    /** The elements, converted to int32, copied to a Java array (row-major). */
     public int[] toIntArray() {
         if (numel() == 0) return new int[0];
         return readHost(DType.INT32, bytes -> bytes.toArray(ValueLayout.JAVA_INT));
     }
 
+    /** The elements, converted to bool, copied to a Java array (row-major). */
     public boolean[] toBooleanArray() {
         if (numel() == 0) return new boolean[0];
         byte[] bytes = readHost(DType.BOOL, b -> b.toArray(ValueLayout.JAVA_BYTE));
@@ -591,23 +598,20 @@ public final class Tensor implements AutoCloseable {
     /** The value of a one-element tensor. */
     public double item() {
         if (numel() != 1) throw new TorchException("item() needs a tensor with one element, got " + describe());
-        MemorySegment out = Native.scratch();
         long h = acquire();
         try {
-            if (LibTorch.aoti_torch_item_float64(Native.ptr(h), out) != 0) throw Native.error("item(" + describe() + ")");
-            return out.get(ValueLayout.JAVA_DOUBLE, 0);
+            return Native.itemDouble(h, () -> "item(" + describe() + ")");
         } finally {
             release();
         }
     }
 
+    /** The value of a one-element tensor, as a long. */
     public long itemLong() {
         if (numel() != 1) throw new TorchException("itemLong() needs a tensor with one element, got " + describe());
-        MemorySegment out = Native.scratch();
         long h = acquire();
         try {
-            if (LibTorch.aoti_torch_item_int64(Native.ptr(h), out) != 0) throw Native.error("item(" + describe() + ")");
-            return out.get(ValueLayout.JAVA_LONG, 0);
+            return Native.itemLong(h, () -> "item(" + describe() + ")");
         } finally {
             release();
         }
@@ -623,6 +627,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::view", "").tensor(this).ints(newShape).tensorResult();
     }
 
+    /** The same elements in another shape (one size may be -1); a view where the strides allow, else a copy. */
     public Tensor reshape(long... newShape) {
         checkReshape("reshape", newShape);
         return Call.begin("aten::reshape", "").tensor(this).ints(newShape).tensorResult();
@@ -644,10 +649,12 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** The elements as one dimension. */
     public Tensor flatten() {
         return reshape(-1);
     }
 
+    /** A view with dimensions dim0 and dim1 swapped. */
     public Tensor transpose(int dim0, int dim1) {
         int r = dim();
         return Call.begin("aten::transpose", "int").tensor(this).i64(normDim(dim0, r)).i64(normDim(dim1, r)).tensorResult();
@@ -658,6 +665,7 @@ public final class Tensor implements AutoCloseable {
         return transpose(-2, -1);
     }
 
+    /** A view with the dimensions reordered. */
     public Tensor permute(long... dims) {
         if (dims.length != dim()) {
             throw new TorchException("permute: " + dims.length + " dims given for " + describe());
@@ -672,10 +680,12 @@ public final class Tensor implements AutoCloseable {
                 .i64(step).tensorResult();
     }
 
+    /** A view of the elements start (inclusive) to end (exclusive) along dim. */
     public Tensor slice(int dim, long start, long end) {
         return slice(dim, start, end, 1);
     }
 
+    /** A view of length elements from start along dim. */
     public Tensor narrow(int dim, long start, long length) {
         int d = normDim(dim, dim());
         long size = size(d);
@@ -696,16 +706,19 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::select", "int").tensor(this).i64(d).i64(index).tensorResult();
     }
 
+    /** A view with a dimension of size 1 inserted at dim. */
     public Tensor unsqueeze(int dim) {
         int r = dim() + 1;
         if (dim < -r || dim >= r) throw new TorchException("unsqueeze: dimension " + dim + " out of range for " + describe());
         return Call.begin("aten::unsqueeze", "").tensor(this).i64(dim < 0 ? dim + r : dim).tensorResult();
     }
 
+    /** A view without dimension dim, if its size is 1. */
     public Tensor squeeze(int dim) {
         return Call.begin("aten::squeeze", "dim").tensor(this).i64(normDim(dim, dim())).tensorResult();
     }
 
+    /** A view without any dimension of size 1. */
     public Tensor squeeze() {
         return Call.begin("aten::squeeze", "").tensor(this).tensorResult();
     }
@@ -723,6 +736,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::expand", "").tensor(this).ints(sizes).bool(false).tensorResult();
     }
 
+    /** This tensor's elements laid out densely in row-major order (a copy only when they are not). */
     public Tensor contiguous() {
         return Call.begin("aten::contiguous", "").tensor(this).memoryFormat(Native.CONTIGUOUS_FORMAT).tensorResult();
     }
@@ -733,45 +747,36 @@ public final class Tensor implements AutoCloseable {
 
     /** A 0-dim tensor made for one call; the dispatcher or the caller frees it. */
     private long scalarHandle(double v) {
-        MemorySegment out = Native.scratch();
         DType d = dtype();
-        int rc;
         if (!d.isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
-            rc = LibTorch.aoti_torch_scalar_to_tensor_int64((long) v, out);
+            return Native.scalarInt64((long) v);
         } else if (d == DType.FLOAT64) {
-            rc = LibTorch.aoti_torch_scalar_to_tensor_float64(v, out);
+            return Native.scalarFloat64(v);
         } else if (d.isFloatingPoint() && d != DType.FLOAT32 && dim() == 0) {
             // A 0-dim half tensor keeps its dtype, as torch's Python scalars do: the scalar is made in that dtype.
-            try (Arena a = Arena.ofConfined()) {
-                rc = LibTorch.aoti_torch_aten_full(a.allocate(ValueLayout.JAVA_LONG), 0, v,
-                        a.allocateFrom(ValueLayout.JAVA_INT, d.code()), MemorySegment.NULL,
-                        a.allocateFrom(ValueLayout.JAVA_INT, Native.DEVICE_CPU), 0, MemorySegment.NULL, out);
-            }
+            return Native.full(new long[0], v, d.code(), Native.DEVICE_CPU, 0, () -> "scalar_to_tensor(" + v + ")");
         } else {
             // torch treats a Python float as a "wrapped number": it never widens a tensor's dtype, and next to an
             // integer or bool tensor it gives the default dtype, float32. A float32 0-dim tensor does the same here
             // (a float64 one would turn 0-dim float32 results and integer tensors' results into float64).
-            rc = LibTorch.aoti_torch_scalar_to_tensor_float32((float) v, out);
+            return Native.scalarFloat32((float) v);
         }
-        if (rc != 0) throw Native.error("scalar_to_tensor(" + v + ")");
-        return Native.outHandle();
     }
 
     /** self - alpha * other through the typed entry, which records autograd (the dispatcher cannot pass alpha). */
     private Tensor subtract(long otherHandle, double alpha, String op, Object other) {
-        MemorySegment out = Native.scratch();
         long h = acquire();
+        long result;
         try {
-            int rc = LibTorch.aoti_torch_aten_subtract_Tensor(Native.ptr(h), Native.ptr(otherHandle), alpha, out);
-            if (rc != 0) {
-                throw Native.error(op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
-            }
+            result = Native.subtract(h, otherHandle, alpha,
+                    () -> op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
         } finally {
             release();
         }
-        return adopt(Native.outHandle());
+        return adopt(result);
     }
 
+    /** Element-wise sum, with broadcasting. */
     public Tensor add(Tensor other) {
         return add(other, 1.0);
     }
@@ -788,6 +793,7 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** Adds value to every element. */
     public Tensor add(double value) {
         if (!dtype().isFloatingPoint() && value == Math.rint(value)) {
             try (Tensor s = adopt(scalarHandle(value))) {
@@ -802,10 +808,12 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** Element-wise difference, with broadcasting. */
     public Tensor sub(Tensor other) {
         return add(other, -1.0);
     }
 
+    /** Subtracts value from every element. */
     public Tensor sub(double value) {
         return add(-value);
     }
@@ -836,47 +844,65 @@ public final class Tensor implements AutoCloseable {
         return neg().add(value);
     }
 
+    /** Element-wise product, with broadcasting. */
     public Tensor mul(Tensor other) {
         checkBinary("mul", other);
         return Call.begin("aten::mul", "Tensor").tensor(this).tensor(other).tensorResult();
     }
 
+    /** Multiplies every element by value. */
     public Tensor mul(double value) {
         long s = scalarHandle(value);
         return Call.begin("aten::mul", "Tensor").tensor(this).ownedHandle(s).tensorResult();
     }
 
+    /** Element-wise quotient, with broadcasting. */
     public Tensor div(Tensor other) {
         checkBinary("div", other);
         return Call.begin("aten::div", "Tensor").tensor(this).tensor(other).tensorResult();
     }
 
+    /** Divides every element by value. */
     public Tensor div(double value) {
         long s = scalarHandle(value);
         return Call.begin("aten::div", "Tensor").tensor(this).ownedHandle(s).tensorResult();
     }
 
+    /** Every element raised to exponent. */
     public Tensor pow(double exponent) {
         long s = scalarHandle(exponent);
         return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).ownedHandle(s).tensorResult();
     }
 
+    /** Element-wise power, with broadcasting. */
     public Tensor pow(Tensor exponent) {
         checkBinary("pow", exponent);
         return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).tensor(exponent).tensorResult();
     }
 
+    /** Element-wise negation. */
     public Tensor neg() { return unary("aten::neg"); }
+    /** Element-wise absolute value. */
     public Tensor abs() { return unary("aten::abs"); }
+    /** Element-wise square root. */
     public Tensor sqrt() { return unary("aten::sqrt"); }
+    /** Element-wise reciprocal square root. */
     public Tensor rsqrt() { return unary("aten::rsqrt"); }
+    /** Element-wise e^x. */
     public Tensor exp() { return unary("aten::exp"); }
+    /** Element-wise natural logarithm. */
     public Tensor log() { return unary("aten::log"); }
+    /** Element-wise sine. */
     public Tensor sin() { return unary("aten::sin"); }
+    /** Element-wise cosine. */
     public Tensor cos() { return unary("aten::cos"); }
+    /** Element-wise hyperbolic tangent. */
     public Tensor tanh() { return unary("aten::tanh"); }
+    /** Element-wise logistic sigmoid. */
     public Tensor sigmoid() { return unary("aten::sigmoid"); }
+    /** Element-wise max(x, 0). */
     public Tensor relu() { return unary("aten::relu"); }
+    /** Element-wise x * sigmoid(x). */
     public Tensor silu() { return unary("aten::silu"); }
 
     /** GELU, exact (erf) form. */
@@ -914,18 +940,30 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** Element-wise this == other, as bool. */
     public Tensor eq(Tensor other) { checkBinary("eq", other); return compare("aten::eq", other); }
+    /** Element-wise this != other, as bool. */
     public Tensor ne(Tensor other) { checkBinary("ne", other); return compare("aten::ne", other); }
+    /** Element-wise this < other, as bool. */
     public Tensor lt(Tensor other) { checkBinary("lt", other); return compare("aten::lt", other); }
+    /** Element-wise this <= other, as bool. */
     public Tensor le(Tensor other) { checkBinary("le", other); return compare("aten::le", other); }
+    /** Element-wise this > other, as bool. */
     public Tensor gt(Tensor other) { checkBinary("gt", other); return compare("aten::gt", other); }
+    /** Element-wise this >= other, as bool. */
     public Tensor ge(Tensor other) { checkBinary("ge", other); return compare("aten::ge", other); }
 
+    /** Element-wise this == v, as bool. */
     public Tensor eq(double v) { return compareScalar("aten::eq", v); }
+    /** Element-wise this != v, as bool. */
     public Tensor ne(double v) { return compareScalar("aten::ne", v); }
+    /** Element-wise this < v, as bool. */
     public Tensor lt(double v) { return compareScalar("aten::lt", v); }
+    /** Element-wise this > v, as bool. */
     public Tensor gt(double v) { return compareScalar("aten::gt", v); }
+    /** Element-wise this >= v, as bool. */
     public Tensor ge(double v) { return compareScalar("aten::ge", v); }
+    /** Element-wise this <= v, as bool. */
     public Tensor le(double v) { return compareScalar("aten::le", v); }
 
     private Tensor compare(String op, Tensor other) {
@@ -936,13 +974,16 @@ public final class Tensor implements AutoCloseable {
         return Call.begin(op, "Tensor").tensor(this).ownedHandle(scalarHandle(v)).tensorResult();
     }
 
+    /** Element-wise logical not, as bool. */
     public Tensor logicalNot() { return unary("aten::logical_not"); }
 
+    /** Element-wise logical and, as bool. */
     public Tensor logicalAnd(Tensor other) {
         checkBinary("logical_and", other);
         return Call.begin("aten::logical_and", "").tensor(this).tensor(other).tensorResult();
     }
 
+    /** Element-wise logical or, as bool. */
     public Tensor logicalOr(Tensor other) {
         checkBinary("logical_or", other);
         return Call.begin("aten::logical_or", "").tensor(this).tensor(other).tensorResult();
@@ -952,6 +993,7 @@ public final class Tensor implements AutoCloseable {
     // Linear algebra
     // =====================================================================================================
 
+    /** Matrix product with torch.matmul's broadcasting rules. */
     public Tensor matmul(Tensor other) {
         long[] a = shapeRef(), b = other.shapeRef();
         if (a.length == 0 || b.length == 0) {
@@ -982,6 +1024,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::linear", "").tensor(this).tensor(weight).optTensor(bias).tensorResult();
     }
 
+    /** x W^T, without a bias. */
     public Tensor linear(Tensor weight) {
         return linear(weight, null);
     }
@@ -990,26 +1033,32 @@ public final class Tensor implements AutoCloseable {
     // Reductions
     // =====================================================================================================
 
+    /** The sum of all elements (0-dim). */
     public Tensor sum() {
         return Call.begin("aten::sum", "").tensor(this).none().tensorResult();
     }
 
+    /** Sums along dim. */
     public Tensor sum(int dim, boolean keepDim) {
         return sum(new long[] {dim}, keepDim);
     }
 
+    /** Sums along dims. */
     public Tensor sum(long[] dims, boolean keepDim) {
         return Call.begin("aten::sum", "dim_IntList").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
     }
 
+    /** The mean of all elements (0-dim). */
     public Tensor mean() {
         return Call.begin("aten::mean", "").tensor(this).none().tensorResult();
     }
 
+    /** Means along dim. */
     public Tensor mean(int dim, boolean keepDim) {
         return mean(new long[] {dim}, keepDim);
     }
 
+    /** Means along dims. */
     public Tensor mean(long[] dims, boolean keepDim) {
         return Call.begin("aten::mean", "dim").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
     }
@@ -1025,15 +1074,18 @@ public final class Tensor implements AutoCloseable {
         return List.of(c.resultTensor(0), c.resultTensor(1));
     }
 
+    /** The smallest element (0-dim). */
     public Tensor min() {
         return unary("aten::min");
     }
 
+    /** The smallest values along dim and their indices. */
     public List<Tensor> min(int dim, boolean keepDim) {
         Call c = Call.begin("aten::min", "dim").tensor(this).i64(normDim(dim, dim())).bool(keepDim).invoke();
         return List.of(c.resultTensor(0), c.resultTensor(1));
     }
 
+    /** The largest values along dim. */
     public Tensor amax(int dim, boolean keepDim) {
         return Call.begin("aten::amax", "").tensor(this).ints(normDim(dim, dim())).bool(keepDim).tensorResult();
     }
@@ -1043,6 +1095,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::argmax", "").tensor(this).none().bool(false).tensorResult();
     }
 
+    /** Indices of the largest values along dim. */
     public Tensor argmax(int dim, boolean keepDim) {
         return Call.begin("aten::argmax", "").tensor(this).optI64((long) normDim(dim, dim())).bool(keepDim).tensorResult();
     }
@@ -1054,10 +1107,12 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
+    /** Softmax along dim. */
     public Tensor softmax(int dim) {
         return Call.begin("aten::softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
     }
 
+    /** Log-softmax along dim. */
     public Tensor logSoftmax(int dim) {
         return Call.begin("aten::log_softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
     }
@@ -1066,11 +1121,13 @@ public final class Tensor implements AutoCloseable {
     // Indexing, joining, masking
     // =====================================================================================================
 
+    /** The slices at index (int64, 1-D) along dim. */
     public Tensor indexSelect(int dim, Tensor index) {
         checkIndex("index_select", index);
         return Call.begin("aten::index_select", "").tensor(this).i64(normDim(dim, dim())).tensor(index).tensorResult();
     }
 
+    /** Values picked along dim at index (same number of dimensions as this). */
     public Tensor gather(int dim, Tensor index) {
         checkIndex("gather", index);
         if (index.dim() != dim()) {
@@ -1099,11 +1156,13 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::triu", "").tensor(this).i64(diagonal).tensorResult();
     }
 
+    /** The lower triangle of the last two dimensions (at or below diagonal); the rest zero. */
     public Tensor tril(long diagonal) {
         if (dim() < 2) throw new TorchException("tril needs at least 2 dimensions, got " + describe());
         return Call.begin("aten::tril", "").tensor(this).i64(diagonal).tensorResult();
     }
 
+    /** The tensors joined along dim. */
     public static Tensor cat(List<Tensor> tensors, int dim) {
         if (tensors.isEmpty()) throw new TorchException("cat: no tensors given");
         Tensor first = tensors.getFirst();
@@ -1120,6 +1179,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::cat", "").tensors(tensors.toArray(Tensor[]::new)).i64(d).tensorResult();
     }
 
+    /** The tensors (of one shape) stacked along a new dimension dim. */
     public static Tensor stack(List<Tensor> tensors, int dim) {
         if (tensors.isEmpty()) throw new TorchException("stack: no tensors given");
         long[] s = tensors.getFirst().shapeRef();
@@ -1145,6 +1205,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::split_with_sizes", "").tensor(this).ints(sizes).i64(d).invoke().resultTensorList(0);
     }
 
+    /** At most chunks views of (nearly) equal size along dim. */
     public List<Tensor> chunk(int chunks, int dim) {
         if (chunks <= 0) throw new TorchException("chunk: number of chunks must be positive, got " + chunks);
         return Call.begin("aten::chunk", "").tensor(this).i64(chunks).i64(normDim(dim, dim())).invoke().resultTensorList(0);
@@ -1182,6 +1243,7 @@ public final class Tensor implements AutoCloseable {
 
     public enum Reduction { NONE, MEAN, SUM }
 
+    /** Cross-entropy of these logits [N, C, ...] against class indices target [N, ...]; targets equal to ignoreIndex count for nothing. */
     public Tensor crossEntropy(Tensor target, long ignoreIndex, Reduction reduction, double labelSmoothing) {
         if (target.dtype() != DType.INT64) throw new TorchException("cross_entropy: target must be int64 class indices, got " + target.describe());
         long[] x = shapeRef(), t = target.shapeRef();
@@ -1226,6 +1288,7 @@ public final class Tensor implements AutoCloseable {
         return Call.begin("aten::rms_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optF64(eps).tensorResult();
     }
 
+    /** Layer normalisation over the trailing normalizedShape dimensions; weight and bias may be null. */
     public Tensor layerNorm(long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
         return Call.begin("aten::layer_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optTensor(bias)
                 .f64(eps).bool(true).tensorResult();
@@ -1235,15 +1298,18 @@ public final class Tensor implements AutoCloseable {
     // Conversion and copies
     // =====================================================================================================
 
+    /** The elements converted to target (a new handle to the same data when the dtype is already target). */
     public Tensor to(DType target) {
         if (target == dtype()) return Call.begin("aten::alias", "").tensor(this).tensorResult();
         return Call.begin("aten::to", "dtype").tensor(this).dtype(target).bool(false).bool(false).none().tensorResult();
     }
 
+    /** The elements copied to target (a new handle to the same data when already there). */
     public Tensor to(Device target) {
         return to(target, dtype());
     }
 
+    /** The elements copied to target and converted to targetType. */
     public Tensor to(Device target, DType targetType) {
         target.checkAvailable();
         return Call.begin("aten::to", "dtype_layout").tensor(this).optDtype(targetType).none().optDevice(target).none()
@@ -1261,17 +1327,19 @@ public final class Tensor implements AutoCloseable {
     public Tensor fill_(double value) {
         long h = acquire();
         try {
-            if (LibTorch.aoti_torch_aten_fill__Scalar(Native.ptr(h), value) != 0) throw Native.error("fill_(" + describe() + ", " + value + ")");
+            Native.fill(h, value, () -> "fill_(" + describe() + ", " + value + ")");
         } finally {
             release();
         }
         return this;
     }
 
+    /** Sets every element to 0, in place; returns this. */
     public Tensor zero_() {
         return fill_(0.0);
     }
 
+    /** A copy of the elements (recorded by autograd). */
     public Tensor clone() {
         return Call.begin("aten::clone", "").tensor(this).none().tensorResult();
     }
@@ -1290,10 +1358,11 @@ public final class Tensor implements AutoCloseable {
     // Autograd
     // =====================================================================================================
 
+    /** Whether autograd records operations on this tensor. */
     public boolean requiresGrad() {
         long h = acquire();
         try {
-            return LibTorch._ZNK3c1010TensorImpl13requires_gradEv(Native.tensorImpl(h));
+            return Native.requiresGrad(h);
         } finally {
             release();
         }
@@ -1306,7 +1375,7 @@ public final class Tensor implements AutoCloseable {
         }
         long h = acquire();
         try {
-            if (LibTorch.torch_set_requires_grad(Native.ptr(h), requiresGrad) != 0) throw Native.error("requires_grad_(" + describe() + ")");
+            Native.setRequiresGrad(h, requiresGrad, () -> "requires_grad_(" + describe() + ")");
         } finally {
             release();
         }
@@ -1317,10 +1386,9 @@ public final class Tensor implements AutoCloseable {
     public Tensor grad() {
         long h = acquire();
         try {
-            // g lives inside this tensor's TensorImpl: it is read and copied while the handle is held.
-            MemorySegment g = LibTorch._ZNK3c1010TensorImpl4gradEv(Native.tensorImpl(h));
-            if (g.address() == 0 || !Native.isDefined(g.address())) return null;
-            return adopt(Native.newHandle(g.address()));
+            // The gradient lives inside this tensor's TensorImpl: it is read and copied while the handle is held.
+            long g = Native.gradHandle(h);
+            return g == 0 ? null : adopt(g);
         } finally {
             release();
         }
@@ -1337,14 +1405,7 @@ public final class Tensor implements AutoCloseable {
     public void resetGrad() {
         long h = acquire();
         try {
-            Native.check(LibTorch.aoti_torch_new_uninitialized_tensor(Native.scratch()), "new_uninitialized_tensor");
-            long undefined = Native.outHandle();
-            try {
-                MemorySegment slot = LibTorch._ZN3c1010TensorImpl12mutable_gradEv(Native.tensorImpl(h));
-                Native.check(LibTorch.aoti_torch_assign_tensors(Native.ptr(undefined), slot), "reset grad");
-            } finally {
-                Native.deleteHandle(undefined);
-            }
+            Native.resetGrad(h);
         } finally {
             release();
         }
@@ -1355,6 +1416,7 @@ public final class Tensor implements AutoCloseable {
         backward(null, false);
     }
 
+    /** {@link #backward()}, keeping the graph for another backward when retainGraph. */
     public void backward(boolean retainGraph) {
         backward(null, retainGraph);
     }

@@ -1,10 +1,7 @@
 package io.higgs4j.torch;
 
 import io.higgs4j.bindings.LibTorchLoader;
-import io.higgs4j.bindings.generated.LibTorch;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -26,39 +23,32 @@ public final class Torch {
 
     /** Seeds the CPU generator and, when CUDA is there, every CUDA generator: rand, randn, dropout repeat after this. */
     public static void manualSeed(long seed) {
-        Native.LOADED.getClass(); // the generated lookups need the libraries loaded first
-        MemorySegment generator = LibTorch._ZN2at6detail22getDefaultCPUGeneratorEv();
-        MemorySegment impl = MemorySegment.ofAddress(generator.reinterpret(8).get(ValueLayout.JAVA_LONG, 0));
-        LibTorch._ZN2at16CPUGeneratorImpl16set_current_seedEm(impl, seed);
-        if (cudaAvailable()) LibTorch._ZN5torch4cuda15manual_seed_allEm(seed);
+        Native.seedCpu(seed);
+        if (cudaAvailable()) Native.seedAllCuda(seed);
     }
 
     /** Intra-op threads libtorch uses for CPU kernels. */
     public static int numThreads() {
-        Native.LOADED.getClass();
-        return LibTorch._ZN2at15get_num_threadsEv();
+        return Native.numThreads();
     }
 
     public static void setNumThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        Native.LOADED.getClass();
-        LibTorch._ZN2at15set_num_threadsEi(threads);
+        Native.setNumThreads(threads);
     }
 
     public static boolean cudaAvailable() {
-        Native.LOADED.getClass();
-        return LibTorch._ZN5torch4cuda12is_availableEv();
+        return Native.cudaAvailable();
     }
 
     public static int cudaDeviceCount() {
-        Native.LOADED.getClass();
-        return (int) LibTorch._ZN5torch4cuda12device_countEv();
+        return Native.cudaDeviceCount();
     }
 
     /** Waits for every kernel queued on CUDA device index. */
     public static void cudaSynchronize(int index) {
         if (!cudaAvailable()) throw new TorchException("cudaSynchronize: CUDA is not available");
-        LibTorch._ZN5torch4cuda11synchronizeEl(index);
+        Native.cudaSynchronize(index);
     }
 
     /**
@@ -102,7 +92,6 @@ public final class Torch {
      * mallinfo2; -1 where that is not available. For leak checks and debug reports.
      */
     public static long nativeMemoryInUse() {
-        Native.LOADED.getClass();
         return Native.mallocInUse();
     }
 

@@ -16,7 +16,7 @@ class DelayPatternTest {
 
     static final long[][] CODES = {{10, 11, 12}, {20, 21, 22}, {30, 31, 32}, {40, 41, 42}};
 
-    /** Spec section 5, K=4, T=3, typed from the spec. */
+    /** docs/MODEL.md section 5, K=4, T=3, typed from it. */
     static final long[][] SPEC_INPUT = {
             {1024, 10, 11, 12, 1025, 1025, 1025, 1025},
             {1024, 1024, 20, 21, 22, 1025, 1025, 1025},

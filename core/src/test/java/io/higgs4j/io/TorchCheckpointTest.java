@@ -2,6 +2,7 @@ package io.higgs4j.io;
 
 import io.higgs4j.io.TorchCheckpoint.TorchCheckpointException;
 import io.higgs4j.safetensors.SafetensorsFile;
+import io.higgs4j.safetensors.SafetensorsWriter;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
@@ -224,7 +225,9 @@ class TorchCheckpointTest {
     @Test
     void convertsToSafetensors() {
         Path out = dir.resolve("module.safetensors");
-        TorchCheckpoint.convertToSafetensors(fixture("module.pth"), out);
+        try (TorchCheckpoint ck = TorchCheckpoint.open(fixture("module.pth"))) {
+            SafetensorsWriter.convert(ck, out);
+        }
         try (SafetensorsFile st = SafetensorsFile.open(out); Scope s = Scope.open()) {
             assertEquals(MODULE_NAMES, st.names());
             assertEquals(Map.of("format", "pt"), st.metadata());

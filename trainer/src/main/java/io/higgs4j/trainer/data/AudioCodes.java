@@ -14,7 +14,7 @@ import java.util.Locale;
  * The codes of one audio clip, K x T (K codebooks, T frames at 25 per second): either held in memory or read from
  * a NumPy .npy file when needed (only the clip's frame range, checked again on every read).
  *
- * <p>Where an audio item's codes come from, in order (spec section 8; relative paths resolve against the data file's
+ * <p>Where an audio item's codes come from, in order (docs/MODEL.md section 8; relative paths resolve against the data file's
  * directory):
  * <ol>
  *   <li>its {@code "audio_codes"} field, an .npy file (int16/int32/int64, shape K x T);</li>

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Reads ChatML data (spec section 7) from a JSON array file, a JSONL file (one sample per line; blank lines are
+ * Reads ChatML data (docs/MODEL.md section 7) from a JSON array file, a JSONL file (one sample per line; blank lines are
  * skipped), a file holding one sample object, or a directory (every {@code *.json} and {@code *.jsonl} in it, by
  * name). A sample that cannot be parsed or has the wrong structure becomes a {@link Failure}; the reader never
  * throws for a bad sample. A JSON array file that is not valid JSON as a whole is an error naming where.

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * One parsed ChatML sample (spec section 7): messages, the optional {@code start_index} (message index, system
+ * One parsed ChatML sample (docs/MODEL.md section 7): messages, the optional {@code start_index} (message index, system
  * counted, from which assistant turns are supervised; null = all assistant turns), speaker and misc.
  *
  * @param id        where the sample comes from, for messages: {@code data.jsonl line 12} or {@code data.json [3]}

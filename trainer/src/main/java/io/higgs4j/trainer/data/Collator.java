@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Encoded samples to one batch (spec sections 5 and 7), as the reference collator: text padded on the right with
+ * Encoded samples to one batch (docs/MODEL.md sections 5 and 7), as the reference collator: text padded on the right with
  * pad_token_id (labels -100, mask 0) to the longest row rounded up to a multiple of roundTo (8); every clip's codes
  * wrapped in audio_stream_bos_id / audio_stream_eos_id and delayed (when use_delay_pattern); audio-in clips and
  * audio-out clips each concatenated along columns in batch order, with their start columns; audio labels

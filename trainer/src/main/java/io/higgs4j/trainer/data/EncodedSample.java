@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A sample as token ids and labels (spec section 7) with its audio clips: audio-in clips (user/system turns; under
+ * A sample as token ids and labels (docs/MODEL.md section 7) with its audio clips: audio-in clips (user/system turns; under
  * Whisper, one per 30-second chunk of each audio-in item, each with its own placeholder) and
  * audio-out clips (assistant turns), each in order of its placeholder. An audio-out clip is supervised when its
  * {@code <|AUDIO_OUT|>} placeholder's text label is not -100.

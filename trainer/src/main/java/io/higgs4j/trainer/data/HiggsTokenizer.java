@@ -39,7 +39,7 @@ public final class HiggsTokenizer implements AutoCloseable {
         public TokenizerException(String message) { super(message); }
     }
 
-    /** The ids of the special tokens of spec sections 1 and 7; pad is the tokenizer's pad (else eos) token. */
+    /** The ids of the special tokens of docs/MODEL.md sections 1 and 7; pad is the tokenizer's pad (else eos) token. */
     public record SpecialTokens(long beginOfText, long endOfText, long startHeader, long endHeader, long eom, long eot,
                                 long audioBos, long audioEos, long audioOutBos, long audio, long audioOut, String padToken, long pad) { }
 

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A ChatML sample to token ids and labels (spec section 7), as the reference's {@code prepare_chatml_sample}:
+ * A ChatML sample to token ids and labels (docs/MODEL.md section 7), as the reference's {@code prepare_chatml_sample}:
  * <ul>
  *   <li>every turn starts {@code <|start_header_id|>{role}<|end_header_id|>\n\n} (the first also with
  *       {@code <|begin_of_text|>}), labels -100;</li>

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A piece of an audio-in clip's waveform, mono at 16 kHz, for the Whisper front end (spec section 9): either held in
+ * A piece of an audio-in clip's waveform, mono at 16 kHz, for the Whisper front end (docs/MODEL.md section 9): either held in
  * memory or samples [from, from+length) of a WAV file (relative to the data file's directory, as codes are), decoded,
  * mixed to mono and resampled to 16 kHz when {@link #load()}ed, its length checked again on every read.
  *

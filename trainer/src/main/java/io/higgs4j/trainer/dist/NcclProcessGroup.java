@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * The NCCL backend: tensors are reduced and broadcast by NCCL on the device (on libtorch's current stream), while the
  * TCP rendezvous group that published NCCL's unique id stays for the small host-side exchanges (loss numbers, flags,
- * barrier) and for telling the other ranks about a failure. Found by {@link ProcessGroups} through reflection.
+ * barrier) and for telling the other ranks about a failure. Made by {@link ProcessGroups#fromEnvironment} for
+ * {@code --backend nccl}.
  */
 public final class NcclProcessGroup implements ProcessGroup {
 

@@ -9,7 +9,8 @@ import java.util.List;
  * order with tensors of the same shapes and dtypes. Results are identical on every rank.
  *
  * <p>Implementations: {@link ProcessGroups#single()} (one process; everything is a no-op), {@link TcpProcessGroup}
- * ({@code --backend cpu}: sockets through rank 0) and, later, an NCCL group ({@code --backend nccl}).
+ * ({@code --backend cpu}: sockets through rank 0) and {@link NcclProcessGroup} ({@code --backend nccl}: NCCL on the
+ * CUDA devices, beside the TCP rendezvous group).
  */
 public interface ProcessGroup extends AutoCloseable {
 

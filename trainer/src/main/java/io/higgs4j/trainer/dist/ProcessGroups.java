@@ -10,8 +10,6 @@ import java.util.Map;
 /** Process groups from torchrun's environment: RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT. */
 public final class ProcessGroups {
 
-    /** The class an NCCL build provides: {@code public static ProcessGroup create(TcpProcessGroup rendezvous, Device device)}. */
-
     private ProcessGroups() {}
 
     private static final ProcessGroup SINGLE = new ProcessGroup() {
@@ -73,7 +71,7 @@ public final class ProcessGroups {
     /**
      * The group this process belongs to: {@link #single()} unless launched with WORLD_SIZE > 1 and a LOCAL_RANK;
      * then, after the TCP rendezvous at MASTER_ADDR:MASTER_PORT, a {@link TcpProcessGroup} (backend cpu) or an NCCL
-     * group (backend nccl, when this build has one).
+     * {@link NcclProcessGroup} (backend nccl, on a CUDA device).
      */
     public static ProcessGroup fromEnvironment(Map<String, String> env, String backend, Device device) {
         Launch l = launch(env);

@@ -36,7 +36,7 @@ public final class SampledBatches implements BatchSource, AutoCloseable {
 
     /**
      * Rank rank's share of the sampler's batches out of world ranks: local batch i is global batch i * world + rank of
-     * the epoch (see {@link io.higgs4j.trainer.dist.DistributedBatches}); floor(N / world) per epoch, the rest dropped.
+     * the epoch (see {@link DistributedBatches}); floor(N / world) per epoch, the rest dropped.
      */
     public SampledBatches(BatchSampler sampler, Collator collator, DataValidator.Result data, int rank, int world) {
         if (world < 1 || rank < 0 || rank >= world) throw new IllegalArgumentException("rank " + rank + " of world " + world);

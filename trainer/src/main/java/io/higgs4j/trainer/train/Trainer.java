@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * resumed run repeats the uninterrupted one's dropout masks.
  *
  * <p>Data parallelism: with a {@link ProcessGroup} of W ranks, each rank reads its own share of the batches (see
- * {@link io.higgs4j.trainer.dist.DistributedBatches}); rank 0's trainable weights are broadcast at the start (after a
+ * {@link DistributedBatches}); rank 0's trainable weights are broadcast at the start (after a
  * resume too); after the last micro-batch's backward of every step the gradients are averaged over the ranks (in
  * buckets); the loss numbers are averaged too, so every rank logs and clips the same. A step of W ranks with
  * accumulation A is then the step of one process with accumulation W x A over the same batches, and the micro-batch

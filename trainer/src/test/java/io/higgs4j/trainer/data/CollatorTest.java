@@ -10,13 +10,13 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The collator against arrays built by hand (spec sections 5 and 7), with K = 4 codebooks, BOS 1024, EOS 1025, pad 128001. */
+/** The collator against arrays built by hand (docs/MODEL.md sections 5 and 7), with K = 4 codebooks, BOS 1024, EOS 1025, pad 128001. */
 class CollatorTest {
 
     static final long X = -100, B = 1024, E = 1025, P = 128001;
     static final HiggsAudioConfig K4 = Fixtures.withCodebooks(Fixtures.realConfig(), 4, true);
 
-    /** A: text, one audio-in clip (T=2) and one supervised audio-out clip (the spec's K=4, T=3 example). */
+    /** A: text, one audio-in clip (T=2) and one supervised audio-out clip (docs/MODEL.md section 5's K=4, T=3 example). */
     static EncodedSample a() {
         return new EncodedSample("a", "s1",
                 new long[] {7, 8, 128011, 128015, 128012, 9, 128013, 128016, 128012, 128009},
@@ -56,7 +56,7 @@ class CollatorTest {
                 {B, B, B, 5, 6, E, E},
                 {B, B, B, B, 7, 8, E}}, c.audioInIds());
         assertArrayEquals(new long[] {0}, c.audioInIdsStart());
-        // Audio out: the spec's example (8 columns) then B's clip (6 columns).
+        // Audio out: the example of docs/MODEL.md section 5 (8 columns) then B's clip (6 columns).
         assertArrayEquals(new long[][] {
                 {B, 10, 11, 12, E, E, E, E, /**/ B, 100, E, E, E, E},
                 {B, B, 20, 21, 22, E, E, E, /**/ B, B, 200, E, E, E},

@@ -12,7 +12,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The tokenization rules of spec section 7, token by token, against ids written by hand from the fixture's vocabulary:
+ * The tokenization rules of docs/MODEL.md section 7, token by token, against ids written by hand from the fixture's vocabulary:
  * 128000 BOT, 128006/128007 header, 128009 eot, 128008 eom, 128011/128012 audio_bos/eos, 128013 audio_out_bos,
  * 128015 AUDIO, 128016 AUDIO_OUT; 1 "\n\n", 4 system, 5 user, 6 assistant.
  */

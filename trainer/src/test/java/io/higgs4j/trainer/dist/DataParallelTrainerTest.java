@@ -12,6 +12,7 @@ import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.train.BatchSource;
+import io.higgs4j.trainer.train.DistributedBatches;
 import io.higgs4j.trainer.train.LrSchedule;
 import io.higgs4j.trainer.train.Progress;
 import io.higgs4j.trainer.train.StepMetrics;

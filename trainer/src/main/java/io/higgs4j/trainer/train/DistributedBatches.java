@@ -1,6 +1,4 @@
-package io.higgs4j.trainer.dist;
-
-import io.higgs4j.trainer.train.BatchSource;
+package io.higgs4j.trainer.train;
 
 /**
  * One rank's share of a batch source: rank r of W reads the batches whose index in the global order of an epoch is
