@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -179,16 +180,16 @@ public final class WhisperTowerCache implements HiggsAudioWhisper.TowerCache, Au
                     : !key.equals(f.metadata().get("key")) ? "it was written for key " + f.metadata().get("key")
                     : null;
             if (why == null) return Scope.detach(f.load(TENSOR));
-            reject(file, why);
+            reject(file + ": " + why);
         } catch (SafetensorsException e) {
-            reject(file, e.getMessage());
+            reject(e.getMessage()); // names the file
         }
         return null;
     }
 
-    private void reject(Path file, String why) {
+    private void reject(String why) {
         rejectedFiles++;
-        LOG.warn("Whisper cache file {} is not usable ({}): recomputing it", file, why);
+        LOG.warn("Whisper cache: {}; recomputing it", why);
     }
 
     private void write(String key, Tensor value) {
@@ -206,7 +207,7 @@ public final class WhisperTowerCache implements HiggsAudioWhisper.TowerCache, Au
     /** 32 hex digits of SHA-256 over the features' dtype, shape and bytes, the real frames and the mask flag. */
     static String key(Tensor features, long frames, boolean masked) {
         MessageDigest md = sha256();
-        md.update((features.dtype() + Arrays.toString(features.shape()) + "|frames=" + frames + "|masked=" + masked).getBytes());
+        md.update((features.dtype() + Arrays.toString(features.shape()) + "|frames=" + frames + "|masked=" + masked).getBytes(StandardCharsets.UTF_8));
         md.update(bytes(features));
         return HexFormat.of().formatHex(md.digest(), 0, 16);
     }
@@ -215,9 +216,9 @@ public final class WhisperTowerCache implements HiggsAudioWhisper.TowerCache, Au
     static String towerId(WhisperEncoder tower) {
         MessageDigest md = sha256();
         Map<String, Tensor> params = new TreeMap<>(tower.namedParameters());
-        md.update(("device=" + tower.conv1.weight().device().type()).getBytes());
+        md.update(("device=" + tower.conv1.weight().device().type()).getBytes(StandardCharsets.UTF_8));
         params.forEach((name, p) -> {
-            md.update((name + "|" + p.dtype() + Arrays.toString(p.shape())).getBytes());
+            md.update((name + "|" + p.dtype() + Arrays.toString(p.shape())).getBytes(StandardCharsets.UTF_8));
             md.update(bytes(p));
         });
         return "tower-" + HexFormat.of().formatHex(md.digest(), 0, 8);
