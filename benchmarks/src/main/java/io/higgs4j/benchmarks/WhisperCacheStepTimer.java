@@ -3,8 +3,8 @@ package io.higgs4j.benchmarks;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
-import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.HiggsAudioModel;
+import io.higgs4j.higgs.TrainingPass;
 import io.higgs4j.higgs.WhisperEncoderConfig;
 import io.higgs4j.lora.LoraConfig;
 import io.higgs4j.lora.LoraModel;
@@ -13,7 +13,6 @@ import io.higgs4j.optim.AdamW;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
-import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.data.BatchSampler;
 import io.higgs4j.trainer.data.Collated;
@@ -32,13 +31,14 @@ import java.util.Locale;
 
 /**
  * What the Whisper cache saves per training step, in one run on the same batches: the LoRA step (features from the
- * waveforms, forward, loss, backward, AdamW; collation done beforehand) of the demo data on a model without Whisper,
- * with Whisper running the tower every step, with the tower output from a warm memory cache, and from a warm disk
- * cache (memory budget 0). The four models have the same weights; LoRA on the decoder's MLPs and the audio FFN (the
- * tower stays frozen), the Whisper projection trained in full. One untimed pass over the batches warms the JIT and
- * fills the caches; then the modes take turns on each batch, so that noise from other processes falls on all of them.
- * Prints the median ms per step and tokens/s of each, and the ratios. Args: config (tiny: the demo's; small: the small
- * Llama with a Whisper-base-sized tower, d_model 512, 6 layers, and the demo tokenizer's ids), steps (12), batch (4).
+ * waveforms; the trainer's TrainingPass: forward, loss, backward; AdamW; collation done beforehand) of the demo data on
+ * a model without Whisper, with Whisper running the tower every step, with the tower output from a warm memory cache,
+ * and from a warm disk cache (memory budget 0). The four models have the same weights; LoRA on the decoder's MLPs and
+ * the audio FFN (the tower stays frozen), the Whisper projection trained in full. One untimed pass over the batches
+ * warms the JIT and fills the caches; then the modes take turns on each batch, so that noise from other processes
+ * falls on all of them. Prints the median ms per step and tokens/s of each, and the ratios. Args: config (tiny: the
+ * demo's; small: the small Llama with a Whisper-base-sized tower, d_model 512, 6 layers, and the demo tokenizer's
+ * ids), steps (12), batch (4).
  * <pre>java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar io.higgs4j.benchmarks.WhisperCacheStepTimer tiny 12 4</pre>
  */
 public final class WhisperCacheStepTimer {
@@ -71,9 +71,7 @@ public final class WhisperCacheStepTimer {
             try (Scope s = Scope.open()) {
                 HiggsAudioBatch b = c.toBatch();
                 if (timed) featureMs += (System.nanoTime() - t0) / 1e6;
-                HiggsAudioModel.Output out = model.forward(b, 8);
-                Tensor loss = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), b.labelAudioIds()).total();
-                loss.backward();
+                TrainingPass.run(model, b, 8, TrainingPass.Options.defaults()); // the trainer's forward, loss and backward
                 optimizer.step();
                 optimizer.zeroGrad();
             }
