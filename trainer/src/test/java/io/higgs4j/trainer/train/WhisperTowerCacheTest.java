@@ -180,11 +180,11 @@ class WhisperTowerCacheTest {
 
     @Test
     void aTowerOfOtherWeightsUsesAnotherFolder(@TempDir Path root) throws Exception {
-        try (WhisperEncoder t = tower(); WhisperEncoder other = tower()) {
+        try (WhisperEncoder t = tower(); WhisperEncoder same = tower(); WhisperEncoder other = tower()) {
             try (var g = Torch.noGrad()) {
                 other.layerNorm.weight().fill_(1.001);
             }
-            try (WhisperTowerCache c1 = new WhisperTowerCache(t, 0, root); WhisperTowerCache c2 = new WhisperTowerCache(tower(), 0, root);
+            try (WhisperTowerCache c1 = new WhisperTowerCache(t, 0, root); WhisperTowerCache c2 = new WhisperTowerCache(same, 0, root);
                  WhisperTowerCache c3 = new WhisperTowerCache(other, 0, root)) {
                 assertEquals(c1.dir(), c2.dir(), "the same weights: the same folder");
                 assertNotEquals(c1.dir(), c3.dir());
