@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Higgs Audio's Whisper front end (docs/MODEL.md section 9), named as the Higgs checkpoint names it: {@code audio_tower.*}
@@ -94,18 +96,84 @@ public final class HiggsAudioWhisper extends Module {
         }
     }
 
-    /** Per clip, the token embeddings of its real frames only: [tokenCount(n_i), text hidden] each. */
+    /**
+     * Where {@link #encode} takes each clip's tower output from instead of running the tower: a cache of a frozen
+     * tower's outputs. get returns the output of one clip (features [1, mels, T] exactly as the tower gets them, its
+     * real frames, masked when the batch has a feature mask), in the caller's scope, on the features' device; compute
+     * runs the tower on it ({@link #towerOutput}).
+     */
+    public interface TowerCache {
+        Tensor get(Tensor features, long frames, boolean masked, Supplier<Tensor> compute);
+    }
+
+    private TowerCache cache;
+
+    /**
+     * Takes the tower outputs from cache from now on (null: runs the tower every time). The tower must stay frozen
+     * while a cache is set: {@link #encode} refuses to use one while a tower parameter requires gradients.
+     */
+    public void cache(TowerCache cache) {
+        this.cache = cache;
+    }
+
+    /** The first tower parameter that requires gradients (LoRA or a trained copy reaching the tower), or null. */
+    public String trainableTowerParameter() {
+        for (Map.Entry<String, Tensor> e : audioTower.namedParameters().entrySet()) {
+            if (e.getValue().requiresGrad()) return "audio_tower." + e.getKey();
+        }
+        return null;
+    }
+
+    /**
+     * Per clip, the token embeddings of its real frames only: [tokenCount(n_i), text hidden] each. The tower runs on
+     * one clip at a time ({@link #towerOutput}), or its output comes from the {@link #cache}; then one projection over
+     * every clip's tokens, the same operations either way, so cached and computed outputs give the same bits.
+     */
     public List<Tensor> encode(Tensor features, Tensor featureMask) {
         long[] n = realFrames(features, featureMask);
+        if (n.length == 0) return List.of();
+        TowerCache c = cache;
+        if (c != null) {
+            String trainable = trainableTowerParameter();
+            if (trainable != null) {
+                throw new IllegalStateException("the Whisper tower trains (" + trainable + " requires gradients): its output cannot be cached");
+            }
+        }
+        boolean masked = featureMask != null;
         try (Scope s = Scope.open()) {
-            Tensor all = forward(features, featureMask);
-            List<Tensor> out = new ArrayList<>(n.length);
+            List<Tensor> tower = new ArrayList<>(n.length);
             for (int i = 0; i < n.length; i++) {
-                long k = Math.max(0, Math.min(tokenCount(n[i]), all.size(1)));
-                out.add(Scope.keep(all.select(0, i).narrow(0, 0, k)));
+                Tensor clip = features.narrow(0, i, 1);
+                long frames = n[i];
+                tower.add(c == null ? towerOutput(clip, frames, masked) : c.get(clip, frames, masked, () -> towerOutput(clip, frames, masked)));
+            }
+            Tensor projected = audioEncoderProj.forward(Tensor.cat(tower, 0));
+            List<Tensor> out = new ArrayList<>(n.length);
+            long at = 0;
+            for (Tensor t : tower) {
+                out.add(Scope.keep(projected.narrow(0, at, t.size(0))));
+                at += t.size(0);
             }
             return out;
         }
+    }
+
+    /**
+     * The tower's output for one clip, its real tokens only, before the projection: features [1, mels, T] (frames of
+     * them real; keys past them masked when masked) -> [{@link #clipTokens}(frames, T), d_model].
+     */
+    public Tensor towerOutput(Tensor clip, long frames, boolean masked) {
+        if (clip.dim() != 3 || clip.size(0) != 1) throw new TorchException("towerOutput takes one clip [1, mels, T], got " + Arrays.toString(clip.shape()));
+        try (Scope s = Scope.open()) {
+            Tensor keyMask = masked ? keyMask(new long[] {frames}, WhisperEncoder.convOutputLength(clip.size(2))).to(clip.device()) : null;
+            Tensor pooled = audioTower.forwardPooled(clip, keyMask);
+            return Scope.keep(pooled.select(0, 0).narrow(0, 0, clipTokens(frames, clip.size(2))));
+        }
+    }
+
+    /** Tokens kept of a clip of frames real frames in a window of t frames: tokenCount(frames), at most the pooled length. */
+    public static long clipTokens(long frames, long t) {
+        return Math.max(0, Math.min(tokenCount(frames), WhisperEncoder.convOutputLength(t) / 2));
     }
 
     /** bool [B, positions]: true before each clip's conv length. */

@@ -26,6 +26,7 @@ import io.higgs4j.trainer.train.LrSchedule;
 import io.higgs4j.trainer.train.Progress;
 import io.higgs4j.trainer.train.StepMetrics;
 import io.higgs4j.trainer.train.Trainer;
+import io.higgs4j.trainer.train.WhisperTowerCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -79,6 +80,20 @@ public final class TrainCommand implements Callable<Integer> {
             paramLabel = "DIR|ID", description = "a Hugging Face Whisper checkpoint whose encoder (model.encoder.*) becomes the audio tower: "
                     + "a directory or an id (openai/whisper-large-v3, optionally @revision) fetched into the Hugging Face cache")
     Path whisperModel;
+
+    @Option(names = {"--whisper_cache", "--whisper-cache"}, defaultValue = "on", paramLabel = "on|off",
+            description = "keep each clip's Whisper tower output (in memory, then on disk) instead of running the tower on its padded "
+                    + "30-second window at every step; only while the tower is frozen (default: ${DEFAULT-VALUE})")
+    String whisperCache;
+
+    @Option(names = {"--whisper_cache_mb", "--whisper-cache-mb"}, defaultValue = "1024",
+            description = "memory for cached Whisper tower outputs, the least recently used dropped first; 0: disk only (default: ${DEFAULT-VALUE})")
+    long whisperCacheMb;
+
+    @Option(names = {"--whisper_cache_dir", "--whisper-cache-dir"}, paramLabel = "DIR|none",
+            description = "where cached Whisper tower outputs stay between runs, in a folder per tower "
+                    + "(default: whisper_cache beside --data_path; none: memory only)")
+    Path whisperCacheDir;
 
     @Option(names = {"--audio_tokenizer_path", "--audio-tokenizer-path"}, paramLabel = "DIR|ID",
             description = "audio tokenizer directory (config.json, model.pth or model.safetensors) or its Hugging Face id "
@@ -248,6 +263,11 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (samplePrompts != null && !noSamples() && !Files.isRegularFile(samplePrompts)) throw bad("--sample_prompts " + samplePrompts + " is not a file");
         if (whisperModel != null && !encodeWhisperEmbed) throw bad("--whisper_model needs --encode_whisper_embed");
+        for (String o : List.of("--whisper_cache", "--whisper_cache_mb", "--whisper_cache_dir")) {
+            if (!encodeWhisperEmbed && parsed.hasMatchedOption(o)) throw bad(o + " needs --encode_whisper_embed");
+        }
+        if (!List.of("on", "off").contains(whisperCache)) throw bad("--whisper_cache must be on or off, got " + whisperCache);
+        if (whisperCacheMb < 0 || whisperCacheMb > Long.MAX_VALUE >> 20) throw bad("--whisper_cache_mb must be >= 0, got " + whisperCacheMb);
         if (whisperModel != null && !Files.exists(whisperModel) && !io.higgs4j.trainer.hub.HubId.isHubId(whisperModel.toString())) {
             throw bad("--whisper_model " + whisperModel + " does not exist (nor is it a Hugging Face id owner/name[@revision])");
         }
@@ -345,7 +365,8 @@ public final class TrainCommand implements Callable<Integer> {
             if (group.isMain()) LOG.info("{}(batches of up to --max_seq_len tokens per sample)", plan.describe(planned));
             try (Trained trained = full ? new FullFinetune(model) : Trained.lora(LoraModel.apply(model, lc, new Init(DType.FLOAT32, dev, 0.02)));
                  AdamW opt = new AdamW(List.copyOf(trained.parameters().values()),
-                         new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay))) {
+                         new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay));
+                 WhisperTowerCache towerCache = whisperTowerCache(model, prepared)) {
                 LOG.info("model: {}; base in {} on {}; {}", prepared.describe(), baseDtype, dev, trained.describe());
                 BatchSource data = prepared.batches();
                 long total = maxSteps > 0 ? maxSteps
@@ -399,6 +420,7 @@ public final class TrainCommand implements Callable<Integer> {
                 } finally {
                     done.countDown();
                 }
+                if (towerCache != null) LOG.info("Whisper cache: {}", towerCache.stats().describe());
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
                 } catch (IllegalStateException shuttingDown) {
@@ -417,6 +439,33 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The cache of the Whisper tower's output per clip, attached to the model; null when there is no tower, when
+     * --whisper_cache is off, or when the tower trains (its output then changes every step), each said in the log.
+     */
+    private WhisperTowerCache whisperTowerCache(HiggsAudioModel model, TrainingData.Prepared prepared) {
+        if (model.whisper == null) return null;
+        if (whisperCache.equals("off")) {
+            LOG.info("Whisper cache off (--whisper_cache off): the tower runs on every clip at every step");
+            return null;
+        }
+        String trainable = model.whisper.trainableTowerParameter();
+        if (trainable != null) {
+            LOG.info("Whisper cache off: the tower trains ({} requires gradients: LoRA targets or modules_to_save reach audio_tower), "
+                    + "so its output changes every step{}", trainable, trainable.contains(".self_attn.")
+                    ? "; the q/k/v_proj of the attention preset match Whisper's self_attn too: to cache the tower, keep LoRA off it, "
+                    + "e.g. --lora_targets self_attn.o_proj,mlp,audio" : "");
+            return null;
+        }
+        Path dir = whisperCacheDir == null ? (demo ? prepared.demoDir() : dataPath.toAbsolutePath().getParent()).resolve("whisper_cache")
+                : whisperCacheDir.toString().equals("none") ? null : whisperCacheDir;
+        WhisperTowerCache cache = new WhisperTowerCache(model.whisper.audioTower, whisperCacheMb << 20, dir);
+        model.whisper.cache(cache);
+        LOG.info("Whisper cache on: the frozen tower's output per clip, up to {} MB in memory{}", whisperCacheMb,
+                dir == null ? "" : ", then in " + cache.dir());
+        return cache;
     }
 
     private Path resumePath() throws java.io.IOException {

@@ -120,6 +120,44 @@ class TrainCommandTest {
         }
     }
 
+    /**
+     * The Whisper cache with the tower frozen (LoRA off it): the same losses, bit for bit, as running the tower every
+     * step, whether the tower outputs come from memory (second epoch) or from the disk of an earlier run; with the
+     * default targets LoRA reaches the tower and the cache stays off.
+     */
+    @Test
+    void theWhisperCacheLeavesTheLossesAsTheyAre(@TempDir Path dir) throws Exception {
+        Path shared = dir.resolve("cache");
+        List<String> common = List.of("train", "--demo", "--encode_whisper_embed", "--lora_targets", "mlp,audio", "--max_steps", "13",
+                "--save_steps", "0", "--sample_prompts", "none");
+        List<double[]> losses = new ArrayList<>();
+        for (List<String> extra : List.of(List.of("--whisper_cache", "off"), List.of("--whisper_cache_dir", shared.toString()),
+                List.of("--whisper_cache_dir", shared.toString(), "--whisper_cache_mb", "0"))) {
+            Path out = dir.resolve("run" + losses.size());
+            List<String> args = new ArrayList<>(common);
+            args.addAll(List.of("--output_dir", out.toString()));
+            args.addAll(extra);
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.rc(), r.err());
+            losses.add(metrics(out).stream().mapToDouble(m -> m.get("loss").asDouble()).toArray());
+            if (losses.size() == 1) assertFalse(Files.exists(shared), "--whisper_cache off writes nothing");
+        }
+        assertEquals(13, losses.getFirst().length, "12 batches per epoch: the last step sees its clips again");
+        assertArrayEquals(losses.get(0), losses.get(1), "tower outputs computed, then from memory");
+        assertArrayEquals(losses.get(0), losses.get(2), "tower outputs from the first cached run's files");
+        try (var towers = Files.list(shared)) {
+            Path tower = towers.findFirst().orElseThrow();
+            try (var files = Files.list(tower)) {
+                assertEquals(48, files.count(), "one file per reference clip of the 48 demo samples seen");
+            }
+        }
+        Path out = dir.resolve("defaults");
+        Run r = run("train", "--demo", "--encode_whisper_embed", "--max_steps", "1", "--save_steps", "0", "--sample_prompts", "none",
+                "--output_dir", out.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertFalse(Files.exists(out.resolve("demo-data").resolve("whisper_cache")), "the attention preset trains the tower: no cache");
+    }
+
     /** --model_path: config.json, safetensors weights and tokenizer.json from one directory; data from --data_path. */
     @Test
     void trainsFromAModelDirectory(@TempDir Path dir) throws Exception {
@@ -158,6 +196,9 @@ class TrainCommandTest {
                 new String[] {"train", "--demo", "--output_dir", o, "--dtype", "fp8"},
                 new String[] {"train", "--demo", "--output_dir", o, "--device", "tpu"},
                 new String[] {"train", "--demo", "--output_dir", o, "--num_epochs", "many"},
+                new String[] {"train", "--demo", "--output_dir", o, "--whisper_cache_mb", "64"},
+                new String[] {"train", "--demo", "--output_dir", o, "--encode_whisper_embed", "--whisper_cache", "maybe"},
+                new String[] {"train", "--demo", "--output_dir", o, "--encode_whisper_embed", "--whisper_cache_mb", "-1"},
                 new String[] {"train", "--demo"})) {
             Run r = run(args);
             assertEquals(2, r.rc(), String.join(" ", args) + " -> " + r.err());
@@ -165,6 +206,8 @@ class TrainCommandTest {
         }
         Run r = run("train", "--demo", "--output_dir", o, "--learning_rate", "-1");
         assertTrue(r.err().contains("--learning_rate must be > 0"), r.err());
+        r = run("train", "--demo", "--output_dir", o, "--whisper_cache_dir", o);
+        assertTrue(r.err().contains("--whisper_cache_dir needs --encode_whisper_embed"), r.err());
         r = run("train", "--demo", "--output_dir", o, "--resume");
         assertEquals(2, r.rc());
         assertTrue(r.err().contains("no checkpoint"), r.err());
@@ -179,7 +222,8 @@ class TrainCommandTest {
         String help = out.toString(StandardCharsets.UTF_8);
         for (String opt : List.of("--data_path", "--output_dir", "--batch_size", "--learning_rate", "--num_epochs",
                 "--gradient_accumulation_steps", "--warmup_steps", "--save_steps", "--max_grad_norm", "--lora_r", "--lora_alpha",
-                "--lora_dropout", "--lora_targets", "--modules_to_save", "--seed", "--model_path", "--config", "--resume")) {
+                "--lora_dropout", "--lora_targets", "--modules_to_save", "--seed", "--model_path", "--config", "--resume",
+                "--whisper_cache", "--whisper_cache_mb", "--whisper_cache_dir")) {
             assertTrue(help.contains(opt), opt);
         }
         assertTrue(help.contains("--learning-rate"), "kebab-case aliases");
