@@ -56,6 +56,20 @@ public final class AudioFiles {
      */
     public static final int MAX_SAMPLES = 1 << 28;
 
+    /**
+     * The sample rates a file may declare: telephone-grade 8 kHz and studio 384 kHz sit well inside. A header that
+     * claims 1 Hz turns a few kilobytes into hours of audio, which resampling to 24 kHz and encoding would spend
+     * minutes and gigabytes on; such a header is wrong, so the file is refused.
+     */
+    public static final int MIN_SAMPLE_RATE = 1000, MAX_SAMPLE_RATE = 768_000;
+
+    /** The message for a declared rate outside [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE], or null when it is inside. */
+    static String implausibleRate(long rate) {
+        if (rate >= MIN_SAMPLE_RATE && rate <= MAX_SAMPLE_RATE) return null;
+        return "its header declares a sample rate of " + rate + " Hz; rates from " + MIN_SAMPLE_RATE + " to " + MAX_SAMPLE_RATE
+                + " Hz are read (the header is likely corrupt)";
+    }
+
     /** Whether the file's name ends in .wav, .flac or .mp3 (any case): the files a folder scan should pass to {@link #read}. */
     public static boolean isAudioFile(Path file) {
         Path name = file.getFileName();
@@ -102,7 +116,7 @@ public final class AudioFiles {
             decoder.readMetadata();
             StreamInfo info = decoder.getStreamInfo();
             if (info == null) throw error(source, "FLAC stream without a STREAMINFO block");
-            if (info.getSampleRate() <= 0) throw error(source, "FLAC stream with sample rate " + info.getSampleRate());
+            if (implausibleRate(info.getSampleRate()) != null) throw error(source, implausibleRate(info.getSampleRate()));
             checkFlacBits(info.getBitsPerSample(), source);
             long declared = info.getTotalSamples(); // 0: not known
             Samples out = new Samples(source);

@@ -26,6 +26,8 @@ public final class Resampler {
     /** Cutoff as a fraction of the lower Nyquist frequency. */
     public static final double ROLLOFF = 0.9;
     public static final int ZERO_CROSSINGS = 32;
+    /** The largest ratio of the two rates, either way (768 kHz to 8 kHz is 96). */
+    public static final int MAX_RATIO = 256;
     public static final double BETA = 8.0;
     static final int MAX_CACHED_PHASES = 4096;
 
@@ -40,6 +42,12 @@ public final class Resampler {
 
     public Resampler(int fromRate, int toRate) {
         if (fromRate <= 0 || toRate <= 0) throw new IllegalArgumentException("sample rates must be positive: " + fromRate + " -> " + toRate);
+        // Each output sample costs about 64 / min(1, to/from) taps and the output is to/from times the input: beyond a
+        // ratio of MAX_RATIO either way the work (or the output) is out of proportion to the input.
+        if ((long) toRate > (long) fromRate * MAX_RATIO || (long) fromRate > (long) toRate * MAX_RATIO) {
+            throw new IllegalArgumentException("cannot resample " + fromRate + " Hz to " + toRate + " Hz: the ratio is over "
+                    + MAX_RATIO + " either way");
+        }
         this.from = fromRate;
         this.to = toRate;
         long g = gcd(fromRate, toRate);

@@ -110,7 +110,7 @@ public final class WavReader {
                     ? "integer PCM (8, 16, 24 or 32)" : "IEEE float (32 or 64)"));
         }
         if (channels == 0) throw new WavFormatException(source, "fmt chunk declares 0 channels");
-        if (rate == 0 || rate > Integer.MAX_VALUE) throw new WavFormatException(source, "invalid sample rate " + rate);
+        if (AudioFiles.implausibleRate(rate) != null) throw new WavFormatException(source, AudioFiles.implausibleRate(rate));
         if (blockAlign != channels * (bits / 8)) {
             throw new WavFormatException(source, "block align " + blockAlign + " does not match " + channels + " channels of "
                     + bits + " bits");

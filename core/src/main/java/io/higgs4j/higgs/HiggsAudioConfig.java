@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.higgs4j.json.JsonFields;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,6 +47,15 @@ public record HiggsAudioConfig(
                               long headDim, long intermediateSize, long vocabSize, double rmsNormEps, double ropeTheta,
                               RopeScaling ropeScaling, double initializerRange) {
         public LlamaConfig {
+            if (hiddenSize < 1 || numHiddenLayers < 1 || numAttentionHeads < 1 || numKeyValueHeads < 1 || headDim < 1
+                    || intermediateSize < 1 || vocabSize < 1) {
+                throw new ConfigException("text_config has a non-positive size: hidden_size " + hiddenSize + ", num_hidden_layers "
+                        + numHiddenLayers + ", num_attention_heads " + numAttentionHeads + ", num_key_value_heads " + numKeyValueHeads
+                        + ", head_dim " + headDim + ", intermediate_size " + intermediateSize + ", vocab_size " + vocabSize);
+            }
+            if (!(rmsNormEps > 0) || !(ropeTheta > 0)) {
+                throw new ConfigException("text_config.rms_norm_eps and rope_theta must be > 0, got " + rmsNormEps + " and " + ropeTheta);
+            }
             if (numAttentionHeads % numKeyValueHeads != 0) {
                 throw new ConfigException("text_config.num_attention_heads (" + numAttentionHeads
                         + ") must be a multiple of num_key_value_heads (" + numKeyValueHeads + ")");
@@ -84,6 +94,10 @@ public record HiggsAudioConfig(
             }
         }
         if (audioNumCodebooks < 1) throw new ConfigException("audio_num_codebooks must be >= 1, got " + audioNumCodebooks);
+        if (audioCodebookSize < 1) throw new ConfigException("audio_codebook_size must be >= 1, got " + audioCodebookSize);
+        if (audioFfnIntermediateSize < 1) {
+            throw new ConfigException("audio_ffn_intermediate_size must be >= 1, got " + audioFfnIntermediateSize);
+        }
         if (encodeWhisperEmbed && audioEncoderConfig == null) {
             throw new ConfigException("encode_whisper_embed = true needs an audio_encoder_config (the Whisper encoder)");
         }
@@ -124,88 +138,98 @@ public record HiggsAudioConfig(
         }
     }
 
-    /** Reads a parsed config.json; refuses options higgs4j does not implement, naming them. */
-    public static HiggsAudioConfig fromJson(JsonNode root) {
-        if (root == null || !root.isObject()) throw new ConfigException("the configuration must be a JSON object");
+    /**
+     * Reads a parsed config.json; refuses options higgs4j does not implement, naming them. Every field read must have
+     * its JSON type; a wrong one is an error naming the key (never a default).
+     */
+    public static HiggsAudioConfig fromJson(JsonNode json) {
+        JsonFields root = JsonFields.of(json, ConfigException::new);
         refuseTrue(root, "use_rq_transformer", "the RQ-transformer audio decoder is not supported");
         refuseTrue(root, "use_audio_out_embed_projector", "the audio-out embedding projector is not supported");
-        if (root.path("use_audio_out_self_attention").asInt(0) != 0 || root.path("use_audio_out_self_attention").asBoolean(false)) {
+        if (flagOrCount(root, "use_audio_out_self_attention")) {
             throw new ConfigException("use_audio_out_self_attention is not supported (audio self-attention layers)");
         }
-        if (root.path("audio_decoder_proj_num_layers").asInt(0) > 0) {
+        if (root.intOr("audio_decoder_proj_num_layers", 0) > 0) {
             throw new ConfigException("audio_decoder_proj_num_layers > 0 is not supported (decoder projector layers)");
         }
-        JsonNode text = root.path("text_config");
-        if (!text.isObject()) throw new ConfigException("text_config is missing");
-        LlamaConfig llama = llama(text);
-        Set<Integer> dual = new TreeSet<>();
-        JsonNode layers = root.path("audio_dual_ffn_layers");
-        if (layers.isArray()) layers.forEach(n -> dual.add(n.asInt()));
-        else if (!layers.isMissingNode() && !layers.isNull()) throw new ConfigException("audio_dual_ffn_layers must be a list of layer indices");
-        boolean whisper = root.path("encode_whisper_embed").asBoolean(true);
-        WhisperEncoderConfig encoder = root.path("audio_encoder_config").isObject()
-                ? WhisperEncoderConfig.fromJson(root.path("audio_encoder_config")) : null;
-        if (whisper && root.path("skip_audio_tower").asBoolean(false)) {
+        LlamaConfig llama = llama(root.requiredObject("text_config"));
+        List<Integer> layers = root.ints("audio_dual_ffn_layers");
+        Set<Integer> dual = layers == null ? new TreeSet<>() : new TreeSet<>(layers);
+        boolean whisper = root.boolOr("encode_whisper_embed", true);
+        WhisperEncoderConfig encoder = root.object("audio_encoder_config").map(WhisperEncoderConfig::fromFields).orElse(null);
+        boolean skipTower = root.boolOr("skip_audio_tower", false);
+        if (whisper && skipTower) {
             throw new ConfigException("encode_whisper_embed = true with skip_audio_tower = true: the model has no audio tower");
         }
-        long audioHidden = root.path("audio_ffn_hidden_size").asLong(llama.hiddenSize());
+        long audioHidden = root.longOr("audio_ffn_hidden_size", llama.hiddenSize());
         if (audioHidden != llama.hiddenSize()) {
             throw new ConfigException("audio_ffn_hidden_size (" + audioHidden + ") must equal text_config.hidden_size (" + llama.hiddenSize() + ")");
         }
         return new HiggsAudioConfig(llama,
-                root.path("audio_adapter_type").asText("stack"),
+                root.stringOr("audio_adapter_type", "stack"),
                 dual,
-                root.path("audio_num_codebooks").asInt(12),
-                root.path("audio_codebook_size").asInt(1024),
-                root.path("audio_stream_bos_id").asInt(1024),
-                root.path("audio_stream_eos_id").asInt(1025),
-                root.path("use_delay_pattern").asBoolean(false),
-                root.path("encode_audio_in_tokens").asBoolean(false),
+                root.intOr("audio_num_codebooks", 12),
+                root.intOr("audio_codebook_size", 1024),
+                root.intOr("audio_stream_bos_id", 1024),
+                root.intOr("audio_stream_eos_id", 1025),
+                root.boolOr("use_delay_pattern", false),
+                root.boolOr("encode_audio_in_tokens", false),
                 whisper,
-                root.path("audio_embed_avg").asBoolean(false),
-                root.path("audio_ffn_intermediate_size").asLong(llama.intermediateSize()),
-                root.path("audio_in_token_idx").asLong(128015),
-                root.path("audio_out_token_idx").asLong(128016),
-                root.path("audio_out_bos_token_id").asLong(128013),
-                root.path("audio_eos_token_id").asLong(128012),
-                root.path("pad_token_id").asLong(128001),
+                root.boolOr("audio_embed_avg", false),
+                root.longOr("audio_ffn_intermediate_size", llama.intermediateSize()),
+                root.longOr("audio_in_token_idx", 128015),
+                root.longOr("audio_out_token_idx", 128016),
+                root.longOr("audio_out_bos_token_id", 128013),
+                root.longOr("audio_eos_token_id", 128012),
+                root.longOr("pad_token_id", 128001),
                 encoder);
     }
 
-    private static void refuseTrue(JsonNode root, String key, String why) {
-        if (root.path(key).asBoolean(false)) throw new ConfigException(key + " = true: " + why);
+    private static void refuseTrue(JsonFields root, String key, String why) {
+        if (root.boolOr(key, false)) throw new ConfigException(key + " = true: " + why);
     }
 
-    private static LlamaConfig llama(JsonNode t) {
-        String act = t.path("hidden_act").asText("silu");
+    /** The reference writes use_audio_out_self_attention as a boolean or as a 0/1 count. */
+    private static boolean flagOrCount(JsonFields root, String key) {
+        JsonNode v = root.raw(key);
+        if (v == null) return false;
+        if (v.isBoolean()) return v.booleanValue();
+        return root.longOr(key, 0) != 0;
+    }
+
+    private static LlamaConfig llama(JsonFields t) {
+        String act = t.stringOr("hidden_act", "silu");
         if (!act.equals("silu")) throw new ConfigException("text_config.hidden_act '" + act + "' is not supported (only silu)");
-        if (t.path("attention_bias").asBoolean(false)) throw new ConfigException("text_config.attention_bias = true is not supported");
-        if (t.path("mlp_bias").asBoolean(false)) throw new ConfigException("text_config.mlp_bias = true is not supported");
-        if (t.path("pretraining_tp").asInt(1) != 1) throw new ConfigException("text_config.pretraining_tp != 1 is not supported");
-        long hidden = t.path("hidden_size").asLong(4096);
-        int heads = t.path("num_attention_heads").asInt(32);
+        if (t.boolOr("attention_bias", false)) throw new ConfigException("text_config.attention_bias = true is not supported");
+        if (t.boolOr("mlp_bias", false)) throw new ConfigException("text_config.mlp_bias = true is not supported");
+        if (t.intOr("pretraining_tp", 1) != 1) throw new ConfigException("text_config.pretraining_tp != 1 is not supported");
+        long hidden = t.longOr("hidden_size", 4096);
+        int heads = t.intOr("num_attention_heads", 32);
+        if (heads < 1) throw t.error("num_attention_heads", "must be >= 1, got " + heads);
         RopeScaling scaling = null;
-        JsonNode rs = t.path("rope_scaling");
-        if (rs.isObject()) {
-            String type = rs.path("rope_type").asText(rs.path("type").asText("default"));
+        JsonFields rs = t.object("rope_scaling").orElse(null);
+        if (rs != null) {
+            String type = rs.stringOr("rope_type", rs.stringOr("type", "default"));
             switch (type.toLowerCase(Locale.ROOT)) {
-                case "llama3" -> scaling = new RopeScaling(rs.path("factor").asDouble(8.0), rs.path("low_freq_factor").asDouble(1.0),
-                        rs.path("high_freq_factor").asDouble(4.0), rs.path("original_max_position_embeddings").asLong(8192));
+                case "llama3" -> scaling = new RopeScaling(rs.doubleOr("factor", 8.0), rs.doubleOr("low_freq_factor", 1.0),
+                        rs.doubleOr("high_freq_factor", 4.0), rs.longOr("original_max_position_embeddings", 8192));
                 case "default" -> scaling = null;
                 default -> throw new ConfigException("text_config.rope_scaling.rope_type '" + type + "' is not supported (llama3 or default)");
             }
         }
+        int kvHeads = t.intOr("num_key_value_heads", heads);
+        if (kvHeads < 1) throw t.error("num_key_value_heads", "must be >= 1, got " + kvHeads);
         return new LlamaConfig(hidden,
-                t.path("num_hidden_layers").asInt(32),
+                t.intOr("num_hidden_layers", 32),
                 heads,
-                t.path("num_key_value_heads").asInt(heads),
-                t.path("head_dim").asLong(hidden / heads),
-                t.path("intermediate_size").asLong(11008),
-                t.path("vocab_size").asLong(32000),
-                t.path("rms_norm_eps").asDouble(1e-6),
-                t.path("rope_theta").asDouble(10000.0),
+                kvHeads,
+                t.longOr("head_dim", hidden / heads),
+                t.longOr("intermediate_size", 11008),
+                t.longOr("vocab_size", 32000),
+                t.doubleOr("rms_norm_eps", 1e-6),
+                t.doubleOr("rope_theta", 10000.0),
                 scaling,
-                t.path("initializer_range").asDouble(0.02));
+                t.doubleOr("initializer_range", 0.02));
     }
 
     // ---- writing (a config.json the reference can read) ----

@@ -3,6 +3,7 @@ package io.higgs4j.higgs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.higgs4j.higgs.HiggsAudioConfig.ConfigException;
+import io.higgs4j.json.JsonFields;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +19,9 @@ public record WhisperEncoderConfig(int numMelBins, long dModel, int encoderLayer
 
     public WhisperEncoderConfig {
         if (numMelBins < 1 || dModel < 1 || encoderLayers < 0 || encoderAttentionHeads < 1 || encoderFfnDim < 1 || maxSourcePositions < 1) {
-            throw new ConfigException("audio_encoder_config has a non-positive size: " + this);
+            throw new ConfigException("audio_encoder_config has a non-positive size: num_mel_bins " + numMelBins + ", d_model "
+                    + dModel + ", encoder_layers " + encoderLayers + ", encoder_attention_heads " + encoderAttentionHeads
+                    + ", encoder_ffn_dim " + encoderFfnDim + ", max_source_positions " + maxSourcePositions);
         }
         if (dModel % encoderAttentionHeads != 0) {
             throw new ConfigException("audio_encoder_config.d_model (" + dModel + ") must be a multiple of encoder_attention_heads ("
@@ -49,11 +52,17 @@ public record WhisperEncoderConfig(int numMelBins, long dModel, int encoderLayer
     /** {@code audio_encoder_config} of a Higgs config.json (file or model directory). */
     public static WhisperEncoderConfig fromHiggsConfig(Path configJson) throws IOException {
         Path p = Files.isDirectory(configJson) ? configJson.resolve("config.json") : configJson;
-        JsonNode root = new ObjectMapper().readTree(p.toFile());
-        JsonNode enc = root.path("audio_encoder_config");
-        if (!enc.isObject()) throw new ConfigException(p + ": audio_encoder_config is missing");
+        if (!Files.isRegularFile(p)) throw new ConfigException("no config.json at " + p);
+        JsonNode root;
         try {
-            return fromJson(enc);
+            root = new ObjectMapper().readTree(p.toFile());
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new ConfigException(p + " is not valid JSON: " + e.getOriginalMessage());
+        }
+        try {
+            JsonFields fields = JsonFields.of(root, ConfigException::new);
+            return fromFields(fields.object("audio_encoder_config")
+                    .orElseThrow(() -> new ConfigException("audio_encoder_config is missing")));
         } catch (ConfigException e) {
             throw new ConfigException(p + ": " + e.getMessage());
         }
@@ -61,22 +70,27 @@ public record WhisperEncoderConfig(int numMelBins, long dModel, int encoderLayer
 
     /** The encoder keys of a Whisper config object, with Hugging Face WhisperConfig's defaults. */
     public static WhisperEncoderConfig fromJson(JsonNode c) {
-        String act = c.path("activation_function").asText("gelu");
+        return fromFields(JsonFields.of(c, m -> new ConfigException("audio_encoder_config: " + m)));
+    }
+
+    /** As {@link #fromJson}, the fields typed strictly (a wrong JSON type is an error naming the key). */
+    public static WhisperEncoderConfig fromFields(JsonFields c) {
+        String act = c.stringOr("activation_function", "gelu");
         if (!act.equals("gelu")) {
-            throw new ConfigException("audio_encoder_config.activation_function '" + act + "' is not supported (only gelu)");
+            throw new ConfigException(c.name("activation_function") + " '" + act + "' is not supported (only gelu)");
         }
-        if (c.path("scale_embedding").asBoolean(false)) {
-            throw new ConfigException("audio_encoder_config.scale_embedding = true is not supported");
+        if (c.boolOr("scale_embedding", false)) {
+            throw new ConfigException(c.name("scale_embedding") + " = true is not supported");
         }
         return new WhisperEncoderConfig(
-                c.path("num_mel_bins").asInt(80),
-                c.path("d_model").asLong(384),
-                c.path("encoder_layers").asInt(4),
-                c.path("encoder_attention_heads").asInt(6),
-                c.path("encoder_ffn_dim").asLong(1536),
-                c.path("max_source_positions").asLong(1500),
+                c.intOr("num_mel_bins", 80),
+                c.longOr("d_model", 384),
+                c.intOr("encoder_layers", 4),
+                c.intOr("encoder_attention_heads", 6),
+                c.longOr("encoder_ffn_dim", 1536),
+                c.longOr("max_source_positions", 1500),
                 1e-5,
-                c.path("init_std").asDouble(0.02));
+                c.doubleOr("init_std", 0.02));
     }
 
     /** The keys {@link #fromJson} reads, as Hugging Face's WhisperConfig writes them. */

@@ -3,6 +3,7 @@ package io.higgs4j.lora;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.higgs4j.json.JsonFields;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -137,42 +138,40 @@ public record LoraConfig(int r, double alpha, double dropout, boolean useRslora,
         return n;
     }
 
-    /** Reads PEFT's adapter_config.json; refuses what LoRA here does not do (DoRA, biases, per-module ranks). */
-    public static LoraConfig fromAdapterConfig(JsonNode n) {
-        String type = n.path("peft_type").asText("LORA");
-        if (!type.equals("LORA")) throw new IllegalArgumentException("adapter_config.json: peft_type " + type + " is not LORA");
-        if (n.path("use_dora").asBoolean(false)) throw new IllegalArgumentException("adapter_config.json: use_dora = true is not supported");
-        String bias = n.path("bias").asText("none");
-        if (!bias.equals("none")) throw new IllegalArgumentException("adapter_config.json: bias '" + bias + "' is not supported (only none)");
-        if (n.path("fan_in_fan_out").asBoolean(false)) throw new IllegalArgumentException("adapter_config.json: fan_in_fan_out = true is not supported");
+    /**
+     * Reads PEFT's adapter_config.json; refuses what LoRA here does not do (DoRA, biases, per-module ranks). Every
+     * field read must have PEFT's JSON type: a wrong one is an error naming the key, never a default.
+     */
+    public static LoraConfig fromAdapterConfig(JsonNode json) {
+        JsonFields n = JsonFields.of(json, IllegalArgumentException::new);
+        String type = n.stringOr("peft_type", "LORA");
+        if (!type.equals("LORA")) throw new IllegalArgumentException("peft_type " + type + " is not LORA");
+        if (n.boolOr("use_dora", false)) throw new IllegalArgumentException("use_dora = true is not supported");
+        String bias = n.stringOr("bias", "none");
+        if (!bias.equals("none")) throw new IllegalArgumentException("bias '" + bias + "' is not supported (only none)");
+        if (n.boolOr("fan_in_fan_out", false)) throw new IllegalArgumentException("fan_in_fan_out = true is not supported");
         for (String k : new String[] {"rank_pattern", "alpha_pattern"}) {
-            if (n.path(k).isObject() && n.path(k).size() > 0) throw new IllegalArgumentException("adapter_config.json: " + k + " is not supported");
+            if (n.object(k).map(o -> json.get(k).size() > 0).orElse(false)) throw new IllegalArgumentException(k + " is not supported");
         }
-        if (!n.has("r")) throw new IllegalArgumentException("adapter_config.json has no r");
-        JsonNode t = n.path("target_modules");
+        int r = n.requiredInt("r");
+        JsonNode t = n.raw("target_modules");
         List<String> targets = null;
         String regex = null;
-        if (t.isTextual()) regex = t.asText();
-        else if (t.isArray()) targets = strings(t);
-        else throw new IllegalArgumentException("adapter_config.json: target_modules must be a list or a regex string");
+        if (t != null && t.isTextual()) regex = t.textValue();
+        else if (t != null && t.isArray()) targets = n.strings("target_modules");
+        else throw n.error("target_modules", "must be a list of module names or a regex string, got " + JsonFields.describe(t));
         List<Integer> layers = null;
-        JsonNode l = n.path("layers_to_transform");
-        if (l.isInt()) layers = List.of(l.asInt());
-        else if (l.isArray()) {
-            layers = new ArrayList<>();
-            for (JsonNode x : l) layers.add(x.asInt());
+        JsonNode l = n.raw("layers_to_transform");
+        if (l != null && !l.isArray()) layers = List.of(n.intOr("layers_to_transform", 0));
+        else if (l != null) layers = n.ints("layers_to_transform");
+        if (n.raw("exclude_modules") != null && n.raw("exclude_modules").isTextual()) {
+            throw new IllegalArgumentException("exclude_modules as a regex string is not supported (give a list of module names)");
         }
-        String base = n.path("base_model_name_or_path").isTextual() ? n.path("base_model_name_or_path").asText() : null;
-        return new LoraConfig(n.path("r").asInt(), n.path("lora_alpha").asDouble(8), n.path("lora_dropout").asDouble(0),
-                n.path("use_rslora").asBoolean(false), targets, regex, layers,
-                n.path("exclude_modules").isArray() ? strings(n.path("exclude_modules")) : List.of(),
-                n.path("modules_to_save").isArray() ? strings(n.path("modules_to_save")) : List.of(), base);
-    }
-
-    private static List<String> strings(JsonNode array) {
-        List<String> out = new ArrayList<>();
-        for (JsonNode x : array) out.add(x.asText());
-        return out;
+        List<String> exclude = n.strings("exclude_modules");
+        List<String> save = n.strings("modules_to_save");
+        return new LoraConfig(r, n.doubleOr("lora_alpha", 8), n.doubleOr("lora_dropout", 0), n.boolOr("use_rslora", false),
+                targets, regex, layers, exclude == null ? List.of() : exclude, save == null ? List.of() : save,
+                n.stringOr("base_model_name_or_path", null));
     }
 
     /** This configuration with base_model_name_or_path set to path. */

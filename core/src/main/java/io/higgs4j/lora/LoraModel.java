@@ -1,5 +1,6 @@
 package io.higgs4j.lora;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.higgs4j.nn.Init;
 import io.higgs4j.nn.Linear;
@@ -181,10 +182,14 @@ public final class LoraModel implements AutoCloseable {
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         SafetensorsWriter.write(dir.resolve(ADAPTER_FILE), adapterStateDict(), Map.of("format", "pt"));
-        Path tmp = Files.createTempFile(dir, CONFIG_FILE, ".tmp");
-        Files.writeString(tmp, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(config.toAdapterConfig()));
-        Files.move(tmp, dir.resolve(CONFIG_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path tmp = io.higgs4j.io.TempSibling.file(dir.resolve(CONFIG_FILE));
+        try {
+            Files.writeString(tmp, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(config.toAdapterConfig()));
+            Files.move(tmp, dir.resolve(CONFIG_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
     /**
@@ -195,12 +200,7 @@ public final class LoraModel implements AutoCloseable {
         Path cfg = dir.resolve(CONFIG_FILE), weights = dir.resolve(ADAPTER_FILE);
         if (!Files.isRegularFile(cfg)) throw new IllegalArgumentException("no " + CONFIG_FILE + " in " + dir);
         if (!Files.isRegularFile(weights)) throw new IllegalArgumentException("no " + ADAPTER_FILE + " in " + dir);
-        LoraConfig config;
-        try {
-            config = LoraConfig.fromAdapterConfig(new ObjectMapper().readTree(cfg.toFile()));
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IllegalArgumentException(cfg + " is not valid JSON: " + e.getOriginalMessage());
-        }
+        LoraConfig config = readConfig(cfg);
         LoraModel lora = apply(model, config, init);
         try {
             lora.loadWeights(weights);
@@ -209,6 +209,21 @@ public final class LoraModel implements AutoCloseable {
             throw e;
         }
         return lora;
+    }
+
+    /** An adapter_config.json; every error names the file. */
+    public static LoraConfig readConfig(Path file) throws IOException {
+        JsonNode json;
+        try {
+            json = new ObjectMapper().readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getOriginalMessage());
+        }
+        try {
+            return LoraConfig.fromAdapterConfig(json);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -10,6 +10,8 @@ import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
 
+import io.higgs4j.io.TempSibling;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,12 +21,10 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -59,8 +59,6 @@ public final class SafetensorsWriter {
 
     /** Bytes copied from a tensor per write call. */
     private static final long CHUNK = 8L << 20;
-
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private static final Pattern SHARD_NAME = Pattern.compile("model-\\d{5}-of-\\d{5}\\.safetensors");
 
@@ -317,22 +315,10 @@ public final class SafetensorsWriter {
         }
     }
 
-    /**
-     * A new hidden file beside target. Created like any new file (permissions from the umask), not with
-     * Files.createTempFile, whose owner-only permissions the renamed checkpoint would keep.
-     */
+    /** A new hidden file beside target, with the user's usual permissions (see {@link TempSibling}). */
     private static Path createTemp(Path target) {
-        Path dir = target.toAbsolutePath().getParent();
         try {
-            Files.createDirectories(dir);
-            for (int attempt = 0; ; attempt++) {
-                Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong() >>> 1) + ".tmp");
-                try {
-                    return Files.createFile(tmp);
-                } catch (FileAlreadyExistsException e) {
-                    if (attempt >= 100) throw e;
-                }
-            }
+            return TempSibling.file(target);
         } catch (IOException e) {
             throw new SafetensorsException(target, null, "cannot create a temporary file beside it: " + e, e);
         }

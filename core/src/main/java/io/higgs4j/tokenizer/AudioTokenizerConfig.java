@@ -3,6 +3,7 @@ package io.higgs4j.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.higgs4j.higgs.HiggsAudioConfig.ConfigException;
+import io.higgs4j.json.JsonFields;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,12 +27,19 @@ public record AudioTokenizerConfig(int encoderDim, int latentDim, int decoderDim
         if (decoderDim >> ratios.length < 1) {
             throw new ConfigException("audio tokenizer decoder width " + decoderDim + " cannot be halved " + ratios.length + " times");
         }
+        if (sampleRate < 1 || semanticSampleRate < 1) {
+            throw new ConfigException("audio tokenizer sample rates must be positive: sample_rate " + sampleRate
+                    + ", semantic_sample_rate " + semanticSampleRate);
+        }
         if (bins < 2 || nQ < 1 || codebookDim < 1 || latentDim < 1 || encoderDim < 1) {
             throw new ConfigException("audio tokenizer sizes must be positive: bins " + bins + ", n_q " + nQ + ", codebook_dim "
                     + codebookDim + ", D " + latentDim);
         }
         long hop = 1;
-        for (int ratio : ratios) hop *= ratio;
+        for (int ratio : ratios) {
+            hop *= ratio;
+            if (hop > Integer.MAX_VALUE) throw new ConfigException("audio tokenizer ratios multiply past 2^31: " + Arrays.toString(ratios));
+        }
         if (hop * semanticSampleRate < (long) semantic.hop() * sampleRate) {
             throw new ConfigException("audio tokenizer: hop " + hop + " at " + sampleRate + " Hz is shorter than one HuBERT frame ("
                     + semantic.hop() + " samples at " + semanticSampleRate + " Hz)");
@@ -92,25 +100,28 @@ public record AudioTokenizerConfig(int encoderDim, int latentDim, int decoderDim
      * Three optional keys describe what the reference fixes in code, for smaller tokenizers (tests): {@code encoder_dim}
      * (64), {@code decoder_dim} (1024) and {@code semantic_model_config} (a Hugging Face HubertConfig object; HuBERT-base).
      */
-    public static AudioTokenizerConfig fromJson(JsonNode c) {
-        String teacher = c.path("semantic_techer").asText("hubert_base_general");
+    public static AudioTokenizerConfig fromJson(JsonNode json) {
+        JsonFields c = JsonFields.of(json, ConfigException::new);
+        String teacher = c.stringOr("semantic_techer", "hubert_base_general");
         if (!teacher.equals("hubert_base_general") && !teacher.equals("hubert_base")) {
             throw new ConfigException("semantic_techer '" + teacher + "' is not supported (hubert_base_general, hubert_base)");
         }
-        if (!c.path("bins").isInt()) throw new ConfigException("bins must be an integer (the finite scalar quantiser is not supported)");
-        if (c.path("vq_scale").asInt(1) != 1) throw new ConfigException("vq_scale other than 1 is not supported");
-        if (!c.path("downsample_mode").asText("step_down").equals("step_down")) {
-            throw new ConfigException("downsample_mode '" + c.path("downsample_mode").asText() + "' is not supported (step_down)");
+        JsonNode bins = c.raw("bins");
+        if (bins != null && !bins.isIntegralNumber()) {
+            throw new ConfigException("bins must be an integer (the finite scalar quantiser is not supported), got " + JsonFields.describe(bins));
         }
-        JsonNode r = c.path("ratios");
-        int[] ratios = r.isArray() ? new int[r.size()] : new int[] {8, 5, 4, 2};
-        for (int i = 0; r.isArray() && i < ratios.length; i++) ratios[i] = r.get(i).asInt();
-        int d = c.path("D").asInt(128);
-        int semanticRate = c.path("semantic_sample_rate").asInt(16000);
-        HubertConfig semantic = c.has("semantic_model_config") ? HubertConfig.fromJson(c.get("semantic_model_config")) : HubertConfig.base();
-        return new AudioTokenizerConfig(c.path("encoder_dim").asInt(64), d, c.path("decoder_dim").asInt(1024), ratios,
-                c.path("sample_rate").asInt(16000), semanticRate, c.path("bins").asInt(1024), c.path("n_q").asInt(8),
-                c.path("codebook_dim").asInt(d + semantic.hiddenSize()), semantic);
+        if (c.intOr("vq_scale", 1) != 1) throw new ConfigException("vq_scale other than 1 is not supported");
+        String downsample = c.stringOr("downsample_mode", "step_down");
+        if (!downsample.equals("step_down")) {
+            throw new ConfigException("downsample_mode '" + downsample + "' is not supported (step_down)");
+        }
+        int[] ratios = c.intsOr("ratios", new int[] {8, 5, 4, 2});
+        int d = c.intOr("D", 128);
+        int semanticRate = c.intOr("semantic_sample_rate", 16000);
+        HubertConfig semantic = c.object("semantic_model_config").map(HubertConfig::fromFields).orElse(HubertConfig.base());
+        return new AudioTokenizerConfig(c.intOr("encoder_dim", 64), d, c.intOr("decoder_dim", 1024), ratios,
+                c.intOr("sample_rate", 16000), semanticRate, c.intOr("bins", 1024), c.intOr("n_q", 8),
+                c.intOr("codebook_dim", d + semantic.hiddenSize()), semantic);
     }
 
     @Override

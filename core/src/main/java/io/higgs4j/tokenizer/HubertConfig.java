@@ -1,6 +1,7 @@
 package io.higgs4j.tokenizer;
 
 import io.higgs4j.higgs.HiggsAudioConfig.ConfigException;
+import io.higgs4j.json.JsonFields;
 
 import java.util.Arrays;
 
@@ -19,6 +20,15 @@ public record HubertConfig(int hiddenSize, int numHiddenLayers, int numAttention
         if (convDim.length == 0 || convDim.length != convKernel.length || convDim.length != convStride.length) {
             throw new ConfigException("HuBERT conv_dim, conv_kernel and conv_stride must have one equal, positive length: "
                     + Arrays.toString(convDim) + ", " + Arrays.toString(convKernel) + ", " + Arrays.toString(convStride));
+        }
+        if (hiddenSize < 1 || numHiddenLayers < 0 || numAttentionHeads < 1 || intermediateSize < 1 || numConvPosEmbeddings < 1
+                || numConvPosEmbeddingGroups < 1 || Arrays.stream(convDim).anyMatch(x -> x < 1)
+                || Arrays.stream(convKernel).anyMatch(x -> x < 1) || Arrays.stream(convStride).anyMatch(x -> x < 1)) {
+            throw new ConfigException("HuBERT sizes must be positive: hidden_size " + hiddenSize + ", num_hidden_layers "
+                    + numHiddenLayers + ", num_attention_heads " + numAttentionHeads + ", intermediate_size " + intermediateSize
+                    + ", num_conv_pos_embeddings " + numConvPosEmbeddings + ", num_conv_pos_embedding_groups "
+                    + numConvPosEmbeddingGroups + ", conv_dim " + Arrays.toString(convDim) + ", conv_kernel "
+                    + Arrays.toString(convKernel) + ", conv_stride " + Arrays.toString(convStride));
         }
         if (hiddenSize % numAttentionHeads != 0 || hiddenSize % numConvPosEmbeddingGroups != 0) {
             throw new ConfigException("HuBERT hidden_size " + hiddenSize + " must be a multiple of the attention heads ("
@@ -40,31 +50,27 @@ public record HubertConfig(int hiddenSize, int numHiddenLayers, int numAttention
 
     /** A Hugging Face HubertConfig object, its defaults being HuBERT-base's; the variants we do not build are refused. */
     public static HubertConfig fromJson(com.fasterxml.jackson.databind.JsonNode c) {
-        if (!c.path("feat_extract_norm").asText("group").equals("group") || c.path("do_stable_layer_norm").asBoolean(false)
-                || c.path("conv_bias").asBoolean(false) || !c.path("feat_proj_layer_norm").asBoolean(true)
-                || c.path("conv_pos_batch_norm").asBoolean(false) || !c.path("hidden_act").asText("gelu").equals("gelu")
-                || !c.path("feat_extract_activation").asText("gelu").equals("gelu")) {
+        return fromFields(JsonFields.of(c, m -> new ConfigException("semantic_model_config: " + m)));
+    }
+
+    /** As {@link #fromJson}, the fields typed strictly (a wrong JSON type is an error naming the key). */
+    public static HubertConfig fromFields(JsonFields c) {
+        if (!c.stringOr("feat_extract_norm", "group").equals("group") || c.boolOr("do_stable_layer_norm", false)
+                || c.boolOr("conv_bias", false) || !c.boolOr("feat_proj_layer_norm", true)
+                || c.boolOr("conv_pos_batch_norm", false) || !c.stringOr("hidden_act", "gelu").equals("gelu")
+                || !c.stringOr("feat_extract_activation", "gelu").equals("gelu")) {
             throw new ConfigException("semantic_model_config: only HuBERT-base's layout is supported (feat_extract_norm group, "
                     + "post-LN layers, no conv bias, feature projection LayerNorm, GELU)");
         }
         HubertConfig b = base();
-        return new HubertConfig(c.path("hidden_size").asInt(b.hiddenSize), c.path("num_hidden_layers").asInt(b.numHiddenLayers),
-                c.path("num_attention_heads").asInt(b.numAttentionHeads), c.path("intermediate_size").asInt(b.intermediateSize),
-                ints(c, "conv_dim", b.convDim), ints(c, "conv_kernel", b.convKernel), ints(c, "conv_stride", b.convStride),
-                c.path("num_conv_pos_embeddings").asInt(b.numConvPosEmbeddings),
-                c.path("num_conv_pos_embedding_groups").asInt(b.numConvPosEmbeddingGroups), c.path("layer_norm_eps").asDouble(1e-5),
-                c.path("mask_time_prob").asDouble(0.05) > 0 || c.path("mask_feature_prob").asDouble(0) > 0);
+        double maskTime = c.doubleOr("mask_time_prob", 0.05), maskFeature = c.doubleOr("mask_feature_prob", 0);
+        return new HubertConfig(c.intOr("hidden_size", b.hiddenSize), c.intOr("num_hidden_layers", b.numHiddenLayers),
+                c.intOr("num_attention_heads", b.numAttentionHeads), c.intOr("intermediate_size", b.intermediateSize),
+                c.intsOr("conv_dim", b.convDim), c.intsOr("conv_kernel", b.convKernel), c.intsOr("conv_stride", b.convStride),
+                c.intOr("num_conv_pos_embeddings", b.numConvPosEmbeddings),
+                c.intOr("num_conv_pos_embedding_groups", b.numConvPosEmbeddingGroups), c.doubleOr("layer_norm_eps", 1e-5),
+                maskTime > 0 || maskFeature > 0);
     }
-
-    private static int[] ints(com.fasterxml.jackson.databind.JsonNode c, String key, int[] fallback) {
-        com.fasterxml.jackson.databind.JsonNode a = c.get(key);
-        if (a == null) return fallback;
-        if (!a.isArray()) throw new ConfigException("semantic_model_config." + key + " must be a list of integers");
-        int[] out = new int[a.size()];
-        for (int i = 0; i < out.length; i++) out[i] = a.get(i).asInt();
-        return out;
-    }
-
 
     /** Input samples per output frame: the product of the strides. */
     public int hop() {

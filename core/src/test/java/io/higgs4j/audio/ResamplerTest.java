@@ -67,4 +67,13 @@ class ResamplerTest {
         for (int i = 300; i < y.length - 300; i++) assertEquals(0.5, y[i], 1e-5);
         assertThrows(IllegalArgumentException.class, () -> new Resampler(0, 16000));
     }
+
+    /** A header claiming 1 Hz would make a few KB into hours of 24 kHz audio: ratios over MAX_RATIO are refused. */
+    @Test
+    void extremeRatiosAreRefused() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new Resampler(1, 24000));
+        assertEquals("cannot resample 1 Hz to 24000 Hz: the ratio is over 256 either way", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Resampler(24000 * 257, 24000));
+        assertEquals(256, new Resampler(100, 256 * 100).outputLength(1), "a ratio of 256 is still allowed");
+    }
 }

@@ -36,6 +36,7 @@ public final class DecodeAudioCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(codes)) throw new IllegalArgumentException("--codes " + codes + " does not exist");
+        if (Files.isDirectory(output)) throw new IllegalArgumentException("--output " + output + " is a directory; give the WAV file to write");
         Npy.LongArray a = Npy.read(codes);
         if (a.dim() != 2) throw new IllegalArgumentException(codes + ": expected codes K x T, got shape " + Arrays.toString(a.shape()));
         Audio audio;
@@ -46,9 +47,7 @@ public final class DecodeAudioCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(codes + ": " + e.getMessage(), e);
             }
         }
-        Path tmp = output.resolveSibling(output.getFileName() + ".tmp");
-        WavWriter.write(tmp, audio);
-        Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        io.higgs4j.trainer.data.AtomicFile.write(output, tmp -> WavWriter.write(tmp, audio));
         spec.commandLine().getOut().printf(Locale.ROOT, "%s: %d frames -> %.2f s at %d Hz%n", output, a.shape()[1], audio.seconds(), audio.sampleRate());
         return 0;
     }

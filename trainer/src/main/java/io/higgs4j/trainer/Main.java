@@ -25,11 +25,33 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.getSubcommands().get("launch").setStopAtPositional(true); // launch ... train --its --options
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            cmd.getErr().println("higgs4j " + cmd.getCommandName() + ": " + (ex.getMessage() != null ? ex.getMessage() : ex.toString()));
+            cmd.getErr().println("higgs4j " + cmd.getCommandName() + ": " + describe(ex));
             if (System.getenv("HIGGS4J_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             cmd.getErr().flush();
             return 1;
         });
         return cl;
+    }
+
+    /**
+     * The message of a failure. The JDK's file-system exceptions say only the path ("/tmp/out"); these get what went
+     * wrong with it too.
+     */
+    static String describe(Throwable ex) {
+        if (ex instanceof java.nio.file.FileSystemException f) {
+            String what = switch (f) {
+                case java.nio.file.NoSuchFileException e -> "does not exist (or a folder on its path does not)";
+                case java.nio.file.FileAlreadyExistsException e -> "already exists";
+                case java.nio.file.NotDirectoryException e -> "is not a directory";
+                case java.nio.file.DirectoryNotEmptyException e -> "is a directory that is not empty";
+                case java.nio.file.AccessDeniedException e -> "permission denied";
+                default -> f.getReason() != null ? f.getReason() : "cannot be used";
+            };
+            String file = f.getFile() != null ? f.getFile() : "a file";
+            return file + (f.getOtherFile() != null ? " (-> " + f.getOtherFile() + ")" : "") + ": " + what
+                    + (f.getReason() != null && !f.getReason().equals(what) && !(f.getClass() == java.nio.file.FileSystemException.class)
+                    ? " (" + f.getReason() + ")" : "");
+        }
+        return ex.getMessage() != null ? ex.getMessage() : ex.toString();
     }
 }

@@ -47,6 +47,9 @@ public final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
+            throw new IllegalArgumentException("--output_dir " + outputDir + " is a file, not a directory");
+        }
         if (Files.exists(outputDir)) {
             try (Stream<Path> s = Files.list(outputDir)) {
                 if (s.findAny().isPresent()) throw new IllegalArgumentException("--output_dir " + outputDir + " is not empty");
@@ -58,9 +61,7 @@ public final class MergeCommand implements Callable<Integer> {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(modelPath)) {
             dtype = ckpt.info(ckpt.names().getFirst()).dtype(); // keep the checkpoint's dtype (bf16 for the release)
         }
-        Path parent = outputDir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, outputDir.getFileName() + ".tmp-");
+        Path tmp = io.higgs4j.io.TempSibling.directory(outputDir);
         try (HiggsAudioModel model = new HiggsAudioModel(config, Init.forLoading(dtype, Device.CPU))) {
             HiggsAudioWeights.load(model, modelPath);
             try (LoraModel lora = LoraModel.load(model, adapter, Init.forLoading(DType.FLOAT32, Device.CPU))) {

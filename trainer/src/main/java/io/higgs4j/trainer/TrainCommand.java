@@ -25,6 +25,7 @@ import io.higgs4j.trainer.train.MemoryPlan;
 import io.higgs4j.trainer.train.LrSchedule;
 import io.higgs4j.trainer.train.Progress;
 import io.higgs4j.trainer.train.StepMetrics;
+import io.higgs4j.trainer.train.ResumePoint;
 import io.higgs4j.trainer.train.Trainer;
 import io.higgs4j.trainer.train.WhisperTowerCache;
 import org.slf4j.Logger;
@@ -229,12 +230,15 @@ public final class TrainCommand implements Callable<Integer> {
             description = "continue from the latest checkpoint in --output_dir, or from the one given")
     String resume;
 
+    private ResumePoint resumePoint;
+
     private CommandLine.ParameterException bad(String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
     void validate() {
         if (!demo && dataPath == null) throw bad("give --data_path (or --demo)");
+        if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) throw bad("--output_dir " + outputDir + " is a file, not a directory");
         if (!demo && (modelPath == null) == (config == null)) throw bad("give either --model_path or --config");
         if (demo && (modelPath != null || dataPath != null)) throw bad("--demo brings its own model and data: drop --model_path and --data_path");
         if (batchSize < 1) throw bad("--batch_size must be >= 1, got " + batchSize);
@@ -312,6 +316,15 @@ public final class TrainCommand implements Callable<Integer> {
         if (demo) applyDemoDefaults();
         if (audioTokenizerPath != null && demo) throw new IllegalArgumentException("--audio_tokenizer_path: the demo ships its codes; use it with --data_path");
         validate();
+        // The checkpoint to resume from is read and checked before anything is loaded or written.
+        resumePoint = resume == null ? null : ResumePoint.read(resumePath());
+        if (resumePoint != null) {
+            resumePoint.checkOptions(loraR, loraAlpha, useRslora, LoraConfig.targets(loraTargets));
+            if (maxSteps > 0 && resumePoint.finished(maxSteps)) {
+                LOG.info(resumePoint.nothingToDo(maxSteps));
+                return 0;
+            }
+        }
         // Hub ids become their snapshots in the Hugging Face cache (downloaded on a miss), before anything is loaded
         modelPath = io.higgs4j.trainer.hub.ModelLocator.locate(modelPath, io.higgs4j.trainer.hub.ModelLocator.Kind.MODEL);
         whisperModel = io.higgs4j.trainer.hub.ModelLocator.locate(whisperModel, io.higgs4j.trainer.hub.ModelLocator.Kind.WHISPER);
@@ -371,6 +384,10 @@ public final class TrainCommand implements Callable<Integer> {
                 BatchSource data = prepared.batches();
                 long total = maxSteps > 0 ? maxSteps
                         : Math.max(1, (long) Math.ceil((double) data.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
+                if (resumePoint != null && resumePoint.finished(total)) { // --num_epochs: the total is known only now
+                    LOG.info(resumePoint.nothingToDo(total));
+                    return 0;
+                }
                 LOG.info("{} batches per epoch{} of up to {} samples; {} optimizer steps", data.batchesPerEpoch(),
                         group.worldSize() > 1 ? " on each of " + group.worldSize() + " ranks" : "", batchSize, total);
                 var settings = new Trainer.Settings(gradientAccumulationSteps, total, maxGradNorm,
@@ -403,7 +420,7 @@ public final class TrainCommand implements Callable<Integer> {
                     LOG.info("{} sample prompts from {}: generated every {} steps and at the end into {}", sampler.prompts().size(),
                             prompts, every, outputDir.resolve("samples"));
                 }
-                Path resumeFrom = resumePath();
+                Path resumeFrom = resumePoint == null ? null : resumePoint.checkpoint();
                 CountDownLatch done = new CountDownLatch(1);
                 Thread hook = new Thread(() -> {
                     trainer.requestStop();

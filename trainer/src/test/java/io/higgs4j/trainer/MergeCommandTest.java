@@ -65,6 +65,13 @@ class MergeCommandTest {
         for (String f : List.of("config.json", "tokenizer.json", "generation_config.json", "model.safetensors.index.json")) {
             assertTrue(Files.exists(merged.resolve(f)), f);
         }
+        // The merged model has the modes of an ordinary new directory and files, not a temporary directory's 0700.
+        var freshDir = Files.getPosixFilePermissions(Files.createDirectory(dir.resolve("fresh-dir")));
+        var freshFile = Files.getPosixFilePermissions(Files.createFile(dir.resolve("fresh-file")));
+        assertEquals(freshDir, Files.getPosixFilePermissions(merged));
+        try (var s = Files.list(merged)) {
+            for (Path f : s.toList()) assertEquals(freshFile, Files.getPosixFilePermissions(f), f.toString());
+        }
         try (HiggsAudioModel fresh = new HiggsAudioModel(c, Init.forLoading(DType.BFLOAT16, Device.CPU))) {
             HiggsAudioWeights.load(fresh, merged);
             assertFalse(fresh.namedParameters().keySet().stream().anyMatch(n -> n.contains("lora")));

@@ -144,8 +144,41 @@ public final class ChatMlReader {
                 }
                 add(node, id, base, samples, failures);
             }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw notText(file);
         }
         return new Result(samples, failures);
+    }
+
+    /** A file that is not UTF-8 text (a binary file given by mistake, or text in another encoding). */
+    private static DataException notText(Path file) throws IOException {
+        return new DataException("data file " + file + " is not UTF-8 text: invalid bytes on line " + firstBadLine(file)
+                + " (ChatML data is JSON or JSONL in UTF-8)");
+    }
+
+    /**
+     * The line (from 1) holding the first bytes that are not UTF-8. Found line by line, as the reader decodes whole
+     * buffers ahead of the line it returns; a newline byte never occurs inside a UTF-8 sequence, so lines split safely.
+     */
+    private static long firstBadLine(Path file) throws IOException {
+        long line = 1;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (var in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
+            for (int b = in.read(); ; b = in.read()) {
+                if (b == '\n' || b == -1) {
+                    try {
+                        StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes.toByteArray()));
+                    } catch (java.nio.charset.CharacterCodingException e) {
+                        return line;
+                    }
+                    if (b == -1) return line;
+                    line++;
+                    bytes.reset();
+                } else {
+                    bytes.write(b);
+                }
+            }
+        }
     }
 
     /** Jackson's message without its source description. */
@@ -161,6 +194,8 @@ public final class ChatMlReader {
                 return Character.toString(c);
             }
             return null;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw notText(file);
         }
     }
 
@@ -191,11 +226,16 @@ public final class ChatMlReader {
         String speaker = null;
         JsonNode sp = node.get("speaker");
         if (sp != null && !sp.isNull()) {
-            if (!sp.isValueNode()) throw new StructureException("\"speaker\" must be a string, got " + kind(sp));
+            if (!sp.isTextual()) throw new StructureException("\"speaker\" must be a string, got " + kind(sp));
             speaker = sp.asText();
         }
         JsonNode misc = node.get("misc");
-        if (speaker == null && misc != null && misc.path("speaker").isValueNode()) speaker = misc.path("speaker").asText();
+        if (misc != null && !misc.isNull() && !misc.isObject()) throw new StructureException("\"misc\" must be an object, got " + kind(misc));
+        JsonNode miscSpeaker = misc == null ? null : misc.get("speaker");
+        if (miscSpeaker != null && !miscSpeaker.isNull()) {
+            if (!miscSpeaker.isTextual()) throw new StructureException("\"misc.speaker\" must be a string, got " + kind(miscSpeaker));
+            if (speaker == null) speaker = miscSpeaker.asText();
+        }
         return new ChatMlSample(id, base, messages, startIndex, speaker, misc);
     }
 

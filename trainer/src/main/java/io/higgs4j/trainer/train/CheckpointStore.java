@@ -1,5 +1,7 @@
 package io.higgs4j.trainer.train;
 
+import io.higgs4j.io.TempSibling;
+
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -38,7 +40,7 @@ public final class CheckpointStore {
     public Path save(long step, Writer writer) throws IOException {
         Files.createDirectories(outputDir);
         Path target = outputDir.resolve("checkpoint-" + step);
-        Path tmp = Files.createTempDirectory(outputDir, ".checkpoint-" + step + ".tmp-");
+        Path tmp = TempSibling.directory(target);
         try {
             writer.write(tmp);
             if (Files.exists(target)) deleteTree(target); // the same step saved again (after a resume)
@@ -64,7 +66,7 @@ public final class CheckpointStore {
     public Path saveBest(Writer writer) throws IOException {
         Files.createDirectories(outputDir);
         Path target = outputDir.resolve(BEST);
-        Path tmp = Files.createTempDirectory(outputDir, ".best.tmp-"), old = null;
+        Path tmp = TempSibling.directory(target), old = null;
         try {
             writer.write(tmp);
             if (Files.exists(target)) {

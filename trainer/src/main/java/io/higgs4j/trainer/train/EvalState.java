@@ -3,6 +3,7 @@ package io.higgs4j.trainer.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.higgs4j.json.JsonFields;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,20 +41,20 @@ public record EvalState(double bestLoss, long bestStep, int sinceBest, long last
     public static EvalState read(Path checkpoint) throws IOException {
         Path f = checkpoint.resolve(FILE);
         if (!Files.isRegularFile(f)) return NONE;
-        JsonNode n;
+        JsonNode json;
         try {
-            n = new ObjectMapper().readTree(f.toFile());
+            json = new ObjectMapper().readTree(f.toFile());
         } catch (IOException e) {
             throw new IllegalArgumentException(f + " is not valid JSON: " + e.getMessage());
         }
-        for (String k : new String[] {"best_step", "evaluations_since_best", "last_eval_step"}) {
-            if (!n.path(k).canConvertToLong()) throw new IllegalArgumentException(f + ": \"" + k + "\" must be an integer, got " + n.get(k));
-        }
-        long bestStep = n.get("best_step").asLong();
-        if (bestStep >= 0 && !n.path("best_eval_loss").isNumber()) {
-            throw new IllegalArgumentException(f + ": \"best_eval_loss\" must be a number, got " + n.get("best_eval_loss"));
-        }
-        return new EvalState(bestStep >= 0 ? n.get("best_eval_loss").asDouble() : Double.POSITIVE_INFINITY, bestStep,
-                n.get("evaluations_since_best").asInt(), n.get("last_eval_step").asLong());
+        JsonFields n = JsonFields.of(json, m -> new IllegalArgumentException(f + ": " + m));
+        long bestStep = n.requiredLong("best_step");
+        int sinceBest = n.requiredInt("evaluations_since_best");
+        long lastEval = n.requiredLong("last_eval_step");
+        if (bestStep < -1) throw n.error("best_step", "must be >= -1 (-1: no evaluation yet), got " + bestStep);
+        if (sinceBest < 0) throw n.error("evaluations_since_best", "must be >= 0, got " + sinceBest);
+        if (lastEval < -1) throw n.error("last_eval_step", "must be >= -1 (-1: no evaluation yet), got " + lastEval);
+        double best = bestStep >= 0 ? n.requiredDouble("best_eval_loss") : Double.POSITIVE_INFINITY;
+        return new EvalState(best, bestStep, sinceBest, lastEval);
     }
 }

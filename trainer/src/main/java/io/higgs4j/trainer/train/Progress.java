@@ -46,6 +46,7 @@ public final class Progress {
             out.flush();
         } else if (loggingSteps <= 1 || m.step() % loggingSteps == 0 || m.step() == total) {
             LOG.info(line);
+            if (Memory.BREAKDOWN) LOG.info(Memory.breakdown());
         }
     }
 

@@ -3,6 +3,7 @@ package io.higgs4j.trainer.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.higgs4j.json.JsonFields;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,19 +33,25 @@ public record TrainerState(long globalStep, int epoch, int batchIndex, long micr
         Files.writeString(dir.resolve(FILE), n.toPrettyString());
     }
 
+    /** The state saved in checkpoint; a field missing, of the wrong JSON type or negative is an error naming it. */
     public static TrainerState read(Path checkpoint) throws IOException {
         Path f = checkpoint.resolve(FILE);
         if (!Files.isRegularFile(f)) throw new IllegalArgumentException(checkpoint + " has no " + FILE + ": not a checkpoint");
-        JsonNode n;
+        JsonNode json;
         try {
-            n = new ObjectMapper().readTree(f.toFile());
+            json = new ObjectMapper().readTree(f.toFile());
         } catch (IOException e) {
             throw new IllegalArgumentException(f + " is not valid JSON: " + e.getMessage());
         }
-        for (String k : new String[] {"global_step", "epoch", "batch_index", "micro_step", "seed"}) {
-            if (!n.path(k).canConvertToLong()) throw new IllegalArgumentException(f + " lacks " + k);
-        }
-        return new TrainerState(n.get("global_step").asLong(), n.get("epoch").asInt(), n.get("batch_index").asInt(),
-                n.get("micro_step").asLong(), n.get("seed").asLong(), n.path("total_steps").asLong(), n.path("tokens_seen").asLong());
+        JsonFields n = JsonFields.of(json, m -> new IllegalArgumentException(f + ": " + m));
+        return new TrainerState(count(n, "global_step", n.requiredLong("global_step")), count(n, "epoch", n.requiredInt("epoch")),
+                count(n, "batch_index", n.requiredInt("batch_index")), count(n, "micro_step", n.requiredLong("micro_step")),
+                n.requiredLong("seed"), count(n, "total_steps", n.longOr("total_steps", 0)),
+                count(n, "tokens_seen", n.longOr("tokens_seen", 0)));
+    }
+
+    private static <T extends Number> T count(JsonFields n, String key, T value) {
+        if (value.longValue() < 0) throw n.error(key, "must be >= 0, got " + value);
+        return value;
     }
 }

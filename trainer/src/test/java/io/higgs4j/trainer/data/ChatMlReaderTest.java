@@ -135,6 +135,28 @@ class ChatMlReaderTest {
         assertEquals("mixed.jsonl line 12: bad_structure: message 0 content 0 (text) has no \"text\" string", messages.get(9));
     }
 
+    /** Every field read has its JSON type: a number where a string belongs fails the sample, naming the field. */
+    @Test
+    void wronglyTypedFieldsFailTheirSample(@TempDir Path dir) throws Exception {
+        String ok = "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]";
+        String text = ok + ", \"speaker\": 7}\n"
+                + ok + ", \"misc\": {\"speaker\": true}}\n"
+                + ok + ", \"misc\": [1]}\n"
+                + ok + ", \"start_index\": 1.5}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"audio\", \"audio_url\": 3}]}]}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"audio\", \"audio_url\": \"a.wav\", \"offset\": \"1\"}]}]}\n"
+                + ok + ", \"speaker\": \"amy\", \"misc\": {\"speaker\": \"ignored: speaker is given\"}}\n";
+        ChatMlReader.Result r = ChatMlReader.read(Fixtures.write(dir.resolve("typed.jsonl"), text));
+        List<String> messages = r.failures().stream().map(f -> f.id() + ": " + f.message()).toList();
+        assertEquals(List.of("typed.jsonl line 1: \"speaker\" must be a string, got a number",
+                "typed.jsonl line 2: \"misc.speaker\" must be a string, got a boolean",
+                "typed.jsonl line 3: \"misc\" must be an object, got a list",
+                "typed.jsonl line 4: \"start_index\" must be an integer, got 1.5",
+                "typed.jsonl line 5: message 0 content 0 \"audio_url\" must be a string, got a number",
+                "typed.jsonl line 6: message 0 content 0 \"offset\" must be a number of seconds >= 0, got \"1\""), messages);
+        assertEquals(List.of("amy"), r.samples().stream().map(ChatMlSample::speaker).toList());
+    }
+
     @Test
     void aSingleObjectFileADirectoryAndABrokenArray(@TempDir Path dir) throws Exception {
         Fixtures.write(dir.resolve("set/a.json"), GENERAL);
