@@ -319,6 +319,7 @@ public final class TrainCommand implements Callable<Integer> {
         // The checkpoint to resume from is read and checked before anything is loaded or written.
         resumePoint = resume == null ? null : ResumePoint.read(resumePath());
         if (resumePoint != null) {
+            resumePoint.checkFinetune("full".equals(finetune));
             resumePoint.checkOptions(loraR, loraAlpha, useRslora, LoraConfig.targets(loraTargets));
             if (maxSteps > 0 && resumePoint.finished(maxSteps)) {
                 LOG.info(resumePoint.nothingToDo(maxSteps));

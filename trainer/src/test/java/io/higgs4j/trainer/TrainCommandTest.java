@@ -91,6 +91,9 @@ class TrainCommandTest {
         try (var ckpt = io.higgs4j.safetensors.SafetensorsCheckpoint.open(out); var s = io.higgs4j.torch.Scope.open()) {
             assertArrayEquals(uninterrupted, ckpt.load(name).toFloatArray(), "resumed from checkpoint-4");
         }
+        r = run("train", "--demo", "--output_dir", o, "--max_steps", "12", "--resume");
+        assertEquals(1, r.rc(), "a LoRA run cannot resume a full checkpoint");
+        assertTrue(r.err().contains("is a full fine-tuning checkpoint"), r.err());
         r = run("train", "--demo", "--output_dir", o, "--finetune", "full", "--dtype", "bf16");
         assertEquals(2, r.rc());
         assertTrue(r.err().contains("--dtype bf16 is not supported with it"), r.err());

@@ -11,20 +11,38 @@ import java.util.List;
 
 /**
  * The checkpoint a run resumes from, read and checked before anything is loaded or written: its trainer_state.json
- * and the LoRA shape in its adapter_config.json. A resumed run must build the same adapter, so a LoRA option that
- * differs is an error naming the checkpoint's file, its value and the option.
+ * and the LoRA shape in its adapter_config.json (lora is null for a full fine-tuning checkpoint, which holds the model
+ * instead). A resumed run must build the same adapter, so a LoRA option that differs is an error naming the
+ * checkpoint's file, its value and the option; so is resuming one kind of checkpoint with the other --finetune.
  */
 public record ResumePoint(Path checkpoint, TrainerState state, LoraConfig lora) {
 
     public static ResumePoint read(Path checkpoint) throws IOException {
         TrainerState state = TrainerState.read(checkpoint);
         Path config = checkpoint.resolve(LoraModel.CONFIG_FILE);
-        if (!Files.isRegularFile(config)) throw new IllegalArgumentException(checkpoint + " has no " + LoraModel.CONFIG_FILE + ": not a checkpoint");
-        return new ResumePoint(checkpoint, state, LoraModel.readConfig(config));
+        if (Files.isRegularFile(config)) return new ResumePoint(checkpoint, state, LoraModel.readConfig(config));
+        if (Files.isRegularFile(checkpoint.resolve(io.higgs4j.safetensors.SafetensorsCheckpoint.INDEX_FILE))) {
+            return new ResumePoint(checkpoint, state, null);
+        }
+        throw new IllegalArgumentException(checkpoint + " has neither " + LoraModel.CONFIG_FILE + " (LoRA) nor "
+                + io.higgs4j.safetensors.SafetensorsCheckpoint.INDEX_FILE + " (full fine-tuning): not a checkpoint");
+    }
+
+    /** Refuses a checkpoint of the other --finetune kind. */
+    public void checkFinetune(boolean full) {
+        if (full && lora != null) {
+            throw new IllegalArgumentException("--resume " + checkpoint + " is a LoRA checkpoint (it has " + LoraModel.CONFIG_FILE
+                    + "), but --finetune full was given");
+        }
+        if (!full && lora == null) {
+            throw new IllegalArgumentException("--resume " + checkpoint + " is a full fine-tuning checkpoint (no " + LoraModel.CONFIG_FILE
+                    + "): give --finetune full");
+        }
     }
 
     /** Refuses LoRA options that differ from the checkpoint's (r, alpha, rsLoRA, targets); dropout may change. */
     public void checkOptions(int r, double alpha, boolean useRslora, List<String> targets) {
+        if (lora == null) return; // full fine-tuning: no adapter shape to match
         Path file = checkpoint.resolve(LoraModel.CONFIG_FILE);
         List<String> differ = new ArrayList<>();
         if (lora.r() != r) differ.add("--lora_r " + r + " but r = " + lora.r());
