@@ -1,6 +1,6 @@
 """The PyTorch peer of our step timers: the same Higgs Audio LoRA training step in eager PyTorch (base weights frozen,
 fp32 LoRA via PEFT, fused AdamW), on the same batches (rows half text, half one audio-out clip), timed the same way
-(two warm-up steps, then the mean and the median of STEPS steps).
+(five warm-up steps, then the mean and the median of STEPS steps).
 On CUDA (GpuStepTimer, scripts/gpu-bench.sh) the base is bf16; on CPU (benchmarks/CpuStepTimer, run-quick.sh) it is
 float32, as on our side: both run the same dtype on the same device.
 usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|fwdbwd, comma-separated)] [DEVICE(cuda|cpu)]
@@ -14,6 +14,8 @@ import json, math, statistics, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+WARMUP = 5  # as CpuStepTimer: fewer left the first measured mode paying for the heap's first growth
 
 SMALL = dict(hidden_size=512, num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=2, head_dim=64,
              intermediate_size=1408, vocab_size=4096, rms_norm_eps=1e-5, rope_theta=500000.0)
@@ -136,7 +138,7 @@ def time_step(which, c, b, seq, steps, mode, dev):
     text_ids = torch.randint(0, 1000, (b, text), generator=g).to(dev)
     codes = torch.randint(0, 1024, (8, b * clip), generator=g).to(dev)
     times = []
-    for i in range(steps + 2):
+    for i in range(steps + WARMUP):
         sync(); t0 = time.perf_counter()
         logits, alog, audio = model(text_ids, codes, b, text, clip)
         lab = torch.full(audio.shape, -100, dtype=torch.long, device=dev)
@@ -149,7 +151,7 @@ def time_step(which, c, b, seq, steps, mode, dev):
         else:
             for p in model.parameters(): p.grad = None
         sync()
-        if i >= 2: times.append(time.perf_counter() - t0)
+        if i >= WARMUP: times.append(time.perf_counter() - t0)
     step = sum(times) / len(times)
     median = statistics.median(times)
     what = "LoRA step" if mode == "lora" else "forward+backward"

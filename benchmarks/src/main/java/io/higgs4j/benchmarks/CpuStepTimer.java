@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * The CPU counterpart of GpuStepTimer, timed exactly as scripts/parity/torch_step_peer.py times PyTorch: two warm-up
+ * The CPU counterpart of GpuStepTimer, timed exactly as scripts/parity/torch_step_peer.py times PyTorch: five warm-up
  * steps, then STEPS steps, each from before the forward to after the optimizer (or the gradient reset); prints the mean
  * and the median, one line per mode. Run it on the libtorch that PyTorch ships (LIBTORCH=.../site-packages/torch/lib)
  * to compare the two on the same kernels (benchmarks/run-quick.sh does). Args: config (small | tiny), batch, seqLen,
@@ -14,6 +14,12 @@ import java.util.Locale;
  * <pre>LIBTORCH=... java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar io.higgs4j.benchmarks.CpuStepTimer small 1 256 10 lora,fwdbwd</pre>
  */
 public final class CpuStepTimer {
+    /**
+     * Warm-up steps per mode, as the peer: with two, the first mode of a process still paid for faulting in its heap
+     * (a pass measured first came out 15-40 % slower than the same pass measured second).
+     */
+    static final int WARMUP = 5;
+
     public static void main(String[] args) {
         String which = args.length > 0 ? args[0] : "small";
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1, seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
@@ -31,10 +37,10 @@ public final class CpuStepTimer {
             double[] times = new double[steps];
             try (StepRig rig = new StepRig(which, mode, batch, seq)) {
                 rig.pass = pass;
-                for (int i = 0; i < steps + 2; i++) {
+                for (int i = 0; i < steps + WARMUP; i++) {
                     long t0 = System.nanoTime();
                     rig.step();
-                    if (i >= 2) times[i - 2] = (System.nanoTime() - t0) / 1e9; // two warm-up steps
+                    if (i >= WARMUP) times[i - WARMUP] = (System.nanoTime() - t0) / 1e9;
                 }
             }
             double mean = Arrays.stream(times).average().orElseThrow();
