@@ -10,9 +10,11 @@ mvn -q -B -pl core test-compile
 rm -rf .device && mkdir -p .device/lib
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.xml,jdk.unsupported \
   --strip-debug --no-header-files --no-man-pages --compress zip-9 --output .device/jdk
-cp bindings/target/higgs4j-bindings-*.jar .device/lib/higgs4j-bindings.jar
-cp core/target/higgs4j-core-*.jar .device/lib/higgs4j-core.jar
-cp trainer/target/higgs4j-trainer-*.jar .device/lib/higgs4j-trainer.jar
+# a module's own jar, not its -sources or -javadoc companions
+main_jar() { ls "$1"/target/higgs4j-"$1"-*.jar | grep -v -e '-sources\.jar$' -e '-javadoc\.jar$' | head -n 1; }
+cp $(main_jar bindings) .device/lib/higgs4j-bindings.jar
+cp $(main_jar core) .device/lib/higgs4j-core.jar
+cp $(main_jar trainer) .device/lib/higgs4j-trainer.jar
 # The trainer's runtime jars, without the CPU libtorch carriers (the GPU machine brings its own libtorch) and without
 # XChart (a trimmed JDK has no AWT: the trainer then skips its loss plot). The device takes 64 MiB with the repository.
 for j in trainer/target/lib/*.jar; do

@@ -944,9 +944,9 @@ public final class Tensor implements AutoCloseable {
     public Tensor eq(Tensor other) { checkBinary("eq", other); return compare("aten::eq", other); }
     /** Element-wise this != other, as bool. */
     public Tensor ne(Tensor other) { checkBinary("ne", other); return compare("aten::ne", other); }
-    /** Element-wise this < other, as bool. */
+    /** Element-wise {@code this < other}, as bool. */
     public Tensor lt(Tensor other) { checkBinary("lt", other); return compare("aten::lt", other); }
-    /** Element-wise this <= other, as bool. */
+    /** Element-wise {@code this <= other}, as bool. */
     public Tensor le(Tensor other) { checkBinary("le", other); return compare("aten::le", other); }
     /** Element-wise this > other, as bool. */
     public Tensor gt(Tensor other) { checkBinary("gt", other); return compare("aten::gt", other); }
@@ -957,13 +957,13 @@ public final class Tensor implements AutoCloseable {
     public Tensor eq(double v) { return compareScalar("aten::eq", v); }
     /** Element-wise this != v, as bool. */
     public Tensor ne(double v) { return compareScalar("aten::ne", v); }
-    /** Element-wise this < v, as bool. */
+    /** Element-wise {@code this < v}, as bool. */
     public Tensor lt(double v) { return compareScalar("aten::lt", v); }
     /** Element-wise this > v, as bool. */
     public Tensor gt(double v) { return compareScalar("aten::gt", v); }
     /** Element-wise this >= v, as bool. */
     public Tensor ge(double v) { return compareScalar("aten::ge", v); }
-    /** Element-wise this <= v, as bool. */
+    /** Element-wise {@code this <= v}, as bool. */
     public Tensor le(double v) { return compareScalar("aten::le", v); }
 
     private Tensor compare(String op, Tensor other) {
