@@ -6,6 +6,7 @@ import io.higgs4j.higgs.TrainingPass;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.lora.LoraModel;
 import io.higgs4j.optim.AdamW;
+import io.higgs4j.optim.GradClip;
 import io.higgs4j.safetensors.SafetensorsFile;
 import io.higgs4j.safetensors.SafetensorsWriter;
 import io.higgs4j.torch.Device;

@@ -1,4 +1,4 @@
-package io.higgs4j.trainer.train;
+package io.higgs4j.optim;
 
 import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.DType;
