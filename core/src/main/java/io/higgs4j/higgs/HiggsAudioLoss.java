@@ -79,21 +79,24 @@ public final class HiggsAudioLoss {
         Options opt = options == null ? Options.defaults() : options;
         check(textLogits, labels, audioLogits, audioLabels);
         try (Scope s = Scope.open()) {
-            Tensor text = textLoss(textLogits, labels);
-            Tensor codebooks;
-            Tensor audio;
-            if (audioLogits == null) {
-                codebooks = Tensor.zeros(new long[] {0}, DType.FLOAT32, textLogits.device());
-                audio = Tensor.zeros(new long[] {}, DType.FLOAT32, textLogits.device());
-            } else {
-                codebooks = codebookLosses(audioLogits, audioLabels);
-                audio = opt.audioReduction() == AudioReduction.MEAN ? codebooks.mean() : codebooks.sum();
-            }
-            // the weight is a float32 tensor: a Java double next to a 0-dim float32 tensor would promote to float64
-            Tensor total = opt.textLossWeight() == 1.0 ? text.add(audio)
-                    : text.mul(Tensor.full(new long[] {}, opt.textLossWeight(), DType.FLOAT32, text.device())).add(audio);
-            return new Result(Scope.keep(total), Scope.keep(text), Scope.keep(audio), Scope.keep(codebooks));
+            Result r = combine(textLoss(textLogits, labels), audioLogits == null ? null : codebookLosses(audioLogits, audioLabels), opt);
+            return new Result(Scope.keep(r.total()), Scope.keep(r.text()), Scope.keep(r.audio()), Scope.keep(r.codebookLosses()));
         }
+    }
+
+    /**
+     * The total of a text loss (0-dim float32) and the codebook losses (float32 [K], or null without audio-out: then
+     * audio is 0 and the codebooks [0]), weighted as options say; tensors in the caller's scope. Shared with
+     * TrainingPass, whose losses are made of chunked sums.
+     */
+    static Result combine(Tensor text, Tensor codebookLosses, Options options) {
+        Tensor codebooks = codebookLosses != null ? codebookLosses : Tensor.zeros(new long[] {0}, DType.FLOAT32, text.device());
+        Tensor audio = codebookLosses == null ? Tensor.zeros(new long[] {}, DType.FLOAT32, text.device())
+                : options.audioReduction() == AudioReduction.MEAN ? codebooks.mean() : codebooks.sum();
+        // the weight is a float32 tensor: a Java double next to a 0-dim float32 tensor would promote to float64
+        Tensor total = options.textLossWeight() == 1.0 ? text.add(audio)
+                : text.mul(Tensor.full(new long[] {}, options.textLossWeight(), DType.FLOAT32, text.device())).add(audio);
+        return new Result(total, text, audio, codebooks);
     }
 
     /**

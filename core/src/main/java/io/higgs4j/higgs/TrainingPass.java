@@ -127,44 +127,36 @@ public final class TrainingPass {
             Device device = h.device();
             Tensor normed = model.norm.forward(h).reshape(b * length, hidden);
             Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
-            double textSum = 0;
-            long vocab = model.config.textConfig().vocabSize();
-            int chunk = (int) Math.max(1, CHUNK_ELEMENTS / vocab);
+            // sums stay on the device; the caller reads the result back once per batch
+            Tensor textSum = Tensor.zeros(new long[] {1}, DType.FLOAT64, device);
+            int chunk = textChunkRows(model.config, CHUNK_ELEMENTS);
             for (int from = 0; from < t.textRows().length; from += chunk) {
                 int to = Math.min(t.textRows().length, from + chunk);
                 try (Scope s = Scope.open()) {
-                    Tensor rows = normed.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.textRows(), from, to)).to(device));
-                    Tensor labels = Tensor.of(Arrays.copyOfRange(t.textLabels(), from, to)).to(device);
-                    textSum += model.audioDecoderProj.textLmHead.forward(rows).to(DType.FLOAT32)
-                            .crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0).to(DType.FLOAT64).item();
+                    Tensor ce = textLogits(model, normed, t, from, to, device)
+                            .crossEntropy(textLabels(t, from, to, device), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
+                    textSum = Scope.keep(textSum.add(ce.to(DType.FLOAT64)));
                 }
             }
-            double[] out = new double[2 + 3 * k];
-            out[0] = textSum;
-            out[1] = t.textCount();
-            long classes = model.config.audioCodebookSize() + 2;
-            int audioChunk = (int) Math.max(1, CHUNK_ELEMENTS / (k * classes));
+            Tensor audioSums = Tensor.zeros(new long[] {k}, DType.FLOAT64, device), hits = Tensor.zeros(new long[] {k}, DType.FLOAT64, device);
+            int audioChunk = audioChunkRows(model.config, CHUNK_ELEMENTS);
             for (int from = 0; from < t.audioRows().length; from += audioChunk) {
                 int to = Math.min(t.audioRows().length, from + audioChunk), n = to - from;
                 try (Scope s = Scope.open()) {
-                    long[] positions = new long[n];
-                    for (int i = 0; i < n; i++) positions[i] = t.audioOutPositions()[(int) t.audioRows()[from + i]];
-                    Tensor rows = normed.indexSelect(0, Tensor.of(positions).to(device));
-                    Tensor labels = Tensor.of(Arrays.copyOfRange(t.audioLabels(), from * k, to * k), (long) n * k).to(device);
-                    Tensor logits = model.audioDecoderProj.audioLmHead.forward(rows).view((long) n * k, classes).to(DType.FLOAT32);
+                    Tensor logits = audioLogits(model, normed, t, from, to, device);
+                    Tensor labels = audioLabels(t, from, to, k, device);
                     Tensor counted = labels.ne((double) HiggsAudioLoss.IGNORE_INDEX);
-                    double[] sums = logits.crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
-                            .view(n, k).sum(0, false).to(DType.FLOAT64).toDoubleArray();
-                    double[] hits = logits.argmax(1, false).eq(labels).logicalAnd(counted).view(n, k).sum(0, false)
-                            .to(DType.FLOAT64).toDoubleArray();
-                    for (int c = 0; c < k; c++) {
-                        out[2 + c] += sums[c];
-                        out[2 + 2 * k + c] += hits[c];
-                    }
+                    audioSums = Scope.keep(audioSums.add(logits.crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
+                            .view(n, k).sum(0, false).to(DType.FLOAT64)));
+                    hits = Scope.keep(hits.add(logits.argmax(1, false).eq(labels).logicalAnd(counted).view(n, k).sum(0, false)
+                            .to(DType.FLOAT64)));
                 }
             }
-            for (int c = 0; c < k; c++) out[2 + k + c] = t.codebookCounts()[c];
-            return Scope.keep(Tensor.of(out, out.length));
+            double[] counts = new double[1 + k];
+            counts[0] = t.textCount();
+            for (int c = 0; c < k; c++) counts[1 + c] = t.codebookCounts()[c];
+            Tensor count = Tensor.of(counts, counts.length).to(device);
+            return Scope.keep(Tensor.cat(List.of(textSum, count.narrow(0, 0, 1), audioSums, count.narrow(0, 1, k), hits), 0));
         }
     }
 
@@ -199,10 +191,10 @@ public final class TrainingPass {
 
     /**
      * The rows the heads run on and their labels, from the batch on the host: text rows are flat positions b*L + p
-     * whose label at p + 1 is counted; audio rows are rows i of the audio-out positions whose labels at column i + 1
-     * have a counted codebook.
+     * whose label at p + 1 is counted; audio rows are the flat positions of audio-out columns i whose labels at column
+     * i + 1 have a counted codebook (audioLabels: K per row). hasAudioOut: the batch had audio-out at all.
      */
-    record Targets(long[] textRows, long[] textLabels, long[] audioOutPositions, long[] audioRows, long[] audioLabels,
+    record Targets(long[] textRows, long[] textLabels, boolean hasAudioOut, long[] audioRows, long[] audioLabels,
                    long textCount, long[] codebookCounts) {
 
         static Targets of(HiggsAudioConfig config, AudioMerge plan, long length, Tensor audioLabels) {
@@ -222,7 +214,7 @@ public final class TrainingPass {
             long[] out = plan.audioOutPositions();
             long[] counts = new long[k];
             if (audioLabels == null || out.length == 0) {
-                return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), out, new long[0], new long[0], n, counts);
+                return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), out.length > 0, new long[0], new long[0], n, counts);
             }
             if (audioLabels.dim() != 2 || audioLabels.size(0) != k || audioLabels.size(1) != out.length) {
                 throw new IllegalArgumentException("audio labels " + audioLabels + " must be [" + k + ", " + out.length
@@ -242,9 +234,9 @@ public final class TrainingPass {
                     picked[m * k + c] = y;
                     if (y != HiggsAudioLoss.IGNORE_INDEX) counts[c]++;
                 }
-                audioRows[m++] = i;
+                audioRows[m++] = out[i];
             }
-            return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), out, Arrays.copyOf(audioRows, m),
+            return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), true, Arrays.copyOf(audioRows, m),
                     Arrays.copyOf(picked, m * k), n, counts);
         }
     }
@@ -254,17 +246,9 @@ public final class TrainingPass {
         HiggsAudioLoss.Result result(Targets t, HiggsAudioLoss.Options loss, Device device) {
             try (Scope s = Scope.open(); var g = Torch.noGrad()) {
                 Tensor textLoss = text.div(Tensor.full(new long[] {}, Math.max(1, t.textCount()), DType.FLOAT32, device));
-                Tensor codebookLosses, audio;
-                if (t.audioOutPositions().length == 0) {
-                    codebookLosses = Tensor.zeros(new long[] {0}, DType.FLOAT32, device);
-                    audio = Tensor.zeros(new long[] {}, DType.FLOAT32, device);
-                } else {
-                    codebookLosses = codebooks.div(counts(t.codebookCounts(), device));
-                    audio = loss.audioReduction() == HiggsAudioLoss.AudioReduction.MEAN ? codebookLosses.mean() : codebookLosses.sum();
-                }
-                Tensor total = loss.textLossWeight() == 1.0 ? textLoss.add(audio)
-                        : textLoss.mul(Tensor.full(new long[] {}, loss.textLossWeight(), DType.FLOAT32, device)).add(audio);
-                return new HiggsAudioLoss.Result(Scope.keep(total), Scope.keep(textLoss), Scope.keep(audio), Scope.keep(codebookLosses));
+                Tensor codebookLosses = t.hasAudioOut() ? codebooks.div(counts(t.codebookCounts(), device)) : null;
+                HiggsAudioLoss.Result r = HiggsAudioLoss.combine(textLoss, codebookLosses, loss);
+                return new HiggsAudioLoss.Result(Scope.keep(r.total()), Scope.keep(r.text()), Scope.keep(r.audio()), Scope.keep(r.codebookLosses()));
             }
         }
     }
@@ -278,22 +262,17 @@ public final class TrainingPass {
         HiggsAudioLoss.Options loss = opt.loss();
         Tensor textSum = Tensor.zeros(new long[] {}, DType.FLOAT32, device);
         double textWeight = opt.gradientScale() * loss.textLossWeight() / Math.max(1, t.textCount());
-        long vocab = config.textConfig().vocabSize();
-        int chunk = (int) Math.max(1, chunkElements / vocab);
+        int chunk = textChunkRows(config, chunkElements);
         for (int from = 0; from < t.textRows().length; from += chunk) {
             int to = Math.min(t.textRows().length, from + chunk);
             try (Scope s = Scope.open()) {
-                Tensor rows = leaf.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.textRows(), from, to)).to(device));
-                Tensor labels = Tensor.of(Arrays.copyOfRange(t.textLabels(), from, to)).to(device);
-                Tensor ce = model.audioDecoderProj.textLmHead.forward(rows).to(DType.FLOAT32)
-                        .crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
+                Tensor ce = textLogits(model, leaf, t, from, to, device)
+                        .crossEntropy(textLabels(t, from, to, device), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
                 sendBack(ce.mul(Tensor.full(new long[] {}, textWeight, DType.FLOAT32, device)));
-                textSum = textSum.add(ce.detach());
-                Scope.keep(textSum);
+                textSum = Scope.keep(textSum.add(ce.detach()));
             }
         }
         int k = config.audioNumCodebooks();
-        long classes = config.audioCodebookSize() + 2;
         Tensor codebookSums = Tensor.zeros(new long[] {k}, DType.FLOAT32, device);
         if (t.audioRows().length == 0) return new Sums(textSum, codebookSums);
         // d total / d (sum of codebook c's cross-entropies) = (1/K for MEAN, 1 for SUM) / count_c
@@ -303,24 +282,53 @@ public final class TrainingPass {
             w[c] = (float) (opt.gradientScale() * reduce / Math.max(1, t.codebookCounts()[c]));
         }
         Tensor weights = Tensor.of(w, k).to(device);
-        long[] positions = new long[t.audioRows().length];
-        for (int i = 0; i < positions.length; i++) positions[i] = t.audioOutPositions()[(int) t.audioRows()[i]];
-        int audioChunk = (int) Math.max(1, chunkElements / (k * classes));
-        for (int from = 0; from < positions.length; from += audioChunk) {
-            int to = Math.min(positions.length, from + audioChunk);
+        int audioChunk = audioChunkRows(config, chunkElements);
+        for (int from = 0; from < t.audioRows().length; from += audioChunk) {
+            int to = Math.min(t.audioRows().length, from + audioChunk);
             try (Scope s = Scope.open()) {
-                Tensor rows = leaf.indexSelect(0, Tensor.of(Arrays.copyOfRange(positions, from, to)).to(device));
-                Tensor labels = Tensor.of(Arrays.copyOfRange(t.audioLabels(), from * k, to * k), to - from, k).to(device);
-                // one row per (position, codebook): a contiguous [n K, C] cross-entropy, not K of them or a strided one
-                Tensor logits = model.audioDecoderProj.audioLmHead.forward(rows).view((long) (to - from) * k, classes).to(DType.FLOAT32);
-                Tensor perCodebook = logits.crossEntropy(labels.reshape((long) (to - from) * k), HiggsAudioLoss.IGNORE_INDEX,
-                        Tensor.Reduction.NONE, 0.0).view(to - from, k).sum(0, false);              // [K]
+                Tensor perCodebook = audioLogits(model, leaf, t, from, to, device)
+                        .crossEntropy(audioLabels(t, from, to, k, device), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
+                        .view(to - from, k).sum(0, false);                                          // [K]
                 sendBack(perCodebook.mul(weights).sum());
-                codebookSums = codebookSums.add(perCodebook.detach());
-                Scope.keep(codebookSums);
+                codebookSums = Scope.keep(codebookSums.add(perCodebook.detach()));
             }
         }
         return new Sums(textSum, codebookSums);
+    }
+
+    /** Rows of text logits per chunk: rows x vocabulary stays under chunkElements. */
+    private static int textChunkRows(HiggsAudioConfig c, long chunkElements) {
+        return (int) Math.max(1, chunkElements / c.textConfig().vocabSize());
+    }
+
+    /** Audio-out rows per chunk: rows x K x (C + 2) stays under chunkElements. */
+    private static int audioChunkRows(HiggsAudioConfig c, long chunkElements) {
+        return (int) Math.max(1, chunkElements / ((long) c.audioNumCodebooks() * (c.audioCodebookSize() + 2)));
+    }
+
+    /** Float32 text logits [to - from, vocab] of text rows from..to-1 of hidden. */
+    private static Tensor textLogits(HiggsAudioModel model, Tensor hidden, Targets t, int from, int to, Device device) {
+        Tensor rows = hidden.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.textRows(), from, to)).to(device));
+        return model.audioDecoderProj.textLmHead.forward(rows).to(DType.FLOAT32);
+    }
+
+    private static Tensor textLabels(Targets t, int from, int to, Device device) {
+        return Tensor.of(Arrays.copyOfRange(t.textLabels(), from, to)).to(device);
+    }
+
+    /**
+     * Float32 audio logits of audio rows from..to-1 of hidden, one row per (position, codebook): [(to - from) K, C + 2],
+     * a contiguous cross-entropy rather than K of them or a strided one.
+     */
+    private static Tensor audioLogits(HiggsAudioModel model, Tensor hidden, Targets t, int from, int to, Device device) {
+        Tensor rows = hidden.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.audioRows(), from, to)).to(device));
+        long n = (long) (to - from) * model.config.audioNumCodebooks();
+        return model.audioDecoderProj.audioLmHead.forward(rows).view(n, model.config.audioCodebookSize() + 2).to(DType.FLOAT32);
+    }
+
+    /** The labels [(to - from) K] matching {@link #audioLogits}. */
+    private static Tensor audioLabels(Targets t, int from, int to, int k, Device device) {
+        return Tensor.of(Arrays.copyOfRange(t.audioLabels(), from * k, to * k), (long) (to - from) * k).to(device);
     }
 
     private static void sendBack(Tensor share) {
