@@ -1,8 +1,5 @@
 package io.higgs4j.benchmarks;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -15,7 +12,7 @@ import java.util.Locale;
  * <pre>java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar io.higgs4j.benchmarks.StepPeakMemory small 1 2048 ckpt 2</pre>
  */
 public final class StepPeakMemory {
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
         String which = args[0];
         int batch = Integer.parseInt(args[1]), seq = Integer.parseInt(args[2]);
         StepRig.Pass pass = switch (args[3]) {
@@ -26,25 +23,17 @@ public final class StepPeakMemory {
         };
         int steps = Integer.parseInt(args[4]);
         io.higgs4j.torch.Torch.info(); // libtorch loaded before the first measure
-        long start = status("VmRSS:");
+        long start = NativeMemoryBenchmark.ProcStatus.read("VmRSS");
         try (StepRig rig = new StepRig(which, StepRig.Mode.LORA, batch, seq)) {
             rig.pass = pass;
-            long base = status("VmRSS:");
+            long base = NativeMemoryBenchmark.ProcStatus.read("VmRSS");
             rig.step();
             long t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) rig.step();
             double ms = (System.nanoTime() - t0) / 1e6 / steps;
-            long hwm = status("VmHWM:");
+            long hwm = NativeMemoryBenchmark.ProcStatus.read("VmHWM");
             System.out.printf(Locale.ROOT, "step_peak %s batch %d seq %d pass %s: peak_rss_over_model_mib %.1f peak_rss_over_start_mib %.1f step_ms %.1f%n",
                     which, batch, seq, args[3], (hwm - base) / 1048576.0, (hwm - start) / 1048576.0, ms);
         }
-    }
-
-    /** A /proc/self/status field, in bytes. */
-    static long status(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-        throw new IOException(field + " not in /proc/self/status");
     }
 }

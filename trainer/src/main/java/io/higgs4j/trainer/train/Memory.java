@@ -50,7 +50,7 @@ public final class Memory {
     }
 
     /** A /proc/self/status field in bytes, or -1 where there is none (not Linux). */
-    private static long status(String field) {
+    static long status(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;

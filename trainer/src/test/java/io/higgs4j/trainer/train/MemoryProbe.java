@@ -15,9 +15,6 @@ import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Torch;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 
@@ -27,12 +24,12 @@ import java.util.Random;
  * Args: preset batch seqLen checkpointing(true|false).
  */
 public final class MemoryProbe {
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
         HiggsAudioConfig config = HiggsAudioConfig.preset(args[0]);
         int batch = Integer.parseInt(args[1]), seq = Integer.parseInt(args[2]);
         boolean checkpointing = Boolean.parseBoolean(args[3]);
         Torch.info();
-        long start = status("VmRSS:");
+        long start = Memory.status("VmRSS:");
         Torch.manualSeed(0);
         try (HiggsAudioModel model = new HiggsAudioModel(config, new Init(DType.FLOAT32, Device.CPU, 0.02));
              LoraModel lora = LoraModel.apply(model, MemoryPlanTest.LORA, new Init(DType.FLOAT32, Device.CPU, 0.02));
@@ -47,13 +44,6 @@ public final class MemoryProbe {
                 }
             }
         }
-        System.out.println("peak_bytes " + (status("VmHWM:") - start));
-    }
-
-    private static long status(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-        throw new IOException(field + " not in /proc/self/status");
+        System.out.println("peak_bytes " + (Memory.status("VmHWM:") - start));
     }
 }
