@@ -19,7 +19,7 @@ cp $(main_jar trainer) .device/lib/higgs4j-trainer.jar
 # XChart (a trimmed JDK has no AWT: the trainer then skips its loss plot). The device takes 64 MiB with the repository.
 for j in trainer/target/lib/*.jar; do
   case $(basename "$j") in
-    pytorch-*|openblas-*|xchart-*|pdfbox*|fontbox-*|graphics2d-*|VectorGraphics2D-*|animated-gif-*|commons-*|error_prone*|tokenizers-*) ;;
+    higgs4j-*|pytorch-*|openblas-*|xchart-*|pdfbox*|fontbox-*|graphics2d-*|VectorGraphics2D-*|animated-gif-*|commons-*|error_prone*|tokenizers-*) ;;
     *) cp "$j" .device/lib/ ;;
   esac
 done

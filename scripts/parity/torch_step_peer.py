@@ -4,6 +4,8 @@ fp32 LoRA via PEFT, fused AdamW), on the same batches (rows half text, half one 
 On CUDA (GpuStepTimer, scripts/gpu-bench.sh) the base is bf16; on CPU (benchmarks/CpuStepTimer, run-quick.sh) it is
 float32, as on our side: both run the same dtype on the same device.
 usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|fwdbwd, comma-separated)] [DEVICE(cuda|cpu)]
+   or: torch_step_peer.py CONFIG SIZES STEPS [MODES] [DEVICE], SIZES as BxT[:ckpt] separated by commas (GpuStepTimer's
+       form: one model for every size; ":ckpt" checkpoints each decoder layer with torch.utils.checkpoint)
   lora:   forward, loss, backward, AdamW step on the LoRA parameters (default)
   fwdbwd: forward, loss, backward of the whole model (every parameter trainable, no LoRA, no optimizer), the step
           of HiggsModelBenchmark.forwardBackward
@@ -79,6 +81,8 @@ class Higgs(nn.Module):
         self.audio_decoder_proj.audio_lm_head = nn.Linear(h, k * (cb + 2), bias=False)
         d = c["head_dim"]; self.inv = 1.0 / c["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.float64) / d); self.k, self.cb = k, cb
 
+    ckpt = False  # per-layer activation checkpointing (torch.utils.checkpoint, non-reentrant)
+
     def forward(self, text_ids, codes, b, text, clip):
         # each row: text/2 tokens, the clip's columns, the other text/2 tokens (the merged layout of our batches)
         dev = text_ids.device; hsz = self.embed_tokens.weight.shape[1]
@@ -93,14 +97,22 @@ class Higgs(nn.Module):
         cos, sin = e.cos().to(h.dtype)[None, None], e.sin().to(h.dtype)[None, None]
         mask = torch.zeros(l, l, device=dev, dtype=h.dtype).masked_fill(torch.ones(l, l, dtype=torch.bool, device=dev).triu(1), torch.finfo(h.dtype).min)[None, None]
         for layer in self.layers:
-            h = layer(h, cos, sin, mask, audio)
+            if self.ckpt:
+                h = torch.utils.checkpoint.checkpoint(layer, h, cos, sin, mask, audio, use_reentrant=False)
+            else:
+                h = layer(h, cos, sin, mask, audio)
         h = self.norm(h)
         return self.audio_decoder_proj.text_lm_head(h), self.audio_decoder_proj.audio_lm_head(h[audio]).view(-1, self.k, self.cb + 2), audio
 
 
 def main():
-    which, b, seq, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    modes = (sys.argv[5] if len(sys.argv) > 5 else "lora").split(",")
+    which = sys.argv[1]
+    if "x" in sys.argv[2]:  # CONFIG SIZES STEPS ...
+        sizes = [(int(z.split(":")[0].split("x")[0]), int(z.split(":")[0].split("x")[1]), z.endswith(":ckpt")) for z in sys.argv[2].split(",")]
+        steps, rest = int(sys.argv[3]), sys.argv[4:]
+    else:  # CONFIG BATCH SEQ STEPS ...
+        sizes, steps, rest = [(int(sys.argv[2]), int(sys.argv[3]), False)], int(sys.argv[4]), sys.argv[5:]
+    modes = (rest[0] if len(rest) > 0 else "lora").split(",")
     for mode in modes:
         if mode not in ("lora", "fwdbwd"):
             sys.exit(f"unknown mode {mode!r}: expected lora or fwdbwd")
@@ -111,28 +123,64 @@ def main():
         c = dict(hidden_size=t["hidden_size"], num_hidden_layers=t["num_hidden_layers"], num_attention_heads=t["num_attention_heads"],
                  num_key_value_heads=t["num_key_value_heads"], head_dim=t["head_dim"], intermediate_size=t["intermediate_size"],
                  vocab_size=t["vocab_size"], rms_norm_eps=t["rms_norm_eps"], rope_theta=t["rope_theta"], audio_inter=j["audio_ffn_intermediate_size"])
-    dev = torch.device(sys.argv[6] if len(sys.argv) > 6 else "cuda:0" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(rest[1] if len(rest) > 1 else "cuda:0" if torch.cuda.is_available() else "cpu")
+    ceiling = matmul_tflops(dev) if dev.type == "cuda" else None
+    if ceiling:
+        print(f"bf16 matmul 8192^3: {ceiling:.0f} TFLOP/s", flush=True)
     for mode in modes:
-        time_step(which, c, b, seq, steps, mode, dev)
+        model, inner, opt = build(c, mode, dev)
+        for b, seq, ckpt in sizes:
+            inner.ckpt = ckpt
+            try:
+                time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling)
+            except torch.cuda.OutOfMemoryError as e:
+                print(f"PyTorch {which} batch {b} x {seq} tokens{', checkpointing' if ckpt else ''}: failed: {str(e).splitlines()[0]}", flush=True)
+                model.zero_grad(set_to_none=True)
+        del model, inner, opt
 
 
-def time_step(which, c, b, seq, steps, mode, dev):
-    cuda = dev.type == "cuda"
-    dtype = torch.bfloat16 if cuda else torch.float32
-    sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
+def matmul_tflops(dev):
+    a, b = torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev), torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev)
+    for _ in range(3): a @ b
+    torch.cuda.synchronize(dev); t0 = time.perf_counter()
+    for _ in range(10): a @ b
+    torch.cuda.synchronize(dev)
+    return 10 * 2 * 8192 ** 3 / (time.perf_counter() - t0) / 1e12
+
+
+def flops(c, b, seq):
+    """GpuStepTimer's count: 6 per linear weight on a token's path (the text head on the text half, the audio head on
+    the audio half), plus 12 x layers x hidden x length per token for attention."""
+    h, q, kv = c["hidden_size"], c["num_attention_heads"] * c["head_dim"], c["num_key_value_heads"] * c["head_dim"]
+    body = c["num_hidden_layers"] * (2 * h * q + 2 * h * kv + 3 * h * c["intermediate_size"])
+    heads = (h * c["vocab_size"] + h * 8 * 1026) / 2
+    return 6 * (body + heads) * b * seq + 12 * c["num_hidden_layers"] * h * seq * b * seq
+
+
+def build(c, mode, dev):
+    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     torch.manual_seed(0)
     with torch.device(dev):
-        model = Higgs(c).to(dtype)
+        inner = Higgs(c).to(dtype)
+    model = inner
     if mode == "lora":
         from peft import LoraConfig, get_peft_model
         targets = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj",
                    "mlp.down_proj", "audio_mlp.gate_proj", "audio_mlp.up_proj", "audio_mlp.down_proj"]
-        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=targets))
+        model = get_peft_model(inner, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=targets))
         for n, p in model.named_parameters():
             if "lora_" in n: p.data = p.data.float()
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, fused=True)
     else:
         model.requires_grad_(True); opt = None
+    return model, inner, opt
+
+
+def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling):
+    cuda = dev.type == "cuda"
+    dtype = torch.bfloat16 if cuda else torch.float32
+    sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
+    if cuda: torch.cuda.reset_peak_memory_stats(dev)
     text, clip = seq // 2, seq - seq // 2
     g = torch.Generator().manual_seed(1)
     text_ids = torch.randint(0, 1000, (b, text), generator=g).to(dev)
@@ -156,8 +204,13 @@ def time_step(which, c, b, seq, steps, mode, dev):
     median = statistics.median(times)
     what = "LoRA step" if mode == "lora" else "forward+backward"
     where = "" if cuda else f" on cpu, {torch.get_num_threads()} threads"
-    print(f"PyTorch {torch.__version__} {which} {what}, batch {b} x {seq} tokens, {str(dtype).replace('torch.', '').replace('bfloat16', 'bf16')}{where}:"
-          f" {step * 1e3:.1f} ms, {b * seq / step:.0f} tokens/s, median {median * 1e3:.1f} ms", flush=True)
+    extra = ""
+    if cuda:
+        free, total = torch.cuda.mem_get_info(dev)
+        extra = (f", MFU {flops(c, b, seq) / step / (ceiling * 1e12):.3f}, memory in use {(total - free) / 2**30:.1f} GiB"
+                 f" (tensors' peak {torch.cuda.max_memory_allocated(dev) / 2**30:.1f} GiB)")
+    print(f"PyTorch {torch.__version__} {which} {what}, batch {b} x {seq} tokens, {str(dtype).replace('torch.', '').replace('bfloat16', 'bf16')}"
+          f"{', checkpointing' if ckpt else ''}{where}: {step * 1e3:.1f} ms, {b * seq / step:.0f} tokens/s, median {median * 1e3:.1f} ms{extra}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@ package io.higgs4j.bench;
 
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
-import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.higgs.SyntheticBatch;
+import io.higgs4j.higgs.TrainingPass;
 import io.higgs4j.lora.LoraConfig;
 import io.higgs4j.lora.LoraModel;
 import io.higgs4j.nn.Init;
@@ -20,16 +20,24 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * For the GPU machine (run by scripts/gpu-check.sh with `bench`): the bf16 matmul ceiling, then LoRA training steps
- * (forward, loss, backward, fused AdamW) of a Higgs config in bf16 on cuda:0, with tokens/s and MFU against that
- * ceiling. Args: config (small | path to config.json), batch, seqLen, steps.
+ * For the GPU machine (scripts/gpu-bench.sh): the bf16 matmul ceiling, then LoRA training steps (the trainer's
+ * {@link TrainingPass}, fused AdamW) of a Higgs config in bf16 on cuda:0 for a list of batch sizes, with tokens/s, MFU
+ * against that ceiling, and the device memory in use after the size's steps. Args: config (small | path to
+ * config.json), steps, sizes as BxT[:ckpt] separated by commas (":ckpt" turns gradient checkpointing on). One model
+ * and one optimizer serve every size; list sizes in ascending memory order, since the caching allocator keeps what it
+ * reserved and "memory in use" (cudaMemGetInfo: total minus free) is then the peak so far.
  */
 public final class GpuStepTimer {
+    private static final int WARMUP = 5; // as the peer
+
     public static void main(String[] args) throws Exception {
+        if (args.length != 3) {
+            System.err.println("usage: GpuStepTimer CONFIG(small|config.json) STEPS SIZES(BxT[:ckpt],...)");
+            System.exit(2);
+        }
         Device cuda = Device.cuda(0);
-        String which = args.length > 0 ? args[0] : "small";
-        int batch = args.length > 1 ? Integer.parseInt(args[1]) : 4, seq = args.length > 2 ? Integer.parseInt(args[2]) : 1024;
-        int steps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        String which = args[0];
+        int steps = Integer.parseInt(args[1]);
         double ceiling = matmulTflops(cuda);
         System.out.printf("bf16 matmul 8192^3: %.0f TFLOP/s%n", ceiling);
         HiggsAudioConfig c = which.equals("small") ? HiggsAudioConfig.preset("small") : HiggsAudioConfig.fromFile(Path.of(which));
@@ -39,30 +47,57 @@ public final class GpuStepTimer {
              LoraModel lora = LoraModel.apply(model, LoraConfig.of(16, 32, 0.0, "comprehensive", List.of()), new Init(DType.FLOAT32, cuda, 0.02));
              AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(1e-4))) {
             Torch.cudaSynchronize(0);
-            System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s%n", which, model.parameterCount(), (System.nanoTime() - t0) / 1e9);
-            HiggsAudioBatch b = SyntheticBatch.mixed(c, batch, seq, new Random(1));
-            double total = 0;
-            for (int i = 0; i < steps + 5; i++) {
-                long s0 = System.nanoTime();
-                try (Scope s = Scope.open()) {
-                    HiggsAudioBatch onDevice = b.to(cuda);
-                    // the trainer's pass: heads only where there are labels, the loss in chunks
-                    io.higgs4j.higgs.TrainingPass.run(model, onDevice, 8, io.higgs4j.higgs.TrainingPass.Options.defaults());
-                    opt.step();
+            System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s, memory in use %.1f GiB%n", which, model.parameterCount(),
+                    (System.nanoTime() - t0) / 1e9, Torch.cudaMemoryInUse() / (double) (1L << 30));
+            for (String size : args[2].split(",")) {
+                boolean ckpt = size.endsWith(":ckpt");
+                String[] bt = size.replace(":ckpt", "").split("x");
+                int batch = Integer.parseInt(bt[0]), seq = Integer.parseInt(bt[1]);
+                try {
+                    double step = time(model, opt, c, batch, seq, steps, ckpt, cuda);
+                    double tokens = (double) batch * seq;
+                    System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: %.1f ms, %.0f tokens/s, MFU %.3f, memory in use %.1f GiB%n",
+                            which, batch, seq, ckpt ? ", checkpointing" : "", step * 1e3, tokens / step,
+                            flops(c, batch, seq) / step / (ceiling * 1e12), Torch.cudaMemoryInUse() / (double) (1L << 30));
+                } catch (RuntimeException e) { // out of memory at this size: say so, go on with the next
+                    System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: failed: %s%n", which, batch, seq,
+                            ckpt ? ", checkpointing" : "", e.getMessage().lines().findFirst().orElse(""));
                     opt.zeroGrad();
                 }
-                Torch.cudaSynchronize(0);
-                double sec = (System.nanoTime() - s0) / 1e9;
-                if (i >= 5) total += sec; // five warm-up steps, as the peer
             }
-            double step = total / steps, tokens = (double) batch * seq;
-            long h = c.textConfig().hiddenSize(), kv = (long) c.textConfig().numKeyValueHeads() * c.textConfig().headDim();
-            long perToken = c.textConfig().numHiddenLayers() * (2 * h * h + 2 * h * kv + 3 * h * c.textConfig().intermediateSize())
-                    + h * c.textConfig().vocabSize() + h * c.audioVocabSize() / 2;
-            double flops = 6.0 * perToken * tokens + 12.0 * batch * seq * (double) seq * h * c.textConfig().numHiddenLayers();
-            System.out.printf("%s LoRA step, batch %d x %d tokens, bf16: %.1f ms, %.0f tokens/s, MFU %.2f%n",
-                    which, batch, seq, step * 1e3, tokens / step, flops / step / (ceiling * 1e12));
         }
+    }
+
+    /** Mean seconds of a step after the warm-ups. */
+    static double time(HiggsAudioModel model, AdamW opt, HiggsAudioConfig c, int batch, int seq, int steps, boolean ckpt, Device cuda) {
+        HiggsAudioBatch b = SyntheticBatch.mixed(c, batch, seq, new Random(1));
+        TrainingPass.Options options = new TrainingPass.Options(null, ckpt, 1.0);
+        double total = 0;
+        for (int i = 0; i < steps + WARMUP; i++) {
+            long s0 = System.nanoTime();
+            try (Scope s = Scope.open()) {
+                TrainingPass.run(model, b.to(cuda), 8, options);
+                opt.step();
+                opt.zeroGrad();
+            }
+            Torch.cudaSynchronize(0);
+            if (i >= WARMUP) total += (System.nanoTime() - s0) / 1e9;
+        }
+        return total / steps;
+    }
+
+    /**
+     * Model FLOPs of a step, as the peer counts them: 6 per linear weight on a token's path (attention projections and
+     * the token's MLP; the text head on the half of the tokens that are text, the audio head on the audio half), plus
+     * 12 x layers x hidden x length per token for attention (Megatron's count, causal mask not halved).
+     */
+    static double flops(HiggsAudioConfig c, int batch, int seq) {
+        var t = c.textConfig();
+        double h = t.hiddenSize(), kv = (double) t.numKeyValueHeads() * t.headDim(), q = (double) t.numAttentionHeads() * t.headDim();
+        double body = t.numHiddenLayers() * (2 * h * q + 2 * h * kv + 3 * h * t.intermediateSize());
+        double heads = (h * t.vocabSize() + h * c.audioVocabSize()) / 2;
+        double tokens = (double) batch * seq;
+        return 6 * (body + heads) * tokens + 12.0 * t.numHiddenLayers() * h * seq * tokens;
     }
 
     static double matmulTflops(Device cuda) {

@@ -30,6 +30,10 @@ public final class HiggsTokenizer implements AutoCloseable {
         // a CUDA flavour and try to download it. Both settings can still be overridden from the command line.
         if (System.getProperty("RUST_FLAVOR") == null && System.getenv("RUST_FLAVOR") == null) System.setProperty("RUST_FLAVOR", "cpu");
         if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+        // DJL detects the platform by loading the system's libcudart through JNA and querying it in this process: a
+        // second CUDA runtime beside libtorch's own, after which libtorch's first CUDA kernel fails with "invalid
+        // resource handle" (seen on an H200 with torch 2.11+cu130 and /usr/local/cuda-13.0). Forked, DJL asks a child JVM.
+        if (System.getProperty("ai.djl.util.cuda.fork") == null) System.setProperty("ai.djl.util.cuda.fork", "true");
     }
 
     private static final Map<String, String> OPTIONS = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");

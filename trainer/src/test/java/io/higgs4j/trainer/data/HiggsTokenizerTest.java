@@ -59,6 +59,14 @@ class HiggsTokenizerTest {
     }
 
     @Test
+    void djlQueriesCudaInAChildProcessNotInThisOne() {
+        // In-process, DJL's platform probe loads a second CUDA runtime and libtorch's kernels then fail on CUDA.
+        try (HiggsTokenizer demo = HiggsTokenizer.demo()) {
+            assertEquals("true", System.getProperty("ai.djl.util.cuda.fork"));
+        }
+    }
+
+    @Test
     void theDemoTokenizerMatchesTheTinyPreset() {
         try (HiggsTokenizer demo = HiggsTokenizer.demo()) {
             HiggsTokenizer.SpecialTokens s = demo.specialTokens();
