@@ -8,7 +8,7 @@ export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 mvn -q -B -DskipTests package
 mvn -q -B -pl core test-compile
 rm -rf .device && mkdir -p .device/lib
-"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.xml,jdk.unsupported \
+"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.xml,jdk.unsupported,jdk.jfr \
   --strip-debug --no-header-files --no-man-pages --compress zip-9 --output .device/jdk
 # a module's own jar, not its -sources or -javadoc companions
 main_jar() { ls "$1"/target/higgs4j-"$1"-*.jar | grep -v -e '-sources\.jar$' -e '-javadoc\.jar$' | head -n 1; }

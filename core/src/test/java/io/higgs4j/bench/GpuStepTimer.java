@@ -2,6 +2,7 @@ package io.higgs4j.bench;
 
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.higgs.SyntheticBatch;
 import io.higgs4j.higgs.TrainingPass;
@@ -23,7 +24,9 @@ import java.util.Random;
  * For the GPU machine (scripts/gpu-bench.sh): the bf16 matmul ceiling, then LoRA training steps (the trainer's
  * {@link TrainingPass}, fused AdamW) of a Higgs config in bf16 on cuda:0 for a list of batch sizes, with tokens/s, MFU
  * against that ceiling, and the device memory in use after the size's steps. Args: config (small | path to
- * config.json), steps, sizes as BxT[:ckpt] separated by commas (":ckpt" turns gradient checkpointing on). One model
+ * config.json), steps, sizes as BxT[:ckpt|:plain] separated by commas (":ckpt" turns gradient checkpointing on,
+ * ":plain" times the plain pass instead: full logits, the loss, one backward). "host" is the part of a step before its
+ * final synchronise: when it is close to the step, the step is bound by the host, not by the GPU. One model
  * and one optimizer serve every size; list sizes in ascending memory order, since the caching allocator keeps what it
  * reserved and "memory in use" (cudaMemGetInfo: total minus free) is then the peak so far.
  */
@@ -50,14 +53,14 @@ public final class GpuStepTimer {
             System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s, memory in use %.1f GiB%n", which, model.parameterCount(),
                     (System.nanoTime() - t0) / 1e9, Torch.cudaMemoryInUse() / (double) (1L << 30));
             for (String size : args[2].split(",")) {
-                boolean ckpt = size.endsWith(":ckpt");
-                String[] bt = size.replace(":ckpt", "").split("x");
+                boolean ckpt = size.endsWith(":ckpt"), plain = size.endsWith(":plain");
+                String[] bt = size.replaceAll(":.*", "").split("x");
                 int batch = Integer.parseInt(bt[0]), seq = Integer.parseInt(bt[1]);
                 try {
-                    double step = time(model, opt, c, batch, seq, steps, ckpt, cuda);
-                    double tokens = (double) batch * seq;
-                    System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: %.1f ms, %.0f tokens/s, MFU %.3f, memory in use %.1f GiB%n",
-                            which, batch, seq, ckpt ? ", checkpointing" : "", step * 1e3, tokens / step,
+                    double[] t = time(model, opt, c, batch, seq, steps, ckpt, plain, cuda);
+                    double step = t[0], tokens = (double) batch * seq;
+                    System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: %.1f ms (host %.1f ms), %.0f tokens/s, MFU %.3f, memory in use %.1f GiB%n",
+                            which, batch, seq, ckpt ? ", checkpointing" : plain ? ", plain pass" : "", step * 1e3, t[1] * 1e3, tokens / step,
                             flops(c, batch, seq) / step / (ceiling * 1e12), Torch.cudaMemoryInUse() / (double) (1L << 30));
                 } catch (RuntimeException e) { // out of memory at this size: say so, go on with the next
                     System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: failed: %s%n", which, batch, seq,
@@ -68,22 +71,33 @@ public final class GpuStepTimer {
         }
     }
 
-    /** Mean seconds of a step after the warm-ups. */
-    static double time(HiggsAudioModel model, AdamW opt, HiggsAudioConfig c, int batch, int seq, int steps, boolean ckpt, Device cuda) {
+    /** Mean seconds of a step after the warm-ups, and of its host part (before the final synchronise). */
+    static double[] time(HiggsAudioModel model, AdamW opt, HiggsAudioConfig c, int batch, int seq, int steps, boolean ckpt, boolean plain,
+                         Device cuda) {
         HiggsAudioBatch b = SyntheticBatch.mixed(c, batch, seq, new Random(1));
         TrainingPass.Options options = new TrainingPass.Options(null, ckpt, 1.0);
-        double total = 0;
+        double total = 0, host = 0;
         for (int i = 0; i < steps + WARMUP; i++) {
             long s0 = System.nanoTime();
             try (Scope s = Scope.open()) {
-                TrainingPass.run(model, b.to(cuda), 8, options);
+                HiggsAudioBatch onDevice = b.to(cuda);
+                if (plain) {
+                    HiggsAudioModel.Output out = model.forward(onDevice, 8);
+                    HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), onDevice.labelAudioIds()).total().backward();
+                } else {
+                    TrainingPass.run(model, onDevice, 8, options);
+                }
                 opt.step();
                 opt.zeroGrad();
             }
+            long s1 = System.nanoTime();
             Torch.cudaSynchronize(0);
-            if (i >= WARMUP) total += (System.nanoTime() - s0) / 1e9;
+            if (i >= WARMUP) {
+                total += (System.nanoTime() - s0) / 1e9;
+                host += (s1 - s0) / 1e9;
+            }
         }
-        return total / steps;
+        return new double[] {total / steps, host / steps};
     }
 
     /**
