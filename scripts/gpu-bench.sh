@@ -3,7 +3,7 @@
 # (scripts/parity/torch_step_peer.py) on the same card, in one run: the released 3B config at 1 x 1024, 4 x 1024 and
 # 8 x 2048 tokens (8 x 2048 with and without activation checkpointing), then the small preset at 4 x 1024.
 # Each side builds its model once and times the sizes in ascending memory order (see GpuStepTimer on "memory in use").
-# Needs the bundle of scripts/prepare-gpu-bundle.sh (with core's test classes) and PyTorch >= 2.10 with peft.
+# Needs the bundle of `scripts/prepare-gpu-bundle.sh bench` and PyTorch >= 2.10 with peft.
 set -uo pipefail
 bundle=${BUNDLE:-.device}
 config3b=${CONFIG_3B:-$bundle/fixtures/higgs-audio-v2-3b/config.json}

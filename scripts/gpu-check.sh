@@ -25,7 +25,7 @@ echo "== core tests on $LIBTORCH"
 "$java" --enable-native-access=ALL-UNNAMED -jar "$bundle"/junit-console.jar execute \
   --class-path "$bundle/test-classes:$bundle/lib/higgs4j-core.jar:$bundle/lib/higgs4j-bindings.jar$(printf ':%s' "$bundle"/lib/jackson-*.jar)" \
   --scan-class-path "$bundle/test-classes" --details=summary --disable-banner \
-  --reports-dir "$out/junit" 2>&1 | tee "$out/tests.txt" | grep -v "^\[E\|^frame #\|^Exception raised" 
+  2>&1 | tee "$out/tests.txt" | grep -v "^\[E\|^frame #\|^Exception raised" 
 tests=${PIPESTATUS[0]}
 echo "== nccl"
 # A one-rank all-reduce and all-gather of CUDA tensors through NcclCommunicator (core's test classes). NcclLoader looks
