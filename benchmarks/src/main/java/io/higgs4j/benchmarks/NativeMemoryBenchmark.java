@@ -16,14 +16,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SegmentAllocator;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -184,21 +176,10 @@ public class NativeMemoryBenchmark {
     static final class ProcStatus {
         private ProcStatus() {}
 
-        /** glibc's mallinfo2 (ten size_t fields: arena is index 0, hblkhd index 4), or null where it is missing. */
-        private static final MethodHandle MALLINFO2 = Linker.nativeLinker().defaultLookup().find("mallinfo2")
-                .map(a -> Linker.nativeLinker().downcallHandle(a, FunctionDescriptor.of(MemoryLayout.structLayout(
-                        java.util.stream.IntStream.range(0, 10).mapToObj(i -> ValueLayout.JAVA_LONG.withName("f" + i)).toArray(MemoryLayout[]::new)))))
-                .orElse(null);
-
         /** Bytes malloc has from the system (arenas and mmapped chunks), or -1. */
         static long mallocFootprint() {
-            if (MALLINFO2 == null) return -1;
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment info = (MemorySegment) MALLINFO2.invokeExact((SegmentAllocator) a);
-                return info.getAtIndex(ValueLayout.JAVA_LONG, 0) + info.getAtIndex(ValueLayout.JAVA_LONG, 4);
-            } catch (Throwable t) {
-                return -1;
-            }
+            io.higgs4j.torch.Torch.MallocStats m = io.higgs4j.torch.Torch.mallocStats();
+            return m == null ? -1 : m.held();
         }
 
         static long read(String field) {

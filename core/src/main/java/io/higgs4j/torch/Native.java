@@ -87,15 +87,21 @@ final class Native {
                             .toArray(java.lang.foreign.MemoryLayout[]::new)))))
             .orElse(null);
 
-    /** Bytes the C heap has handed out (malloc'd and mmapped), or -1 where glibc's mallinfo2 is missing. */
-    static long mallocInUse() {
-        if (MALLINFO2 == null) return -1;
+    /** glibc's mallinfo2 fields (arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost), or null where it is missing. */
+    static long[] mallinfo2() {
+        if (MALLINFO2 == null) return null;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment info = (MemorySegment) MALLINFO2.invokeExact((java.lang.foreign.SegmentAllocator) a);
-            return info.getAtIndex(ValueLayout.JAVA_LONG, 7) + info.getAtIndex(ValueLayout.JAVA_LONG, 4);
+            return info.toArray(ValueLayout.JAVA_LONG);
         } catch (Throwable t) {
-            return -1;
+            return null;
         }
+    }
+
+    /** Bytes the C heap has handed out (malloc'd and mmapped), or -1 where glibc's mallinfo2 is missing. */
+    static long mallocInUse() {
+        long[] m = mallinfo2();
+        return m == null ? -1 : m[7] + m[4];
     }
 
     /**

@@ -95,6 +95,18 @@ public final class Torch {
         return Native.mallocInUse();
     }
 
+    /**
+     * glibc's C heap, where libtorch's CPU tensors live, in bytes: handed out (malloc'd and mmapped), held from the system
+     * (arenas and mmapped chunks), free inside the arenas, and mmapped alone.
+     */
+    public record MallocStats(long inUse, long held, long free, long mmapped) {}
+
+    /** The C heap's statistics from glibc's mallinfo2, or null where it is missing (musl, macOS). */
+    public static MallocStats mallocStats() {
+        long[] m = Native.mallinfo2();
+        return m == null ? null : new MallocStats(m[7] + m[4], m[0] + m[4], m[8], m[4]);
+    }
+
     /** Bytes in use on the current CUDA device (cudaMemGetInfo: total minus free), or -1 without CUDA. */
     public static long cudaMemoryInUse() {
         return cudaAvailable() ? Native.cudaMemoryInUse() : -1;

@@ -3,20 +3,11 @@ package io.higgs4j.trainer.train;
 import io.higgs4j.torch.Device;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SegmentAllocator;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.stream.IntStream;
 
 /**
  * Memory to report per step: device memory in use on CUDA, the process's resident set on the CPU. With the environment
@@ -69,32 +60,15 @@ public final class Memory {
     static String breakdown() {
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         MemoryUsage nonHeap = ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage();
-        long[] m = mallinfo2();
+        io.higgs4j.torch.Torch.MallocStats m = io.higgs4j.torch.Torch.mallocStats();
         String malloc = m == null ? "malloc n/a"
                 : String.format(Locale.ROOT, "malloc in use %.1f MiB, held %.1f MiB (free %.1f, mmapped %.1f)",
-                        mib(m[7] + m[4]), mib(m[0] + m[4]), mib(m[8]), mib(m[4]));
+                        mib(m.inUse()), mib(m.held()), mib(m.free()), mib(m.mmapped()));
         return String.format(Locale.ROOT, "memory: rss %.1f MiB, java heap used %.1f MiB committed %.1f MiB, non-heap %.1f MiB, %s",
                 mib(rssBytes()), mib(heap.getUsed()), mib(heap.getCommitted()), mib(nonHeap.getCommitted()), malloc);
     }
 
     private static double mib(long bytes) {
         return bytes / 1048576.0;
-    }
-
-    /** glibc's struct mallinfo2 (ten size_t: arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost). */
-    private static final MethodHandle MALLINFO2 = Linker.nativeLinker().defaultLookup().find("mallinfo2")
-            .map(a -> Linker.nativeLinker().downcallHandle(a, FunctionDescriptor.of(MemoryLayout.structLayout(
-                    IntStream.range(0, 10).mapToObj(i -> ValueLayout.JAVA_LONG.withName("f" + i)).toArray(MemoryLayout[]::new)))))
-            .orElse(null);
-
-    /** The ten fields, or null where glibc's mallinfo2 is missing (musl, macOS). */
-    private static long[] mallinfo2() {
-        if (MALLINFO2 == null) return null;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment info = (MemorySegment) MALLINFO2.invokeExact((SegmentAllocator) a);
-            return info.toArray(ValueLayout.JAVA_LONG);
-        } catch (Throwable t) {
-            return null;
-        }
     }
 }
