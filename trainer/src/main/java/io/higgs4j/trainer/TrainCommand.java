@@ -14,7 +14,7 @@ import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.dist.ProcessGroup;
 import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.trainer.generate.SamplePrompts;
-import io.higgs4j.trainer.train.BatchSource;
+import io.higgs4j.trainer.data.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
 import io.higgs4j.trainer.train.Evaluation;
 import io.higgs4j.trainer.train.FullFinetune;
@@ -359,7 +359,8 @@ public final class TrainCommand implements Callable<Integer> {
         TrainingData.Prepared prepared = TrainingData.prepare(this, outputDir, group.rank(), group.worldSize());
         HiggsAudioConfig c = prepared.config();
         Torch.manualSeed(seed);
-        try (HiggsAudioModel model = new HiggsAudioModel(c, prepared.weights() == null
+        try (var batches = prepared.batches(); // stops its prefetch thread when the run ends
+             HiggsAudioModel model = new HiggsAudioModel(c, prepared.weights() == null
                 ? new Init(baseDtype, dev, c.textConfig().initializerRange()) : Init.forLoading(baseDtype, dev))) {
             boolean freshProjection = false;
             if (prepared.weights() != null) freshProjection = model.loadWeights(prepared.weights(), whisperModel);
@@ -382,7 +383,7 @@ public final class TrainCommand implements Callable<Integer> {
                          new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay));
                  WhisperTowerCache towerCache = whisperTowerCache(model, prepared)) {
                 LOG.info("model: {}; base in {} on {}; {}", prepared.describe(), baseDtype, dev, trained.describe());
-                BatchSource data = prepared.batches();
+                BatchSource data = batches;
                 long total = maxSteps > 0 ? maxSteps
                         : Math.max(1, (long) Math.ceil((double) data.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
                 if (resumePoint != null && resumePoint.finished(total)) { // --num_epochs: the total is known only now

@@ -9,7 +9,7 @@ import io.higgs4j.trainer.data.EncodedSample;
 import io.higgs4j.trainer.data.EvalSplit;
 import io.higgs4j.trainer.data.HiggsTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
-import io.higgs4j.trainer.train.BatchSource;
+import io.higgs4j.trainer.data.ShardedBatches;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +28,7 @@ final class TrainingData {
     static final int DEMO_SAMPLES = 48, DEMO_SPEAKERS = 4;
 
     /** What train needs: the config, where the weights are (null: random initialisation), and the batches. */
-    record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, BatchSource batches, String describe,
+    record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, ShardedBatches batches, String describe,
                     HiggsTokenizer tokenizer, Path demoDir, List<EncodedSample> evalSamples) {}
 
     static Prepared prepare(TrainCommand cmd, Path outputDir) throws IOException {
@@ -92,7 +92,7 @@ final class TrainingData {
         }
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), cmd.batchSize(), cmd.seed());
         Collator collator = new Collator(config);
-        return new Prepared(config, weights, cmd.demo() ? null : name, new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid, rank, world), name,
+        return new Prepared(config, weights, cmd.demo() ? null : name, ShardedBatches.collating(sampler, collator, valid, rank, world), name,
                 tokenizer, demoDir, eval);
     }
 }

@@ -10,6 +10,7 @@ import io.higgs4j.optim.GradClip;
 import io.higgs4j.safetensors.SafetensorsFile;
 import io.higgs4j.safetensors.SafetensorsWriter;
 import io.higgs4j.torch.Device;
+import io.higgs4j.trainer.data.BatchSource;
 import io.higgs4j.trainer.dist.GradientBuckets;
 import io.higgs4j.trainer.dist.ProcessGroup;
 import io.higgs4j.trainer.dist.ProcessGroups;
@@ -32,7 +33,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * resumed run repeats the uninterrupted one's dropout masks.
  *
  * <p>Data parallelism: with a {@link ProcessGroup} of W ranks, each rank reads its own share of the batches (see
- * {@link DistributedBatches}); rank 0's trainable weights are broadcast at the start (after a
+ * {@link io.higgs4j.trainer.data.ShardedBatches}); rank 0's trainable weights are broadcast at the start (after a
  * resume too); after the last micro-batch's backward of every step the gradients are averaged over the ranks (in
  * buckets); the loss numbers are averaged too, so every rank logs and clips the same. A step of W ranks with
  * accumulation A is then the step of one process with accumulation W x A over the same batches, and the micro-batch
