@@ -356,7 +356,7 @@ public final class TrainCommand implements Callable<Integer> {
             group.barrier(); // the other ranks validate only once rank 0 has written every codes file
         }
 
-        TrainingData.Prepared prepared = TrainingData.prepare(this, outputDir, group.rank(), group.worldSize());
+        TrainingData.Prepared prepared = TrainingData.prepare(dataRequest(), group.rank(), group.worldSize());
         HiggsAudioConfig c = prepared.config();
         Torch.manualSeed(seed);
         try (var batches = prepared.batches(); // stops its prefetch thread when the run ends
@@ -539,17 +539,11 @@ public final class TrainCommand implements Callable<Integer> {
         return samplePrompts != null && samplePrompts.toString().equals("none");
     }
 
-    // accessors for TrainingData
-    boolean demo() { return demo; }
-    Path dataPath() { return dataPath; }
-    Path modelPath() { return modelPath; }
-    String config() { return config; }
-    Path tokenizer() { return tokenizer; }
-    int batchSize() { return batchSize; }
-    int maxSeqLen() { return maxSeqLen; }
-    long seed() { return seed; }
-    Path evalDataPath() { return evalDataPath; }
-    double evalRatio() { return evalRatio; }
+    /** What TrainingData reads of these options. */
+    TrainingData.Request dataRequest() {
+        return new TrainingData.Request(demo, modelPath, config, tokenizer, dataPath, evalDataPath, evalRatio, batchSize, maxSeqLen,
+                seed, promptLayout(), encodeWhisperEmbed, outputDir);
+    }
+
     io.higgs4j.trainer.data.PromptLayout promptLayout() { return io.higgs4j.trainer.data.PromptLayout.parse(promptLayout); }
-    boolean encodeWhisperEmbed() { return encodeWhisperEmbed; }
 }
