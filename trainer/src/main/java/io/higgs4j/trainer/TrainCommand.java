@@ -11,6 +11,7 @@ import io.higgs4j.optim.AdamW;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Torch;
+import io.higgs4j.trainer.dist.Backend;
 import io.higgs4j.trainer.dist.ProcessGroup;
 import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.trainer.generate.SamplePrompts;
@@ -261,7 +262,11 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage().startsWith("No enum") ? "--audio_loss_reduction must be mean or sum, got " + audioLossReduction : e.getMessage());
         }
-        if (backend != null && !List.of("cpu", "nccl").contains(backend)) throw bad("--backend must be cpu or nccl, got " + backend);
+        try {
+            if (backend != null) Backend.parse(backend);
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
         try {
             MemoryPlan.Finetune.parse(finetune);
             if (dtype != null) MemoryPlan.parseDtype(dtype);
@@ -318,7 +323,7 @@ public final class TrainCommand implements Callable<Integer> {
         ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
         int localRank = launch.distributed() ? launch.localRank() : 0;
         Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(localRank) : Device.CPU;
-        String be = backend != null ? backend : dev.type() == Device.Type.CUDA ? "nccl" : "cpu";
+        Backend be = backend != null ? Backend.parse(backend) : Backend.defaultFor(dev);
         try (ProcessGroup group = ProcessGroups.fromEnvironment(be, dev)) {
             if (group.worldSize() > 1) {
                 LOG.info("rank {} of {} (backend {}) on {}", group.rank(), group.worldSize(), be, dev);
