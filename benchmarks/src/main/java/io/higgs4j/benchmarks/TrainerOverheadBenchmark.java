@@ -19,7 +19,7 @@ import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
 import io.higgs4j.trainer.data.HiggsTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
-import io.higgs4j.trainer.train.BatchSource;
+import io.higgs4j.trainer.data.BatchSource;
 import io.higgs4j.trainer.train.LrSchedule;
 import io.higgs4j.trainer.train.Progress;
 import io.higgs4j.trainer.train.Trainer;
@@ -76,7 +76,7 @@ public class TrainerOverheadBenchmark {
         }
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), BATCH, 1);
         Collator collator = new Collator(config);
-        source = new io.higgs4j.trainer.train.SampledBatches(sampler, collator, valid);
+        source = io.higgs4j.trainer.data.ShardedBatches.collating(sampler, collator, valid, 0, 1);
         for (int i = 0; i < STEPS; i++) {
             int e = i / sampler.batchesPerEpoch(), b = i % sampler.batchesPerEpoch();
             collated.add(source.batch(e, b).batch()); // no scope is open: the benchmark owns them

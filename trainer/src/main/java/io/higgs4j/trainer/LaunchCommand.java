@@ -1,5 +1,6 @@
 package io.higgs4j.trainer;
 
+import io.higgs4j.trainer.dist.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -63,11 +64,12 @@ public final class LaunchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (nproc < 1) throw new IllegalArgumentException("--nproc_per_node must be >= 1, got " + nproc);
         if (masterPort < 0 || masterPort > 65535) throw new IllegalArgumentException("--master_port must be a TCP port, got " + masterPort);
+        if (backend != null) Backend.parse(backend); // refused here, not once by every worker
         int port = masterPort == 0 ? freePort() : masterPort;
         List<String> args = new ArrayList<>(command);
         if (!args.isEmpty() && args.getFirst().equals("train") && !args.contains("--backend")) {
             args.add("--backend");
-            args.add(backend != null ? backend : "cpu");
+            args.add(backend != null ? backend : Backend.CPU.toString());
         }
         return run(workerCommand(args), port);
     }

@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
 
 /** Parameter statistics of a configuration, from its shape-only model (nothing is allocated). */
 @Command(name = "params", mixinStandardHelpOptions = true,
-        description = "Print the parameter count of a Higgs Audio configuration and its breakdown, without allocating weights.")
+        description = {"Print the parameter count of a Higgs Audio configuration and its breakdown, without allocating weights.",
+                "With --lora_r, also the trainable and LoRA parameter counts of train's adapter for these LoRA options."})
 public final class ParamsCommand implements Callable<Integer> {
 
     @Option(names = {"--config", "--config_path", "--config-path"}, required = true, paramLabel = "CONFIG",
@@ -30,21 +31,8 @@ public final class ParamsCommand implements Callable<Integer> {
             completionCandidates = Presets.class)
     String config;
 
-    @Option(names = {"--lora_r", "--lora-r"}, description = "with LoRA of this rank: also print trainable and LoRA parameter counts")
-    Integer loraR;
-
-    @Option(names = {"--lora_alpha", "--lora-alpha"}, defaultValue = "32", description = "LoRA alpha (default: ${DEFAULT-VALUE})")
-    double loraAlpha;
-
-    @Option(names = {"--lora_targets", "--lora-targets"}, defaultValue = "comprehensive",
-            description = "a preset (attention, mlp, audio, comprehensive) or a comma list of presets and module-name suffixes (default: ${DEFAULT-VALUE})")
-    String loraTargets;
-
-    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",", description = ModulesToSave.OPTION_HELP)
-    List<String> modulesToSave = List.of();
-
-    @Option(names = {"--use_rslora", "--use-rslora"}, description = "scale by alpha/sqrt(r) instead of alpha/r")
-    boolean useRslora;
+    /** train's LoRA options and defaults; LoRA statistics are printed when --lora_r is given. */
+    @picocli.CommandLine.Mixin LoraOptions lora;
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -75,28 +63,21 @@ public final class ParamsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        lora.validate(spec.commandLine());
+        boolean withLora = spec.commandLine().getParseResult().hasMatchedOption("--lora_r");
         HiggsAudioConfig c = HiggsAudioConfig.resolve(ModelLocator.locate(config, ModelLocator.Kind.MODEL_CONFIG));
-        print(c, System.out, loraR == null ? "Total parameters: " : "Base model parameters: ");
-        if (loraR != null) {
-            LoraConfig lc = new LoraConfig(loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,
-                    List.of(), ModulesToSave.expand(modulesToSave), null);
-            printLora(c, lc, System.out);
-        }
+        print(c, System.out, withLora ? "Base model parameters: " : "Total parameters: ");
+        LoraConfig lc = lora.config(lora.modulesToSaveExpanded(), null);
+        if (withLora) printLora(c, lc, System.out);
         if (memory) {
-            MemoryPlan.Finetune f = switch (finetune) {
-                case "lora" -> MemoryPlan.Finetune.LORA;
-                case "full" -> MemoryPlan.Finetune.FULL;
-                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                        "--finetune must be lora or full, got '" + finetune + "'");
-            };
-            DType d = switch (dtype) {
-                case "bf16" -> DType.BFLOAT16;
-                case "fp32" -> DType.FLOAT32;
-                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                        "--dtype must be bf16 or fp32, got '" + dtype + "'");
-            };
-            LoraConfig lc = new LoraConfig(loraR == null ? 16 : loraR, loraAlpha, 0.0, useRslora, LoraConfig.targets(loraTargets), null, null,
-                    List.of(), ModulesToSave.expand(modulesToSave), null);
+            MemoryPlan.Finetune f;
+            DType d;
+            try {
+                f = MemoryPlan.Finetune.parse(finetune);
+                d = MemoryPlan.parseDtype(dtype);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             MemoryPlan.Request r = new MemoryPlan.Request(c, f, lc, d, batchSize, seqLen, gradientCheckpointing, nproc);
             System.out.print(MemoryPlan.estimate(r).describe(r));
         }

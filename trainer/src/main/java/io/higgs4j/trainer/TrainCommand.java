@@ -11,10 +11,11 @@ import io.higgs4j.optim.AdamW;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Torch;
+import io.higgs4j.trainer.dist.Backend;
 import io.higgs4j.trainer.dist.ProcessGroup;
 import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.trainer.generate.SamplePrompts;
-import io.higgs4j.trainer.train.BatchSource;
+import io.higgs4j.trainer.data.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
 import io.higgs4j.trainer.train.Evaluation;
 import io.higgs4j.trainer.train.FullFinetune;
@@ -174,25 +175,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = {"--logging_steps", "--logging-steps"}, defaultValue = "1", description = "log every N steps when not on a terminal (default: ${DEFAULT-VALUE})")
     int loggingSteps;
 
-    @Option(names = {"--lora_r", "--lora-r"}, defaultValue = "16", description = "LoRA rank (default: ${DEFAULT-VALUE})")
-    int loraR;
-
-    @Option(names = {"--lora_alpha", "--lora-alpha"}, defaultValue = "32", description = "LoRA alpha (default: ${DEFAULT-VALUE})")
-    double loraAlpha;
-
-    @Option(names = {"--lora_dropout", "--lora-dropout"}, defaultValue = "0.05", description = "dropout on the LoRA input (default: ${DEFAULT-VALUE})")
-    double loraDropout;
-
-    @Option(names = {"--lora_targets", "--lora-targets"}, defaultValue = "comprehensive",
-            description = "attention, mlp, audio, comprehensive, or a comma list of presets and module-name suffixes (default: ${DEFAULT-VALUE})")
-    String loraTargets;
-
-    @Option(names = {"--modules_to_save", "--modules-to-save"}, split = ",", defaultValue = "seed",
-            description = ModulesToSave.OPTION_HELP + " (default: ${DEFAULT-VALUE})")
-    List<String> modulesToSave;
-
-    @Option(names = {"--use_rslora", "--use-rslora"}, description = "scale LoRA by alpha/sqrt(r)")
-    boolean useRslora;
+    @CommandLine.Mixin LoraOptions lora;
 
     @Option(names = {"--audio_loss_reduction", "--audio-loss-reduction"}, defaultValue = "mean",
             description = "mean or sum over the codebooks' losses (default: ${DEFAULT-VALUE})")
@@ -249,9 +232,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (weightDecay < 0) throw bad("--weight_decay must be >= 0, got " + weightDecay);
         if (maxGradNorm < 0) throw bad("--max_grad_norm must be >= 0, got " + maxGradNorm);
         if (saveSteps < 0) throw bad("--save_steps must be >= 0, got " + saveSteps);
-        if (loraR < 1) throw bad("--lora_r must be >= 1, got " + loraR);
-        if (!(loraAlpha > 0)) throw bad("--lora_alpha must be > 0, got " + loraAlpha);
-        if (!(loraDropout >= 0 && loraDropout < 1)) throw bad("--lora_dropout must be in [0, 1), got " + loraDropout);
+        lora.validate(spec.commandLine());
         if (maxSeqLen < 8) throw bad("--max_seq_len must be >= 8, got " + maxSeqLen);
         if (sampleSteps < 0) throw bad("--sample_steps must be >= 0, got " + sampleSteps);
         if (evalDataPath != null && evalRatio != 0) throw bad("give --eval_data_path or --eval_ratio, not both");
@@ -281,8 +262,17 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage().startsWith("No enum") ? "--audio_loss_reduction must be mean or sum, got " + audioLossReduction : e.getMessage());
         }
-        if (backend != null && !List.of("cpu", "nccl").contains(backend)) throw bad("--backend must be cpu or nccl, got " + backend);
-        if (dtype != null && !List.of("bf16", "fp32").contains(dtype)) throw bad("--dtype must be bf16 or fp32, got " + dtype);
+        try {
+            if (backend != null) Backend.parse(backend);
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
+        try {
+            MemoryPlan.Finetune.parse(finetune);
+            if (dtype != null) MemoryPlan.parseDtype(dtype);
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
         try {
             io.higgs4j.trainer.data.PromptLayout.parse(promptLayout);
         } catch (IllegalArgumentException e) {
@@ -308,7 +298,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (!parsed.hasMatchedOption("--warmup_steps")) warmupSteps = 10;
         if (!parsed.hasMatchedOption("--save_steps")) saveSteps = 100;
         if (!parsed.hasMatchedOption("--logging_steps")) loggingSteps = 20;
-        if (!parsed.hasMatchedOption("--lora_dropout")) loraDropout = 0.0;
+        if (!parsed.hasMatchedOption("--lora_dropout")) lora.dropout = 0.0;
     }
 
     @Override
@@ -320,7 +310,7 @@ public final class TrainCommand implements Callable<Integer> {
         resumePoint = resume == null ? null : ResumePoint.read(resumePath());
         if (resumePoint != null) {
             resumePoint.checkFinetune("full".equals(finetune));
-            resumePoint.checkOptions(loraR, loraAlpha, useRslora, LoraConfig.targets(loraTargets));
+            resumePoint.checkOptions(lora.r, lora.alpha, lora.useRslora, LoraConfig.targets(lora.targets));
             if (maxSteps > 0 && resumePoint.finished(maxSteps)) {
                 LOG.info(resumePoint.nothingToDo(maxSteps));
                 return 0;
@@ -333,7 +323,7 @@ public final class TrainCommand implements Callable<Integer> {
         ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
         int localRank = launch.distributed() ? launch.localRank() : 0;
         Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(localRank) : Device.CPU;
-        String be = backend != null ? backend : dev.type() == Device.Type.CUDA ? "nccl" : "cpu";
+        Backend be = backend != null ? Backend.parse(backend) : Backend.defaultFor(dev);
         try (ProcessGroup group = ProcessGroups.fromEnvironment(be, dev)) {
             if (group.worldSize() > 1) {
                 LOG.info("rank {} of {} (backend {}) on {}", group.rank(), group.worldSize(), be, dev);
@@ -343,12 +333,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private Integer train(Device dev, ProcessGroup group) throws Exception {
-        if (!finetune.equals("lora") && !finetune.equals("full")) throw bad("--finetune must be lora or full, got '" + finetune + "'");
-        boolean full = finetune.equals("full");
+        MemoryPlan.Finetune finetuned = MemoryPlan.Finetune.parse(finetune); // valid: validate() has checked it
+        boolean full = finetuned == MemoryPlan.Finetune.FULL;
         if (full && "bf16".equals(dtype)) {
             throw bad("--finetune full trains float32 weights (their own master weights): --dtype bf16 is not supported with it; use --dtype fp32");
         }
-        boolean bf16 = dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA && !full;
+        boolean bf16 = dtype != null ? MemoryPlan.parseDtype(dtype) == DType.BFLOAT16 : dev.type() == Device.Type.CUDA && !full;
         DType baseDtype = bf16 ? DType.BFLOAT16 : DType.FLOAT32;
         Files.createDirectories(outputDir);
         if (audioTokenizerPath != null && !demo) {
@@ -356,24 +346,24 @@ public final class TrainCommand implements Callable<Integer> {
             group.barrier(); // the other ranks validate only once rank 0 has written every codes file
         }
 
-        TrainingData.Prepared prepared = TrainingData.prepare(this, outputDir, group.rank(), group.worldSize());
+        TrainingData.Prepared prepared = TrainingData.prepare(dataRequest(), group.rank(), group.worldSize());
         HiggsAudioConfig c = prepared.config();
         Torch.manualSeed(seed);
-        try (HiggsAudioModel model = new HiggsAudioModel(c, prepared.weights() == null
+        try (var batches = prepared.batches(); // stops its prefetch thread when the run ends
+             HiggsAudioModel model = new HiggsAudioModel(c, prepared.weights() == null
                 ? new Init(baseDtype, dev, c.textConfig().initializerRange()) : Init.forLoading(baseDtype, dev))) {
             boolean freshProjection = false;
             if (prepared.weights() != null) freshProjection = model.loadWeights(prepared.weights(), whisperModel);
             else if (whisperModel != null) model.whisper.loadWhisperEncoder(whisperModel);
             if (demo && group.isMain()) DemoModel.write(outputDir.resolve(DemoModel.DIR), model);
-            List<String> saved = ModulesToSave.expand(modulesToSave);
+            List<String> saved = lora.modulesToSaveExpanded();
             if (freshProjection || (prepared.weights() == null && model.whisper != null)) {
                 // A projection the checkpoint does not have is new: it must learn, so it is trained in full.
                 if (!saved.contains("audio_encoder_proj")) saved.add("audio_encoder_proj");
                 LOG.info("audio_encoder_proj is newly initialised: trained in full (added to modules_to_save)");
             }
-            LoraConfig lc = new LoraConfig(loraR, loraAlpha, loraDropout, useRslora, LoraConfig.targets(loraTargets), null, null,
-                    List.of(), saved, prepared.baseModelName());
-            MemoryPlan.Request planned = new MemoryPlan.Request(c, full ? MemoryPlan.Finetune.FULL : MemoryPlan.Finetune.LORA, lc,
+            LoraConfig lc = lora.config(saved, prepared.baseModelName());
+            MemoryPlan.Request planned = new MemoryPlan.Request(c, finetuned, lc,
                     baseDtype, batchSize, maxSeqLen, gradientCheckpointing, group.worldSize());
             MemoryPlan plan = MemoryPlan.estimate(planned);
             if (group.isMain()) LOG.info("{}(batches of up to --max_seq_len tokens per sample)", plan.describe(planned));
@@ -382,7 +372,7 @@ public final class TrainCommand implements Callable<Integer> {
                          new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay));
                  WhisperTowerCache towerCache = whisperTowerCache(model, prepared)) {
                 LOG.info("model: {}; base in {} on {}; {}", prepared.describe(), baseDtype, dev, trained.describe());
-                BatchSource data = prepared.batches();
+                BatchSource data = batches;
                 long total = maxSteps > 0 ? maxSteps
                         : Math.max(1, (long) Math.ceil((double) data.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
                 if (resumePoint != null && resumePoint.finished(total)) { // --num_epochs: the total is known only now
@@ -538,17 +528,11 @@ public final class TrainCommand implements Callable<Integer> {
         return samplePrompts != null && samplePrompts.toString().equals("none");
     }
 
-    // accessors for TrainingData
-    boolean demo() { return demo; }
-    Path dataPath() { return dataPath; }
-    Path modelPath() { return modelPath; }
-    String config() { return config; }
-    Path tokenizer() { return tokenizer; }
-    int batchSize() { return batchSize; }
-    int maxSeqLen() { return maxSeqLen; }
-    long seed() { return seed; }
-    Path evalDataPath() { return evalDataPath; }
-    double evalRatio() { return evalRatio; }
+    /** What TrainingData reads of these options. */
+    TrainingData.Request dataRequest() {
+        return new TrainingData.Request(demo, modelPath, config, tokenizer, dataPath, evalDataPath, evalRatio, batchSize, maxSeqLen,
+                seed, promptLayout(), encodeWhisperEmbed, outputDir);
+    }
+
     io.higgs4j.trainer.data.PromptLayout promptLayout() { return io.higgs4j.trainer.data.PromptLayout.parse(promptLayout); }
-    boolean encodeWhisperEmbed() { return encodeWhisperEmbed; }
 }

@@ -105,4 +105,34 @@ class ParamsCommandTest {
         assertEquals("2", bad[0]);
         assertTrue(bad[2].contains("--finetune must be lora or full, got 'half'"), bad[2]);
     }
+
+    /** params and train declare the LoRA options once: the same defaults, the same checks, the same help. */
+    @Test
+    void loraOptionsAndDefaultsAreTrains() {
+        String[] r = run("params", "--config", "tiny", "--lora_r", "4");
+        assertEquals("0", r[0], r[2]);
+        // train's default --modules_to_save seed: both heads and the codebook embeddings
+        assertTrue(r[1].contains("With LoRA r=4, alpha=32, targets ") && r[1].contains("modules_to_save [" + ModulesToSave.TEXT_HEAD + ", "
+                + ModulesToSave.AUDIO_HEAD + ", " + ModulesToSave.CODEBOOKS + "]"), r[1]);
+        String[] none = run("params", "--config", "tiny");
+        assertEquals("0", none[0], none[2]);
+        assertFalse(none[1].contains("With LoRA"), "no --lora_r: no LoRA statistics");
+        String[] bad = run("params", "--config", "tiny", "--lora_r", "0");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("--lora_r must be >= 1, got 0"), bad[2]);
+        bad = run("params", "--config", "tiny", "--memory", "--dtype", "fp16");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("--dtype must be bf16 or fp32, got 'fp16'"), bad[2]);
+        for (String command : new String[] {"params", "train"}) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            var cl = Main.commandLine();
+            cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+            assertEquals(0, cl.execute(command, "--help"));
+            String help = out.toString(StandardCharsets.UTF_8);
+            for (String option : new String[] {"--lora_r", "--lora_alpha", "--lora_dropout", "--lora_targets", "--modules_to_save", "--use_rslora"}) {
+                assertTrue(help.contains(option), command + " " + option + ": " + help);
+            }
+            assertTrue(help.contains("LoRA rank (default: 16)") && help.contains("(default: seed)"), command + ": " + help);
+        }
+    }
 }

@@ -24,9 +24,7 @@ public final class NcclProcessGroup implements ProcessGroup {
 
     /** Rank 0 makes NCCL's unique id and publishes it over the rendezvous; every rank then joins the communicator. */
     public static ProcessGroup create(TcpProcessGroup rendezvous, Device device) {
-        if (device.type() != Device.Type.CUDA) {
-            throw new IllegalArgumentException("--backend nccl needs a CUDA device, got " + device + "; use --backend cpu");
-        }
+        Backend.NCCL.checkDevice(device);
         byte[] id = rendezvous.exchangeUniqueId(rendezvous.rank() == 0 ? NcclCommunicator.uniqueId() : null);
         try {
             return new NcclProcessGroup(rendezvous, NcclCommunicator.create(id, rendezvous.worldSize(), rendezvous.rank(), device.index()));

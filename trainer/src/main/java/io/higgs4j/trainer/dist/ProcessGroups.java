@@ -4,7 +4,6 @@ import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /** Process groups from torchrun's environment: RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT. */
@@ -64,7 +63,7 @@ public final class ProcessGroups {
     }
 
     /** {@link #fromEnvironment(Map, String, Device)} with the process environment. */
-    public static ProcessGroup fromEnvironment(String backend, Device device) {
+    public static ProcessGroup fromEnvironment(Backend backend, Device device) {
         return fromEnvironment(System.getenv(), backend, device);
     }
 
@@ -74,14 +73,15 @@ public final class ProcessGroups {
      * {@link NcclProcessGroup} (backend nccl, on a CUDA device).
      */
     public static ProcessGroup fromEnvironment(Map<String, String> env, String backend, Device device) {
+        return fromEnvironment(env, Backend.parse(backend), device);
+    }
+
+    /** {@link #fromEnvironment(Map, String, Device)} with the backend parsed. */
+    public static ProcessGroup fromEnvironment(Map<String, String> env, Backend backend, Device device) {
         Launch l = launch(env);
         if (!l.distributed()) return single();
-        String b = backend.toLowerCase(Locale.ROOT);
-        if (!b.equals("cpu") && !b.equals("nccl")) throw new IllegalArgumentException("--backend must be cpu or nccl, got " + backend);
-        if (b.equals("nccl")) {
-            if (device.type() != Device.Type.CUDA) {
-                throw new IllegalArgumentException("--backend nccl needs a CUDA device, got " + device + "; use --backend cpu");
-            }
+        backend.checkDevice(device);
+        if (backend == Backend.NCCL) {
             TcpProcessGroup rendezvous = TcpProcessGroup.connect(l.rank(), l.worldSize(), l.masterAddr(), l.masterPort(),
                     TcpProcessGroup.Options.fromEnvironment(env));
             try {

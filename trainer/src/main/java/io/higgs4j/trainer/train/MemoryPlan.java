@@ -41,7 +41,27 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
     static final long RUNTIME = 64L << 20;
 
     /** What is trained: LoRA adapters (and modules_to_save copies), or every weight of the text and audio paths. */
-    public enum Finetune { LORA, FULL }
+    public enum Finetune {
+        LORA, FULL;
+
+        /** The value of --finetune (train and params): lora or full. */
+        public static Finetune parse(String option) {
+            return switch (option) {
+                case "lora" -> LORA;
+                case "full" -> FULL;
+                default -> throw new IllegalArgumentException("--finetune must be lora or full, got '" + option + "'");
+            };
+        }
+    }
+
+    /** The value of --dtype (train and params), the frozen base's: bf16 or fp32. */
+    public static DType parseDtype(String option) {
+        return switch (option) {
+            case "bf16" -> DType.BFLOAT16;
+            case "fp32" -> DType.FLOAT32;
+            default -> throw new IllegalArgumentException("--dtype must be bf16 or fp32, got '" + option + "'");
+        };
+    }
 
     /**
      * lora is the adapter configuration with Finetune.LORA (ignored with FULL); dtype is the frozen base's (bf16 or

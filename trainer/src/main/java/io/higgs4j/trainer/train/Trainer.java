@@ -10,6 +10,7 @@ import io.higgs4j.optim.GradClip;
 import io.higgs4j.safetensors.SafetensorsFile;
 import io.higgs4j.safetensors.SafetensorsWriter;
 import io.higgs4j.torch.Device;
+import io.higgs4j.trainer.data.BatchSource;
 import io.higgs4j.trainer.dist.GradientBuckets;
 import io.higgs4j.trainer.dist.ProcessGroup;
 import io.higgs4j.trainer.dist.ProcessGroups;
@@ -32,7 +33,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * resumed run repeats the uninterrupted one's dropout masks.
  *
  * <p>Data parallelism: with a {@link ProcessGroup} of W ranks, each rank reads its own share of the batches (see
- * {@link DistributedBatches}); rank 0's trainable weights are broadcast at the start (after a
+ * {@link io.higgs4j.trainer.data.ShardedBatches}); rank 0's trainable weights are broadcast at the start (after a
  * resume too); after the last micro-batch's backward of every step the gradients are averaged over the ranks (in
  * buckets); the loss numbers are averaged too, so every rank logs and clips the same. A step of W ranks with
  * accumulation A is then the step of one process with accumulation W x A over the same batches, and the micro-batch
@@ -153,137 +154,196 @@ public final class Trainer {
     }
 
     private Result loop(Path resumeFrom) throws IOException {
-        final int world = group.worldSize(), rank = group.rank();
-        final boolean main = group.isMain();
-        TrainerState state = new TrainerState(0, 0, 0, 0, s.seed(), s.totalSteps(), 0);
-        if (resumeFrom != null) state = resume(resumeFrom);
-        CheckpointStore store = new CheckpointStore(s.outputDir(), s.saveTotalLimit());
-        Map<String, Tensor> trainable = trained.parameters();
+        TrainerState start = resumeFrom == null ? new TrainerState(0, 0, 0, 0, s.seed(), s.totalSteps(), 0) : resume(resumeFrom);
+        Loop run = new Loop(new Cursor(start), resumeFrom);
         model.train(true);
-        if (world > 1) group.broadcast(List.copyOf(trainable.values()), 0);
-        Path lastCheckpoint = resumeFrom;
-        long lastSavedStep = resumeFrom == null ? -1 : state.globalStep();
-        int nonFiniteInARow = 0;
-        EvalState evalState = resumeFrom == null ? EvalState.NONE : EvalState.read(resumeFrom);
-        boolean earlyStopped = false;
-        try (MetricsLog metrics = main ? new MetricsLog(s.outputDir().resolve("metrics.jsonl"), state.globalStep()) : MetricsLog.inMemory()) {
-            if (main) progress.start(state.globalStep(), s.totalSteps());
-            // With several ranks, a stop (Ctrl-C on any rank) is agreed on in the step's all-reduce, so all stop together.
-            boolean stopping = false;
-            while (state.globalStep() < s.totalSteps() && !(world > 1 ? stopping : stop.get())) {
+        if (group.worldSize() > 1) group.broadcast(List.copyOf(run.trainable.values()), 0);
+        if (resumeFrom != null) run.evalState = EvalState.read(resumeFrom);
+        try (MetricsLog metrics = group.isMain() ? new MetricsLog(s.outputDir().resolve("metrics.jsonl"), start.globalStep())
+                : MetricsLog.inMemory()) {
+            run.metrics = metrics;
+            return run.run();
+        }
+    }
+
+    /** One step's micro-batches: their losses (each divided by the accumulation), their tokens, and whether all were finite. */
+    private static final class Accumulated {
+        double loss, text, audio;
+        double[] codebooks;
+        long tokens;
+        boolean finite = true;
+
+        /** read: total, text, audio, then per-codebook losses of one of steps micro-batches. */
+        void add(float[] read, long batchTokens, int steps) {
+            loss += (double) read[0] / steps;
+            text += read[1] / steps;
+            audio += read[2] / steps;
+            if (codebooks == null) codebooks = new double[read.length - 3];
+            for (int k = 0; k < codebooks.length; k++) codebooks[k] += read[3 + k] / (double) steps;
+            tokens += batchTokens;
+        }
+    }
+
+    /** One run of the loop: the cursor, and what the steps share (metrics, checkpoints, evaluation, stopping). */
+    private final class Loop {
+        final Cursor cursor;
+        final CheckpointStore store = new CheckpointStore(s.outputDir(), s.saveTotalLimit());
+        final Map<String, Tensor> trainable = trained.parameters();
+        final int world = group.worldSize();
+        final boolean main = group.isMain();
+        MetricsLog metrics;
+        Path lastCheckpoint;
+        long lastSavedStep;
+        EvalState evalState = EvalState.NONE;
+        int nonFiniteInARow;
+        boolean earlyStopped;
+        // With several ranks, a stop (Ctrl-C on any rank) is agreed on in the step's all-reduce, so all stop together.
+        boolean stopping;
+
+        Loop(Cursor cursor, Path resumedFrom) {
+            this.cursor = cursor;
+            lastCheckpoint = resumedFrom;
+            lastSavedStep = resumedFrom == null ? -1 : cursor.step();
+        }
+
+        TrainerState state() {
+            return cursor.state(s.seed(), s.totalSteps());
+        }
+
+        Result run() throws IOException {
+            if (main) progress.start(cursor.step(), s.totalSteps());
+            while (cursor.step() < s.totalSteps() && !(world > 1 ? stopping : stop.get())) {
                 long t0 = System.nanoTime();
-                int epoch = state.epoch(), index = state.batchIndex();
-                long micro = state.microStep(), tokens = 0;
-                double loss = 0, text = 0, audio = 0;
-                double[] codebooks = null;
-                boolean finite = true;
-                for (int a = 0; a < s.gradientAccumulationSteps(); a++) {
-                    if (index >= data.batchesPerEpoch()) {
-                        epoch++;
-                        index = 0;
-                    }
-                    BatchSource.Batch b = data.batch(epoch, index++);
-                    // micro * world + rank: the global index of this micro-batch (just micro in one process)
-                    Torch.manualSeed(s.seed() * 1_000_003L + micro * world + rank);
-                    micro++;
-                    try (Scope step = Scope.open()) {
-                        HiggsAudioBatch batch = onDevice(b.batch());
-                        // forward, loss and backward at once (the heads only where there are labels): a non-finite
-                        // loss leaves non-finite gradients, which the skipped step below drops
-                        HiggsAudioLoss.Result r = TrainingPass.run(model, batch, 8,
-                                new TrainingPass.Options(s.loss(), s.gradientCheckpointing(), 1.0 / s.gradientAccumulationSteps()));
-                        float[] read = readBack(r);
-                        double value = read[0];
-                        if (!Double.isFinite(value)) {
-                            finite = false;
-                            if (world > 1) {
-                                // the other ranks go on through this step's micro-batches: stay at their position
-                                for (int rest = a + 1; rest < s.gradientAccumulationSteps(); rest++) {
-                                    if (index >= data.batchesPerEpoch()) {
-                                        epoch++;
-                                        index = 0;
-                                    }
-                                    index++;
-                                    micro++;
-                                }
-                            }
-                            break;
-                        }
-                        loss += value / s.gradientAccumulationSteps();
-                        text += read[1] / s.gradientAccumulationSteps();
-                        audio += read[2] / s.gradientAccumulationSteps();
-                        if (codebooks == null) codebooks = new double[read.length - 3];
-                        for (int k = 0; k < codebooks.length; k++) codebooks[k] += read[3 + k] / (double) s.gradientAccumulationSteps();
-                        tokens += b.tokens();
-                    }
-                }
-                if (world > 1) {
-                    // every rank must agree on skipping a step, and logs the mean over the ranks
-                    double[] mean = group.allReduceMean(new double[] {finite ? 1 : 0, loss, text, audio, tokens, stop.get() ? 1 : 0});
-                    finite = mean[0] == 1.0;
-                    if (mean[5] > 0) {
-                        stopping = true;
-                        stop.set(true);
-                    }
-                    if (finite) {
-                        loss = mean[1];
-                        text = mean[2];
-                        audio = mean[3];
-                        tokens = Math.round(mean[4] * world);
-                        codebooks = group.allReduceMean(codebooks);
-                    }
-                }
-                if (!finite) {
-                    optimizer.zeroGrad();
-                    nonFiniteInARow++;
-                    LOG.warn("step {}: non-finite loss, step skipped ({} in a row)", state.globalStep() + 1, nonFiniteInARow);
-                    state = new TrainerState(state.globalStep(), epoch, index, micro, s.seed(), s.totalSteps(), state.tokensSeen());
-                    if (nonFiniteInARow >= s.maxNonFiniteInARow()) {
-                        throw new IllegalStateException(nonFiniteInARow + " non-finite losses in a row at step " + (state.globalStep() + 1)
-                                + ": stopping (lower --learning_rate, or check the data)");
-                    }
+                Accumulated acc = accumulate();
+                if (world > 1) agree(acc);
+                if (!acc.finite) {
+                    skip();
                     continue;
                 }
                 nonFiniteInARow = 0;
-                if (world > 1) GradientBuckets.allReduceMean(group, trainable.values(), bucketBytes);
-                double gradNorm = GradClip.clip(trainable.values(), s.maxGradNorm());
-                double lr = s.schedule().lr(state.globalStep());
-                optimizer.setLr(lr);
-                optimizer.step();
-                optimizer.zeroGrad();
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                state = new TrainerState(state.globalStep() + 1, epoch, index, micro, s.seed(), s.totalSteps(), state.tokensSeen() + tokens);
-                StepMetrics m = new StepMetrics(state.globalStep(), loss, text, audio, codebooks == null ? new double[0] : codebooks,
-                        lr, gradNorm, tokens / seconds, Memory.bytesInUse(s.device()), seconds);
-                metrics.write(m);
-                if (main) progress.step(m, s.loggingSteps());
-                if (evaluation != null && state.globalStep() % evalEvery == 0) {
-                    evalState = evaluate(metrics, store, state, evalState);
-                    earlyStopped = patience > 0 && evalState.sinceBest() >= patience;
-                }
-                if (s.saveSteps() > 0 && state.globalStep() % s.saveSteps() == 0) {
-                    if (main) lastCheckpoint = save(store, state, evalState);
-                    lastSavedStep = state.globalStep();
-                }
-                if (main && listener != null) listener.afterStep(state.globalStep(), false);
-                if (state.globalStep() >= stopAtStep) {
-                    stop.set(true);
-                    stopping = true;
-                }
+                StepMetrics m = optimizerStep(acc, t0);
+                afterStep(m);
                 if (earlyStopped) {
                     LOG.info("early stopping at step {}: {} evaluations without improvement (best eval_loss {} at step {})",
-                            state.globalStep(), evalState.sinceBest(), evalState.bestLoss(), evalState.bestStep());
+                            cursor.step(), evalState.sinceBest(), evalState.bestLoss(), evalState.bestStep());
                     break;
                 }
             }
-            if (evaluation != null && !stop.get() && state.globalStep() > 0 && evalState.lastEvalStep() != state.globalStep()) {
-                evalState = evaluate(metrics, store, state, evalState);
+            return finish();
+        }
+
+        /** The step's micro-batches, forward and backward; a non-finite loss ends the step early. */
+        Accumulated accumulate() {
+            Accumulated acc = new Accumulated();
+            int steps = s.gradientAccumulationSteps();
+            for (int a = 0; a < steps; a++) {
+                Cursor.Micro at = cursor.take(data.batchesPerEpoch());
+                BatchSource.Batch b = data.batch(at.epoch(), at.index());
+                float[] read = microStep(b.batch(), at.micro());
+                if (read == null) {
+                    acc.finite = false;
+                    // the other ranks go on through this step's micro-batches: stay at their position
+                    if (world > 1) for (int rest = a + 1; rest < steps; rest++) cursor.take(data.batchesPerEpoch());
+                    break;
+                }
+                acc.add(read, b.tokens(), steps);
+            }
+            return acc;
+        }
+
+        /**
+         * One micro-batch: forward, loss and backward at once (the heads only where there are labels), the gradients
+         * adding up; its losses read back, or null when the loss is not finite (its non-finite gradients are then
+         * dropped with the skipped step).
+         */
+        float[] microStep(HiggsAudioBatch cpuBatch, long micro) {
+            // micro * world + rank: the global index of this micro-batch (just micro in one process)
+            Torch.manualSeed(s.seed() * 1_000_003L + micro * world + group.rank());
+            try (Scope step = Scope.open()) {
+                HiggsAudioBatch batch = onDevice(cpuBatch);
+                HiggsAudioLoss.Result r = TrainingPass.run(model, batch, 8,
+                        new TrainingPass.Options(s.loss(), s.gradientCheckpointing(), 1.0 / s.gradientAccumulationSteps()));
+                float[] read = readBack(r);
+                return Double.isFinite(read[0]) ? read : null;
+            }
+        }
+
+        /** Every rank must agree on skipping a step and on stopping, and logs the mean over the ranks. */
+        void agree(Accumulated acc) {
+            double[] mean = group.allReduceMean(new double[] {acc.finite ? 1 : 0, acc.loss, acc.text, acc.audio, acc.tokens, stop.get() ? 1 : 0});
+            acc.finite = mean[0] == 1.0;
+            if (mean[5] > 0) {
+                stopping = true;
+                stop.set(true);
+            }
+            if (acc.finite) {
+                acc.loss = mean[1];
+                acc.text = mean[2];
+                acc.audio = mean[3];
+                acc.tokens = Math.round(mean[4] * world);
+                acc.codebooks = group.allReduceMean(acc.codebooks);
+            }
+        }
+
+        /** A step with a non-finite loss: its gradients dropped, the data position kept; too many in a row stop the run. */
+        void skip() {
+            optimizer.zeroGrad();
+            nonFiniteInARow++;
+            LOG.warn("step {}: non-finite loss, step skipped ({} in a row)", cursor.step() + 1, nonFiniteInARow);
+            if (nonFiniteInARow >= s.maxNonFiniteInARow()) {
+                throw new IllegalStateException(nonFiniteInARow + " non-finite losses in a row at step " + (cursor.step() + 1)
+                        + ": stopping (lower --learning_rate, or check the data)");
+            }
+        }
+
+        /** The gradients averaged over the ranks and clipped, one AdamW step at the schedule's rate; the step's metrics. */
+        StepMetrics optimizerStep(Accumulated acc, long t0) {
+            if (world > 1) GradientBuckets.allReduceMean(group, trainable.values(), bucketBytes);
+            double gradNorm = GradClip.clip(trainable.values(), s.maxGradNorm());
+            double lr = s.schedule().lr(cursor.step());
+            optimizer.setLr(lr);
+            optimizer.step();
+            optimizer.zeroGrad();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            cursor.stepDone(acc.tokens);
+            return new StepMetrics(cursor.step(), acc.loss, acc.text, acc.audio, acc.codebooks == null ? new double[0] : acc.codebooks,
+                    lr, gradNorm, acc.tokens / seconds, Memory.bytesInUse(s.device()), seconds);
+        }
+
+        /** After a step: its metrics and progress line, then evaluation, a checkpoint and the listener when due. */
+        void afterStep(StepMetrics m) throws IOException {
+            metrics.write(m);
+            if (main) progress.step(m, s.loggingSteps());
+            long step = cursor.step();
+            if (evaluation != null && step % evalEvery == 0) {
+                evalState = evaluate(metrics, store, state(), evalState);
+                earlyStopped = patience > 0 && evalState.sinceBest() >= patience;
+            }
+            if (s.saveSteps() > 0 && step % s.saveSteps() == 0) checkpoint();
+            if (main && listener != null) listener.afterStep(step, false);
+            if (step >= stopAtStep) {
+                stop.set(true);
+                stopping = true;
+            }
+        }
+
+        /** Rank 0 saves; every rank records the step as saved, so that none saves it again at the end. */
+        void checkpoint() throws IOException {
+            if (main) lastCheckpoint = save(store, state(), evalState);
+            lastSavedStep = cursor.step();
+        }
+
+        /** The end of the run: a last evaluation and checkpoint unless the last step had them. */
+        Result finish() throws IOException {
+            long step = cursor.step();
+            if (evaluation != null && !stop.get() && step > 0 && evalState.lastEvalStep() != step) {
+                evalState = evaluate(metrics, store, state(), evalState);
             }
             // saveSteps < 0: no checkpoint at all (benchmarks); otherwise the last step is always saved.
-            if (s.saveSteps() >= 0 && state.globalStep() != lastSavedStep && state.globalStep() > 0 && main) lastCheckpoint = save(store, state, evalState);
-            if (main && listener != null && state.globalStep() > 0) listener.afterStep(state.globalStep(), true);
+            if (s.saveSteps() >= 0 && step != lastSavedStep && step > 0 && main) lastCheckpoint = save(store, state(), evalState);
+            if (main && listener != null && step > 0) listener.afterStep(step, true);
             if (main) progress.finish(stop.get());
-            return new Result(state.globalStep(), metrics.history(), lastCheckpoint, stop.get(), metrics.evalHistory(), earlyStopped);
+            return new Result(step, metrics.history(), lastCheckpoint, stop.get(), metrics.evalHistory(), earlyStopped);
         }
     }
 

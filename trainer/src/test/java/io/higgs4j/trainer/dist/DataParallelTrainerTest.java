@@ -11,8 +11,8 @@ import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
-import io.higgs4j.trainer.train.BatchSource;
-import io.higgs4j.trainer.train.DistributedBatches;
+import io.higgs4j.trainer.data.BatchSource;
+import io.higgs4j.trainer.data.ShardedBatches;
 import io.higgs4j.trainer.train.LrSchedule;
 import io.higgs4j.trainer.train.Progress;
 import io.higgs4j.trainer.train.StepMetrics;
@@ -73,8 +73,9 @@ class DataParallelTrainerTest {
     void twoRanksMatchOneProcessWithAccumulation(@TempDir Path dir) throws Exception {
         int port = TcpProcessGroupTest.freePort();
         List<Object> ranks = TcpProcessGroupTest.ranks(2, rank -> {
-            try (TcpProcessGroup g = TcpProcessGroup.connect(rank, 2, "127.0.0.1", port, TcpProcessGroupTest.FAST)) {
-                return train(dir.resolve("rank" + rank), g, new DistributedBatches(new TrainerTest.PatternBatches(), rank, 2), 1);
+            try (TcpProcessGroup g = TcpProcessGroup.connect(rank, 2, "127.0.0.1", port, TcpProcessGroupTest.FAST);
+                 ShardedBatches share = ShardedBatches.of(new TrainerTest.PatternBatches(), rank, 2)) {
+                return train(dir.resolve("rank" + rank), g, share, 1);
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
@@ -106,18 +107,5 @@ class DataParallelTrainerTest {
         assertEquals(STEPS, Files.readAllLines(dir.resolve("rank0").resolve("metrics.jsonl")).size());
         assertTrue(Files.isDirectory(dir.resolve("rank0").resolve("checkpoint-" + STEPS)), "rank 0 saves");
         assertFalse(Files.exists(dir.resolve("rank1")), "rank 1 writes nothing");
-    }
-
-    @Test
-    void shardsTakeTheirIndicesAndDropTheRest() {
-        BatchSource eight = new BatchSource() {
-            @Override public int batchesPerEpoch() { return 7; }
-            @Override public Batch batch(int epoch, int index) { return new Batch(null, 100L * epoch + index); }
-        };
-        DistributedBatches r1 = new DistributedBatches(eight, 1, 3);
-        assertEquals(2, r1.batchesPerEpoch(), "7 batches on 3 ranks: 2 each, 1 dropped");
-        assertEquals(1, r1.batch(0, 0).tokens());
-        assertEquals(104, r1.batch(1, 1).tokens());
-        assertThrows(IllegalArgumentException.class, () -> new DistributedBatches(eight, 0, 8));
     }
 }

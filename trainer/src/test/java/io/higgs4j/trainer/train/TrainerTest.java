@@ -12,6 +12,7 @@ import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
+import io.higgs4j.trainer.data.BatchSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

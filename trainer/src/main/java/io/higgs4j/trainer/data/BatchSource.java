@@ -1,4 +1,4 @@
-package io.higgs4j.trainer.train;
+package io.higgs4j.trainer.data;
 
 import io.higgs4j.higgs.HiggsAudioBatch;
 
