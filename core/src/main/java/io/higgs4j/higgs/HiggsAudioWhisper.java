@@ -3,6 +3,7 @@ package io.higgs4j.higgs;
 import io.higgs4j.nn.Init;
 import io.higgs4j.nn.Linear;
 import io.higgs4j.nn.Module;
+import io.higgs4j.nn.StateDictLoader;
 import io.higgs4j.safetensors.SafetensorsCheckpoint;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
@@ -191,7 +192,7 @@ public final class HiggsAudioWhisper extends Module {
     /**
      * Loads {@code audio_tower} from a Hugging Face Whisper checkpoint (WhisperForConditionalGeneration's
      * {@code model.encoder.<name>} or WhisperModel's {@code encoder.<name>}) onto {@code audio_tower.<name>}, with
-     * {@link HiggsAudioWeights}' checks (missing, unexpected and mis-shaped names listed; nothing copied unless all
+     * {@link StateDictLoader}'s checks (missing, unexpected and mis-shaped names listed; nothing copied unless all
      * fit). Decoder and other entries are ignored; {@code audio_encoder_proj} keeps its values.
      */
     public void loadWhisperEncoder(Path checkpoint) {
@@ -202,7 +203,7 @@ public final class HiggsAudioWhisper extends Module {
 
     /** Loads the tower's weights from a Whisper checkpoint ({@code model.encoder.*} or {@code encoder.*} names). */
     public void loadWhisperEncoder(SafetensorsCheckpoint ckpt) {
-        HiggsAudioWeights.load(audioTower, ckpt, "audio_tower.", HiggsAudioWhisper::whisperToHiggs);
+        StateDictLoader.load(audioTower, ckpt, "audio_tower.", HiggsAudioWhisper::whisperToHiggs);
     }
 
     /** {@code model.encoder.x} or {@code encoder.x} -> {@code audio_tower.x}; anything else -> null (ignored). */

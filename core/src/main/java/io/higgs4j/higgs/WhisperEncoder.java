@@ -5,6 +5,7 @@ import io.higgs4j.nn.Init;
 import io.higgs4j.nn.LayerNorm;
 import io.higgs4j.nn.Module;
 import io.higgs4j.nn.ModuleList;
+import io.higgs4j.nn.Parameter;
 import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
@@ -98,19 +99,14 @@ public final class WhisperEncoder extends Module {
 
     /** {@code embed_positions} as an nn.Embedding holding only {@code weight} [max_source_positions, d]. */
     public static final class Positions extends Module {
-        private Tensor weight;
+        private final Parameter weight;
 
         Positions(long positions, long dim, Init init) {
             weight = parameter("weight", sinusoids(positions, dim, init));
         }
 
         /** The position embeddings, [max source positions, d_model]. */
-        public Tensor weight() { return weight; }
-
-        @Override
-        protected void onParameterReplaced(String name, Tensor value) {
-            weight = value;
-        }
+        public Tensor weight() { return weight.get(); }
     }
 
     /** Whisper's position table: [sin(p * f_i) | cos(p * f_i)], f_i = 10000^(-i / (d/2 - 1)), i < d/2. */

@@ -14,7 +14,7 @@ import io.higgs4j.torch.TorchException;
  */
 public class Conv1d extends Module implements Layer {
     public final long inChannels, outChannels, kernelSize, stride, padding, dilation, groups;
-    private Tensor weight, bias;
+    private final Parameter weight, bias;
 
     public Conv1d(long inChannels, long outChannels, long kernelSize, long stride, long padding, boolean bias, Init init) {
         this(inChannels, outChannels, kernelSize, stride, padding, 1, 1, bias, init);
@@ -37,16 +37,10 @@ public class Conv1d extends Module implements Layer {
     }
 
     /** The weight, [out, in / groups, kernel]. */
-    public Tensor weight() { return weight; }
+    public Tensor weight() { return weight.get(); }
 
     /** The bias, or null without one. */
-    public Tensor bias() { return bias; }
-
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        if (name.equals("weight")) weight = value;
-        else if (name.equals("bias")) bias = value;
-    }
+    public Tensor bias() { return bias == null ? null : bias.get(); }
 
     /** Output length for an input of length t. */
     public long outputLength(long t) {
@@ -59,7 +53,7 @@ public class Conv1d extends Module implements Layer {
     /** x [B, in, T] -> [B, out, T']; see {@link #conv1d}. */
     @Override
     public Tensor forward(Tensor x) {
-        return conv1d(x, weight, bias, stride, padding, dilation, groups);
+        return conv1d(x, weight(), bias(), stride, padding, dilation, groups);
     }
 
     /**

@@ -5,7 +5,7 @@ import io.higgs4j.torch.Tensor;
 /** Rows of weight [num, dim] by index; the paddingIdx row (if >= 0) gets no gradient, as in torch.nn.Embedding. */
 public class Embedding extends Module {
     public final long numEmbeddings, dim, paddingIdx;
-    private Tensor weight;
+    private final Parameter weight;
 
     public Embedding(long numEmbeddings, long dim, long paddingIdx, Init init) {
         this.numEmbeddings = numEmbeddings;
@@ -15,15 +15,10 @@ public class Embedding extends Module {
     }
 
     /** The embedding table, [rows, dim]. */
-    public Tensor weight() { return weight; }
-
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        weight = value;
-    }
+    public Tensor weight() { return weight.get(); }
 
     /** The rows of the table at indices: indices' shape plus [dim]. */
     public Tensor forward(Tensor indices) {
-        return Tensor.embedding(weight, indices, paddingIdx);
+        return Tensor.embedding(weight.get(), indices, paddingIdx);
     }
 }

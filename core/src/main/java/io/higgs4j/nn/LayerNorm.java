@@ -6,7 +6,7 @@ import io.higgs4j.torch.Tensor;
 public class LayerNorm extends Module implements Layer {
     public final long dim;
     public final double eps;
-    private Tensor weight, bias;
+    private final Parameter weight, bias;
 
     public LayerNorm(long dim, double eps, Init init) {
         this.dim = dim;
@@ -16,19 +16,13 @@ public class LayerNorm extends Module implements Layer {
     }
 
     /** The scale, [dim]. */
-    public Tensor weight() { return weight; }
+    public Tensor weight() { return weight.get(); }
 
     /** The shift, [dim]. */
-    public Tensor bias() { return bias; }
-
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        if (name.equals("weight")) weight = value;
-        else bias = value;
-    }
+    public Tensor bias() { return bias.get(); }
 
     /** Layer normalisation over the last dimension. */
     public Tensor forward(Tensor x) {
-        return x.layerNorm(new long[] {dim}, weight, bias, eps);
+        return x.layerNorm(new long[] {dim}, weight.get(), bias.get(), eps);
     }
 }

@@ -11,7 +11,7 @@ import io.higgs4j.torch.Torch;
  */
 public class Linear extends Module implements Layer {
     public final long inFeatures, outFeatures;
-    private Tensor weight, bias;
+    private final Parameter weight, bias;
     private LoraAdapter lora;
     private boolean merged, loraEnabled = true;
 
@@ -75,40 +75,35 @@ public class Linear extends Module implements Layer {
 
     private void updateWeight(int sign) {
         try (Scope s = Scope.open(); var g = Torch.noGrad()) {
-            Tensor updated = weight.to(DType.FLOAT32).add(lora.delta(), sign);
-            weight.copy_(updated);
+            Tensor w = weight.get();
+            w.copy_(w.to(DType.FLOAT32).add(lora.delta(), sign));
         }
     }
 
     /** The weight, [out, in]. */
-    public Tensor weight() { return weight; }
+    public Tensor weight() { return weight.get(); }
 
     /** The bias, or null without one. */
-    public Tensor bias() { return bias; }
-
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        if (name.equals("weight")) weight = value;
-        else if (name.equals("bias")) bias = value;
-    }
+    public Tensor bias() { return bias == null ? null : bias.get(); }
 
     /**
      * x W^T (+ b) (+ the LoRA branch). An input of another dtype than the weight (bf16 activations reaching a float32
      * trainable head) is computed in the weight's dtype, and so is the result.
      */
     public Tensor forward(Tensor x) {
-        if (x.dtype() != weight.dtype()) {
+        DType own = weight().dtype();
+        if (x.dtype() != own) {
             try (Scope s = Scope.open()) {
-                return Scope.keep(forwardSameDtype(x.to(weight.dtype())));
+                return Scope.keep(forwardSameDtype(x.to(own)));
             }
         }
         return forwardSameDtype(x);
     }
 
     private Tensor forwardSameDtype(Tensor x) {
-        if (lora == null || merged || !loraEnabled) return x.linear(weight, bias);
+        if (lora == null || merged || !loraEnabled) return x.linear(weight(), bias());
         try (Scope s = Scope.open()) {
-            return Scope.keep(x.linear(weight, bias).add(lora.forward(x, isTraining())));
+            return Scope.keep(x.linear(weight(), bias()).add(lora.forward(x, isTraining())));
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.higgs4j.nn;
 
 import io.higgs4j.torch.DType;
-import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
 
@@ -13,19 +12,25 @@ import java.util.Map;
 /**
  * A building block with named parameters and children, like torch.nn.Module: a parameter's full name is the path
  * of attribute names from the root ("layers.3.mlp.gate_proj.weight"), so checkpoint keys map to fields one to one.
- * A module owns its parameters for its lifetime; {@link #close()} frees them.
+ * A module owns its parameters for its lifetime; {@link #close()} frees them. Each parameter is a {@link Parameter} box
+ * that the module keeps in a field and reads when it computes; replacing a parameter's tensor swaps the tensor inside
+ * that box, so the module's field and its names can never disagree.
  */
 public abstract class Module implements AutoCloseable {
 
-    private final LinkedHashMap<String, Tensor> parameters = new LinkedHashMap<>();
+    private final LinkedHashMap<String, Parameter> parameters = new LinkedHashMap<>();
     private final LinkedHashMap<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
 
-    /** Registers a parameter under name; the module owns it from now on (it leaves any scope). */
-    protected final Tensor parameter(String name, Tensor value) {
+    /**
+     * Registers a parameter under name and returns its box, which the subclass keeps in a final field and reads with
+     * {@link Parameter#get()}; the module owns value from now on (it leaves any scope).
+     */
+    protected final Parameter parameter(String name, Tensor value) {
         if (parameters.containsKey(name)) throw new IllegalStateException("parameter " + name + " registered twice");
-        parameters.put(name, Scope.detach(value));
-        return value;
+        Parameter p = new Parameter(value);
+        parameters.put(name, p);
+        return p;
     }
 
     protected final <M extends Module> M child(String name, M module) {
@@ -43,7 +48,9 @@ public abstract class Module implements AutoCloseable {
 
     /** The direct parameters of this module (not its children's), by their short names. */
     public final Map<String, Tensor> directParameters() {
-        return java.util.Collections.unmodifiableMap(parameters);
+        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+        parameters.forEach((n, p) -> out.put(n, p.get()));
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /** Every parameter under its full name, in registration order (depth first). */
@@ -54,8 +61,20 @@ public abstract class Module implements AutoCloseable {
     }
 
     private void collect(String prefix, Map<String, Tensor> out) {
-        parameters.forEach((n, t) -> out.put(prefix + n, t));
+        parameters.forEach((n, p) -> out.put(prefix + n, p.get()));
         children.forEach((n, m) -> m.collect(prefix + n + ".", out));
+    }
+
+    /** Every parameter box under its full name, in the order of {@link #namedParameters()}. */
+    final Map<String, Parameter> namedParameterBoxes() {
+        LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
+        collectBoxes("", out);
+        return out;
+    }
+
+    private void collectBoxes(String prefix, Map<String, Parameter> out) {
+        parameters.forEach((n, p) -> out.put(prefix + n, p));
+        children.forEach((n, m) -> m.collectBoxes(prefix + n + ".", out));
     }
 
     /** Every module under its full name ("" for this one), depth first. */
@@ -75,43 +94,28 @@ public abstract class Module implements AutoCloseable {
         return new ArrayList<>(namedParameters().values());
     }
 
-    /** Replaces the tensor of a directly registered parameter (loading, LoRA merge), closing the old one. */
-    protected final void replaceParameter(String name, Tensor value) {
-        Tensor old = parameters.get(name);
-        if (old == null) throw new IllegalArgumentException("no parameter " + name + " in " + getClass().getSimpleName());
-        parameters.put(name, Scope.detach(value));
-        if (old != value) old.close();
+    /** The box of the parameter fullName ("layers.0.mlp.up_proj.weight"): the one the owning module reads. */
+    public final Parameter getParameter(String fullName) {
+        Parameter p = parameters.get(fullName);
+        if (p != null) return p;
+        int dot = fullName.indexOf('.');
+        Module child = dot < 0 ? null : children.get(fullName.substring(0, dot));
+        if (child == null) throw new IllegalArgumentException("no parameter named " + fullName + " in " + getClass().getSimpleName());
+        return child.getParameter(fullName.substring(dot + 1));
     }
 
-    /** Sets a parameter by its full name ("layers.0.mlp.up_proj.weight"). */
+    /**
+     * Puts value in place of the parameter fullName (loading, LoRA's modules_to_save copies), inside the box the module
+     * reads, and closes the previous tensor; the module owns value from now on.
+     */
     public final void setParameter(String fullName, Tensor value) {
-        int dot = fullName.indexOf('.');
-        if (parameters.containsKey(fullName)) {
-            replaceParameter(fullName, value);
-            onParameterReplaced(fullName, value);
-            return;
-        }
-        Module child = dot < 0 ? null : children.get(fullName.substring(0, dot));
-        if (child == null) throw new IllegalArgumentException("no parameter named " + fullName);
-        child.setParameter(fullName.substring(dot + 1), value);
+        getParameter(fullName).set(value);
     }
 
     /** Puts value in place of the parameter fullName and returns the previous tensor, still open (the caller's now). */
     public final Tensor exchangeParameter(String fullName, Tensor value) {
-        int dot = fullName.indexOf('.');
-        Tensor old = parameters.get(fullName);
-        if (old != null) {
-            parameters.put(fullName, Scope.detach(value));
-            onParameterReplaced(fullName, value);
-            return old;
-        }
-        Module child = dot < 0 ? null : children.get(fullName.substring(0, dot));
-        if (child == null) throw new IllegalArgumentException("no parameter named " + fullName);
-        return child.exchangeParameter(fullName.substring(dot + 1), value);
+        return getParameter(fullName).exchange(value);
     }
-
-    /** Subclasses that keep a field for a parameter update it here. */
-    protected void onParameterReplaced(String name, Tensor value) {}
 
     /** Elements in all parameters of this module and its children. */
     public long parameterCount() {
@@ -142,22 +146,22 @@ public abstract class Module implements AutoCloseable {
 
     /** Converts every floating-point parameter to dtype in place of the old tensor. */
     public Module to(DType dtype) {
-        for (Map.Entry<String, Tensor> e : namedParameters().entrySet()) {
-            Tensor t = e.getValue();
+        for (Parameter p : namedParameterBoxes().values()) {
+            Tensor t = p.get();
             if (t.dtype() == dtype || !t.dtype().isFloatingPoint()) continue;
             boolean grad = t.requiresGrad();
             Tensor converted;
             try (var g = Torch.noGrad()) {
                 converted = t.to(dtype);
             }
-            setParameter(e.getKey(), grad ? converted.requiresGrad(true) : converted);
+            p.set(grad ? converted.requiresGrad(true) : converted);
         }
         return this;
     }
 
     @Override
     public void close() {
-        parameters.values().forEach(Tensor::close);
+        parameters.values().forEach(Parameter::close);
         children.values().forEach(Module::close);
     }
 }

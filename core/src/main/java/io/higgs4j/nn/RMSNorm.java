@@ -10,7 +10,7 @@ import io.higgs4j.torch.Tensor;
  */
 public class RMSNorm extends Module {
     public final double eps;
-    private Tensor weight;
+    private final Parameter weight;
 
     public RMSNorm(long dim, double eps, Init init) {
         this.eps = eps;
@@ -18,19 +18,14 @@ public class RMSNorm extends Module {
     }
 
     /** The scale, [dim]. */
-    public Tensor weight() { return weight; }
-
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        weight = value;
-    }
+    public Tensor weight() { return weight.get(); }
 
     /** x * rsqrt(mean(x^2) + eps) in float32 (float64 stays float64), cast back, times the weight. */
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
             Tensor h = x.dtype() == DType.FLOAT64 ? x : x.to(DType.FLOAT32);
             Tensor normed = h.mul(h.mul(h).mean(-1, true).add(eps).rsqrt()); // x*x: pow with a tensor exponent takes the generic powf
-            return Scope.keep(normed.to(x.dtype()).mul(weight));
+            return Scope.keep(normed.to(x.dtype()).mul(weight.get()));
         }
     }
 }

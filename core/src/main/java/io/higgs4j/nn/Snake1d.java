@@ -6,7 +6,7 @@ import io.higgs4j.torch.Tensor;
 /** The Snake activation of DAC-style codecs, x + sin(alpha x)^2 / (alpha + 1e-9), with {@code alpha} [1, C, 1] (ones). */
 public class Snake1d extends Module implements Layer {
     public final long channels;
-    private Tensor alpha;
+    private final Parameter alpha;
 
     public Snake1d(long channels, Init init) {
         this.channels = channels;
@@ -14,13 +14,9 @@ public class Snake1d extends Module implements Layer {
     }
 
     @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        alpha = value;
-    }
-
-    @Override
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
+            Tensor alpha = this.alpha.get();
             Tensor sin = alpha.mul(x).sin();
             return Scope.keep(x.add(sin.mul(sin).div(alpha.add(1e-9))));
         }

@@ -13,14 +13,14 @@ import io.higgs4j.torch.Torch;
  */
 abstract class WeightNormConv extends Module implements Layer {
     public final long normDim;
-    private Tensor weightG, weightV, bias;
+    private final Parameter g, v, bias;
 
     WeightNormConv(long[] weightShape, long normDim, long outChannels, Init init) {
         this.normDim = normDim;
         bias = parameter("bias", init.zeros(outChannels));
-        Tensor v = init.normal(weightShape);
-        weightG = parameter("weight_g", initialG(v, init));
-        weightV = parameter("weight_v", v);
+        Tensor v0 = init.normal(weightShape);
+        g = parameter("weight_g", initialG(v0, init));
+        v = parameter("weight_v", v0);
     }
 
     /** The g that makes the weight equal v, as weight_norm sets it when applied to a fresh module. */
@@ -34,21 +34,13 @@ abstract class WeightNormConv extends Module implements Layer {
         }
     }
 
-    @Override
-    protected void onParameterReplaced(String name, Tensor value) {
-        switch (name) {
-            case "weight_g" -> weightG = value;
-            case "weight_v" -> weightV = value;
-            default -> bias = value;
-        }
-    }
-
     /** The effective weight, a new tensor. */
     protected final Tensor weight() {
+        Tensor weightV = v.get(), weightG = g.get();
         return Aten.callTensor("aten::_weight_norm", "", weightV, weightG, normDim);
     }
 
     protected final Tensor bias() {
-        return bias;
+        return bias.get();
     }
 }

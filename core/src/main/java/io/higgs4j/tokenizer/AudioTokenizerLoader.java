@@ -1,9 +1,9 @@
 package io.higgs4j.tokenizer;
 
-import io.higgs4j.higgs.HiggsAudioWeights;
 import io.higgs4j.io.CheckpointReader;
 import io.higgs4j.io.TorchCheckpoint;
 import io.higgs4j.nn.Init;
+import io.higgs4j.nn.StateDictLoader;
 import io.higgs4j.safetensors.SafetensorsCheckpoint;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
@@ -43,7 +43,7 @@ public final class AudioTokenizerLoader {
         HiggsAudioTokenizer tokenizer = new HiggsAudioTokenizer(config, Init.forLoading(DType.FLOAT32, device));
         try (CheckpointReader ckpt = weights.getFileName().toString().endsWith(".pth")
                 ? TorchCheckpoint.open(weights) : SafetensorsCheckpoint.open(weights)) {
-            HiggsAudioWeights.load(tokenizer, ckpt, "", AudioTokenizerLoader::checkpointToModule);
+            StateDictLoader.load(tokenizer, ckpt, "", AudioTokenizerLoader::checkpointToModule);
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;

@@ -7,6 +7,7 @@ import io.higgs4j.nn.Linear;
 import io.higgs4j.nn.Module;
 import io.higgs4j.nn.ModuleList;
 import io.higgs4j.nn.MultiHeadSelfAttention;
+import io.higgs4j.nn.Parameter;
 import io.higgs4j.nn.WNConv1d;
 import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Scope;
@@ -102,22 +103,16 @@ public final class HubertModel extends Module {
 
     /** torch.nn.GroupNorm's affine parameters, {@code weight} (ones) and {@code bias} (zeros). */
     public static final class GroupNormParams extends Module {
-        private Tensor weight, bias;
+        private final Parameter weight, bias;
 
         GroupNormParams(long channels, Init init) {
             weight = parameter("weight", init.ones(channels));
             bias = parameter("bias", init.zeros(channels));
         }
 
-        @Override
-        protected void onParameterReplaced(String name, Tensor value) {
-            if (name.equals("weight")) weight = value;
-            else bias = value;
-        }
+        Tensor weight() { return weight.get(); }
 
-        Tensor weight() { return weight; }
-
-        Tensor bias() { return bias; }
+        Tensor bias() { return bias.get(); }
     }
 
     /** LayerNorm over the conv features, then a linear to the hidden size. [B, T, conv_dim] -> [B, T, hidden]. */

@@ -4,6 +4,7 @@ import io.higgs4j.nn.Init;
 import io.higgs4j.nn.Linear;
 import io.higgs4j.nn.Module;
 import io.higgs4j.nn.ModuleList;
+import io.higgs4j.nn.Parameter;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.TorchException;
@@ -108,24 +109,20 @@ public final class ResidualVectorQuantizer extends Module {
      */
     public static final class EuclideanCodebook extends Module {
         public final int bins;
-        private Tensor embed;
+        private final Parameter embed;
 
         EuclideanCodebook(int dim, int bins, Init init) {
             this.bins = bins;
             parameter("inited", init.ones(1));
             parameter("cluster_size", init.zeros(bins));
             // kaiming_uniform_ on [bins, dim]: bound sqrt(6 / fan_in) with fan_in = dim, as the reference's uniform_init.
-            embed = parameter("embed", init.uniform(Math.sqrt(6.0 / dim), bins, dim));
-            parameter("embed_avg", embed.clone());
-        }
-
-        @Override
-        protected void onParameterReplaced(String name, Tensor value) {
-            if (name.equals("embed")) embed = value;
+            Tensor vectors = init.uniform(Math.sqrt(6.0 / dim), bins, dim);
+            embed = parameter("embed", vectors);
+            parameter("embed_avg", vectors.clone());
         }
 
         public Tensor embed() {
-            return embed;
+            return embed.get();
         }
 
         /**
@@ -136,7 +133,7 @@ public final class ResidualVectorQuantizer extends Module {
             try (Scope s = Scope.open()) {
                 long[] shape = x.shape();
                 Tensor flat = x.reshape(-1, shape[shape.length - 1]);
-                Tensor e = embed.mT();
+                Tensor e = embed().mT();
                 Tensor dist = flat.pow(2).sum(1, true).sub(flat.matmul(e).mul(2)).add(e.pow(2).sum(0, true)).neg();
                 Tensor ind = dist.argmax(-1, false);
                 return Scope.keep(ind.view(java.util.Arrays.copyOf(shape, shape.length - 1)));
@@ -145,7 +142,7 @@ public final class ResidualVectorQuantizer extends Module {
 
         /** indices [...] -> the vectors, [..., dim]. */
         public Tensor decode(Tensor indices) {
-            return Tensor.embedding(embed, indices);
+            return Tensor.embedding(embed(), indices);
         }
     }
 }

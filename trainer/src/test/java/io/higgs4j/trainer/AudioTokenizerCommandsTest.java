@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.audio.Audio;
 import io.higgs4j.audio.WavReader;
 import io.higgs4j.audio.WavWriter;
-import io.higgs4j.higgs.HiggsAudioWeights;
 import io.higgs4j.io.Npy;
 import io.higgs4j.nn.Init;
 import io.higgs4j.safetensors.SafetensorsWriter;
@@ -53,7 +52,7 @@ class AudioTokenizerCommandsTest {
         Torch.manualSeed(5);
         try (HiggsAudioTokenizer t = new HiggsAudioTokenizer(AudioTokenizerConfig.load(dir), Init.cpu(DType.FLOAT32))) {
             if (bins == 16) assertEquals(AudioTokenizerConfig.tiny(), t.config);
-            SafetensorsWriter.write(dir.resolve("model.safetensors"), HiggsAudioWeights.stateDict(t));
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), t.namedParameters());
         }
         return dir;
     }
