@@ -54,6 +54,9 @@ public final class ParamsCommand implements Callable<Integer> {
     @Option(names = "--finetune", defaultValue = "lora", description = "with --memory: lora or full (default: ${DEFAULT-VALUE})")
     String finetune;
 
+    @Option(names = "--device", defaultValue = "cuda", description = "with --memory: plan for cuda (its context counted) or cpu (default: ${DEFAULT-VALUE})")
+    String device;
+
     @Option(names = "--nproc", defaultValue = "1", description = "with --memory: data-parallel processes, one device each (default: ${DEFAULT-VALUE})")
     int nproc;
 
@@ -78,7 +81,10 @@ public final class ParamsCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            MemoryPlan.Request r = new MemoryPlan.Request(c, f, lc, d, batchSize, seqLen, gradientCheckpointing, nproc);
+            if (!device.equals("cuda") && !device.equals("cpu")) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--device must be cuda or cpu, got '" + device + "'");
+            }
+            MemoryPlan.Request r = new MemoryPlan.Request(c, f, lc, d, batchSize, seqLen, gradientCheckpointing, nproc, device.equals("cuda"));
             System.out.print(MemoryPlan.estimate(r).describe(r));
         }
         return 0;

@@ -364,7 +364,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
             LoraConfig lc = lora.config(saved, prepared.baseModelName());
             MemoryPlan.Request planned = new MemoryPlan.Request(c, finetuned, lc,
-                    baseDtype, batchSize, maxSeqLen, gradientCheckpointing, group.worldSize());
+                    baseDtype, batchSize, maxSeqLen, gradientCheckpointing, group.worldSize(), dev.type() == Device.Type.CUDA);
             MemoryPlan plan = MemoryPlan.estimate(planned);
             if (group.isMain()) LOG.info("{}(batches of up to --max_seq_len tokens per sample)", plan.describe(planned));
             try (Trained trained = full ? new FullFinetune(model) : Trained.lora(LoraModel.apply(model, lc, new Init(DType.FLOAT32, dev, 0.02)));

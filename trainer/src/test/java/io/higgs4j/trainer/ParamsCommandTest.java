@@ -106,6 +106,21 @@ class ParamsCommandTest {
         assertTrue(bad[2].contains("--finetune must be lora or full, got 'half'"), bad[2]);
     }
 
+    /** A plan is for a CUDA card unless --device cpu: the CUDA context is counted there, libtorch's CPU workspaces here. */
+    @Test
+    void memoryPlanCountsTheDevicesRuntime() {
+        String[] cuda = run("params", "--config", "tiny", "--memory");
+        assertEquals("0", cuda[0], cuda[2]);
+        assertTrue(cuda[1].contains("1 CUDA device"), cuda[1]);
+        assertTrue(cuda[1].replaceAll(" +", " ").contains("runtime (CUDA context, workspaces): 512.0 MiB"), cuda[1]);
+        String[] cpu = run("params", "--config", "tiny", "--memory", "--device", "cpu");
+        assertEquals("0", cpu[0], cpu[2]);
+        assertTrue(cpu[1].replaceAll(" +", " ").contains("runtime (workspaces, allocator): 64.0 MiB"), cpu[1]);
+        String[] bad = run("params", "--config", "tiny", "--memory", "--device", "tpu");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("--device must be cuda or cpu, got 'tpu'"), bad[2]);
+    }
+
     /** params and train declare the LoRA options once: the same defaults, the same checks, the same help. */
     @Test
     void loraOptionsAndDefaultsAreTrains() {

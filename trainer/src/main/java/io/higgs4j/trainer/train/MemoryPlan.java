@@ -29,7 +29,7 @@ import java.util.Locale;
  * peak the trainer prints at the end.
  */
 public record MemoryPlan(long weights, long trainableWeights, long gradients, long optimizerState, long activations,
-                         int nproc, long totalParameters, long trainableParameters) {
+                         long runtime, int nproc, long totalParameters, long trainableParameters) {
 
     /**
      * Measured peak of the activations over the counted tensors (see the class comment): 1.75 on the small preset at
@@ -39,6 +39,13 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
 
     /** What the process holds beyond the tensors once it has run a step on CPU: kernel workspaces, allocator (measured). */
     static final long RUNTIME = 64L << 20;
+
+    /**
+     * The same on CUDA, where the trainer's peak is device memory in use: the CUDA context and cuBLAS's workspace, about
+     * half a GiB on an H200 with CUDA 13 and torch 2.11 (the small preset's model and a few matmul buffers showed 1.1 GiB
+     * in use, of which about 0.6 GiB were tensors and the allocator's cache).
+     */
+    static final long RUNTIME_CUDA = 512L << 20;
 
     /** What is trained: LoRA adapters (and modules_to_save copies), or every weight of the text and audio paths. */
     public enum Finetune {
@@ -68,7 +75,7 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
      * float32); trained weights are float32 either way.
      */
     public record Request(HiggsAudioConfig config, Finetune finetune, LoraConfig lora, DType dtype, int batchSize, int seqLen,
-                          boolean gradientCheckpointing, int nproc) {
+                          boolean gradientCheckpointing, int nproc, boolean cuda) {
         public Request {
             if (batchSize < 1) throw new IllegalArgumentException("--batch_size must be >= 1, got " + batchSize);
             if (seqLen < 1) throw new IllegalArgumentException("--seq_len must be >= 1, got " + seqLen);
@@ -79,7 +86,7 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
     }
 
     public long perDevice() {
-        return weights + trainableWeights + gradients + optimizerState + activations + RUNTIME;
+        return weights + trainableWeights + gradients + optimizerState + activations + runtime;
     }
 
     public static MemoryPlan estimate(Request r) {
@@ -106,7 +113,8 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
         long trainableWeights = trainable * 4;
         long gradients = trainable * 4;
         long optimizer = trainable * 8;   // AdamW's two moments in float32
-        return new MemoryPlan(weights, trainableWeights, gradients, optimizer, activations(r), r.nproc(), total, trainable);
+        return new MemoryPlan(weights, trainableWeights, gradients, optimizer, activations(r), r.cuda() ? RUNTIME_CUDA : RUNTIME,
+                r.nproc(), total, trainable);
     }
 
     /** Activation bytes of one micro-batch (see the class comment). */
@@ -139,16 +147,17 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
     /** The plan as printed by params --memory and at the start of training. */
     public String describe(Request r) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "Memory plan: %s fine-tuning, base in %s, batch %d x %d tokens%s, %d device%s%n",
+        sb.append(String.format(Locale.ROOT, "Memory plan: %s fine-tuning, base in %s, batch %d x %d tokens%s, %d %s device%s%n",
                 r.finetune() == Finetune.LORA ? "LoRA r=" + r.lora().r() : "full", r.dtype() == DType.BFLOAT16 ? "bf16" : "fp32",
-                r.batchSize(), r.seqLen(), r.gradientCheckpointing() ? ", gradient checkpointing" : "", nproc, nproc == 1 ? "" : "s"));
+                r.batchSize(), r.seqLen(), r.gradientCheckpointing() ? ", gradient checkpointing" : "", nproc, r.cuda() ? "CUDA" : "CPU",
+                nproc == 1 ? "" : "s"));
         sb.append(String.format(Locale.ROOT, "  parameters: %,d, trained %,d%n", totalParameters, trainableParameters));
         row(sb, "weights (frozen)", weights);
         row(sb, "trainable weights (fp32)", trainableWeights);
         row(sb, "gradients (fp32)", gradients);
         row(sb, "optimizer state (AdamW, fp32)", optimizerState);
         row(sb, "activations per step", activations);
-        row(sb, "runtime (workspaces, allocator)", RUNTIME);
+        row(sb, r.cuda() ? "runtime (CUDA context, workspaces)" : "runtime (workspaces, allocator)", runtime);
         row(sb, "total per device", perDevice());
         if (nproc > 1) row(sb, "total on " + nproc + " devices", perDevice() * nproc);
         return sb.toString();

@@ -19,7 +19,7 @@ class MemoryPlanTest {
     static final LoraConfig LORA = LoraConfig.of(16, 32, 0.05, "comprehensive", List.of());
 
     private static MemoryPlan.Request request(String preset, MemoryPlan.Finetune f, DType dtype, int batch, int seq, boolean ckpt) {
-        return new MemoryPlan.Request(HiggsAudioConfig.preset(preset), f, LORA, dtype, batch, seq, ckpt, 1);
+        return new MemoryPlan.Request(HiggsAudioConfig.preset(preset), f, LORA, dtype, batch, seq, ckpt, 1, false);
     }
 
     @Test
