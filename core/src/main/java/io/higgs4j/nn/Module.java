@@ -24,7 +24,7 @@ public abstract class Module implements AutoCloseable {
     /** Registers a parameter under name; the module owns it from now on (it leaves any scope). */
     protected final Tensor parameter(String name, Tensor value) {
         if (parameters.containsKey(name)) throw new IllegalStateException("parameter " + name + " registered twice");
-        parameters.put(name, Scope.detach(value));
+        parameters.put(name, Scope.disown(value));
         return value;
     }
 
@@ -79,7 +79,7 @@ public abstract class Module implements AutoCloseable {
     protected final void replaceParameter(String name, Tensor value) {
         Tensor old = parameters.get(name);
         if (old == null) throw new IllegalArgumentException("no parameter " + name + " in " + getClass().getSimpleName());
-        parameters.put(name, Scope.detach(value));
+        parameters.put(name, Scope.disown(value));
         if (old != value) old.close();
     }
 
@@ -101,7 +101,7 @@ public abstract class Module implements AutoCloseable {
         int dot = fullName.indexOf('.');
         Tensor old = parameters.get(fullName);
         if (old != null) {
-            parameters.put(fullName, Scope.detach(value));
+            parameters.put(fullName, Scope.disown(value));
             onParameterReplaced(fullName, value);
             return old;
         }

@@ -135,7 +135,7 @@ public final class SamplePrompts {
     private static HiggsAudioBatch owned(HiggsAudioBatch b) {
         for (var t : new io.higgs4j.torch.Tensor[] {b.inputIds(), b.attentionMask(), b.audioInIds(), b.audioInIdsStart(),
                 b.audioOutIds(), b.audioOutIdsStart(), b.labelIds(), b.labelAudioIds()}) {
-            if (t != null) Scope.detach(t);
+            if (t != null) Scope.disown(t);
         }
         return b;
     }
