@@ -7,7 +7,7 @@ import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
 import io.higgs4j.trainer.data.EncodedSample;
 import io.higgs4j.trainer.data.EvalSplit;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.train.BatchSource;
 import org.slf4j.Logger;
@@ -29,7 +29,7 @@ final class TrainingData {
 
     /** What train needs: the config, where the weights are (null: random initialisation), and the batches. */
     record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, BatchSource batches, String describe,
-                    HiggsTokenizer tokenizer, Path demoDir, List<EncodedSample> evalSamples) {}
+                    TextTokenizer tokenizer, Path demoDir, List<EncodedSample> evalSamples) {}
 
     static Prepared prepare(TrainCommand cmd, Path outputDir) throws IOException {
         return prepare(cmd, outputDir, 0, 1);
@@ -40,11 +40,11 @@ final class TrainingData {
         HiggsAudioConfig config;
         Path weights = null, data, demoDir = null;
         String name;
-        HiggsTokenizer tokenizer;
+        TextTokenizer tokenizer;
         if (cmd.demo()) {
             config = HiggsAudioConfig.preset("tiny");
             if (cmd.encodeWhisperEmbed()) config = config.withWhisper(true); // so the demo data get reference WAVs
-            tokenizer = HiggsTokenizer.demo();
+            tokenizer = TextTokenizer.demo();
             // the same files on every rank; each rank writes its own copy, so none reads a file another is writing
             demoDir = rank == 0 ? outputDir.resolve("demo-data") : outputDir.resolve("demo-data").resolve("rank-" + rank);
             data = DemoData.write(demoDir, DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
@@ -52,14 +52,14 @@ final class TrainingData {
             name = "tiny (demo)";
         } else if (cmd.modelPath() != null) {
             config = HiggsAudioConfig.fromFile(cmd.modelPath().resolve("config.json"));
-            tokenizer = HiggsTokenizer.resolve(null, cmd.modelPath(), cmd.tokenizer());
+            tokenizer = TextTokenizer.resolve(null, cmd.modelPath(), cmd.tokenizer());
             weights = cmd.modelPath();
             data = cmd.dataPath();
             // a model from the Hugging Face cache is named by its id, as PEFT's base_model_name_or_path names it
             name = io.higgs4j.trainer.hub.HubCache.repoOf(cmd.modelPath()).orElse(cmd.modelPath().toString());
         } else {
             config = HiggsAudioConfig.resolve(cmd.config());
-            tokenizer = HiggsTokenizer.resolve(cmd.config(), null, cmd.tokenizer());
+            tokenizer = TextTokenizer.resolve(cmd.config(), null, cmd.tokenizer());
             data = cmd.dataPath();
             name = cmd.config() + " (random initialisation)";
         }
