@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds .device/ for scripts/gpu-check.sh: a jlink-ed JDK 25 runtime, our jars (without the CPU libtorch carriers:
-# the GPU machine brings its own libtorch), core's compiled tests and the JUnit console launcher. About 55 MB.
+# Builds .device/ for scripts/gpu-check.sh and scripts/gpu-bench.sh: a jlink-ed JDK 25 runtime, our jars (without the CPU
+# libtorch carriers: the GPU machine brings its own libtorch; the benchmarks' own jar, not its JMH uber-jar, for
+# GpuStepTimer), core's compiled tests and the JUnit console launcher. About 55 MB.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +16,7 @@ main_jar() { ls "$1"/target/higgs4j-"$1"-*.jar | grep -v -e '-sources\.jar$' -e 
 cp $(main_jar bindings) .device/lib/higgs4j-bindings.jar
 cp $(main_jar core) .device/lib/higgs4j-core.jar
 cp $(main_jar trainer) .device/lib/higgs4j-trainer.jar
+cp $(main_jar benchmarks) .device/lib/higgs4j-benchmarks.jar   # GpuStepTimer (gpu-bench.sh), under 1 MB
 # The trainer's runtime jars, without the CPU libtorch carriers (the GPU machine brings its own libtorch) and without
 # XChart (a trimmed JDK has no AWT: the trainer then skips its loss plot). The device takes 64 MiB with the repository.
 for j in trainer/target/lib/*.jar; do
