@@ -114,8 +114,6 @@ public final class NcclCommunicator implements AutoCloseable {
 
     public Device device() { return Device.cuda(device); }
 
-    public String ncclVersion() { return nccl.version(); }
-
     // ---- Collectives ----
 
     /** Reduces t across all ranks with op, leaving the result in t on every rank (ncclAllReduce, in place). */

@@ -122,7 +122,7 @@ public final class SamplePrompts {
                     throw new IllegalArgumentException(where + ": " + e.getMessage());
                 }
                 out.add(new Prompt(name, owned(batch),
-                        new GenerationConfig(maxNew, new long[] {sp.eot(), sp.endOfText()}, true, 1.0, 50, 0.95, 7, 2, seed)));
+                        GenerationConfig.officialSampling(maxNew, seed, sp.eot(), sp.endOfText())));
             }
         } finally {
             if (audioTokenizer != null) audioTokenizer.close();
