@@ -42,10 +42,10 @@ import static io.higgs4j.io.PickleReader.describe;
  *
  * <p><b>What is read.</b> The pickle (protocols 2 to 5) is interpreted by a small stack machine (the package's
  * {@code PickleReader}) that knows only the few objects a state dict is made of: dicts ({@code collections.OrderedDict}
- * and plain), tuples, lists, strings, numbers, and tensors rebuilt by {@code torch._utils._rebuild_tensor_v2} or {@code _rebuild_parameter} over storages
- * named by {@code torch.<Type>Storage} classes or {@code torch.<dtype>} objects. Nothing is ever imported or run: any
- * other global (a user class, {@code os.system}, numpy) is refused with a {@link TorchCheckpointException} naming it.
- * An OrderedDict's {@code _metadata} attribute is ignored.
+ * and plain), tuples, lists, strings, numbers, and tensors rebuilt by {@code torch._utils._rebuild_tensor_v2} or
+ * {@code _rebuild_parameter} over storages named by {@code torch.<Type>Storage} classes or {@code torch.<dtype>}
+ * objects. Nothing is ever imported or run: any other global (a user class, {@code os.system}, numpy) is refused with
+ * a {@link TorchCheckpointException} naming it. An OrderedDict's {@code _metadata} attribute is ignored.
  *
  * <p><b>Which dict.</b> The top-level object must be a dict of string keys to tensors. Failing that, a training
  * checkpoint is accepted when exactly one of its keys {@code "state_dict"} and {@code "model"} holds such a dict: that
@@ -96,7 +96,6 @@ public final class TorchCheckpoint implements CheckpointReader {
             0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
 
     private static final int CHUNK = 1 << 20;
-
 
     /** One tensor of the state dict: a view of a storage. */
     private record Entry(String name, DType dtype, long[] shape, long[] strides, long offset, Storage storage,
