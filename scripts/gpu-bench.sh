@@ -3,7 +3,8 @@
 # (scripts/parity/torch_step_peer.py) on the same card, in one run: the released 3B config at 1 x 1024, 4 x 1024 and
 # 8 x 2048 tokens (8 x 2048 with and without activation checkpointing), then the small preset at 4 x 1024.
 # Each side builds its model once and times the sizes in ascending memory order (see GpuStepTimer on "memory in use").
-# Needs the bundle of `scripts/prepare-gpu-bundle.sh bench` and PyTorch >= 2.10 with peft.
+# Needs the bundle of `scripts/prepare-gpu-bundle.sh bench` (GpuStepTimer is in its lib/higgs4j-benchmarks.jar) and
+# PyTorch >= 2.10 with peft.
 set -uo pipefail
 bundle=${BUNDLE:-.device}
 config3b=${CONFIG_3B:-$bundle/fixtures/higgs-audio-v2-3b/config.json}
@@ -13,6 +14,6 @@ java=("$bundle/jdk/bin/java" --enable-native-access=ALL-UNNAMED -cp "$bundle/tes
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 for run in "$config3b 1x1024,4x1024,8x2048:ckpt,8x2048" "small 4x1024"; do
   set -- $run
-  "${java[@]}" io.higgs4j.bench.GpuStepTimer "$1" "$steps" "$2" 2>&1 | grep "step\|TFLOP\|built\|rror"
+  "${java[@]}" io.higgs4j.benchmarks.GpuStepTimer "$1" "$steps" "$2" 2>&1 | grep "step\|TFLOP\|built\|rror"
   python3 scripts/parity/torch_step_peer.py "$1" "$2" "$steps" 2>&1 | grep "PyTorch\|TFLOP\|rror"
 done

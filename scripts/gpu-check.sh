@@ -31,7 +31,7 @@ echo "== nccl"
 # A one-rank all-reduce and all-gather of CUDA tensors through NcclCommunicator (core's test classes). NcclLoader looks
 # next to libtorch, then in PyTorch's site-packages/nvidia/nccl/lib, then on the system path (NCCL_LIBRARY overrides).
 # Exit 2 means NCCL was not found: reported, not a failure of this check.
-"$java" --enable-native-access=ALL-UNNAMED -cp "$bundle/test-classes:$cp" io.higgs4j.dist.NcclCheck 2>&1 | tee "$out/nccl.txt"
+"$java" --enable-native-access=ALL-UNNAMED -cp "$bundle/test-classes:$cp" io.higgs4j.nccl.NcclCheck 2>&1 | tee "$out/nccl.txt"
 nccl=${PIPESTATUS[0]}
 [ "$nccl" -eq 2 ] && { echo "NCCL not found: multi-GPU training unavailable here"; nccl=0; }
 echo "== a few LoRA training steps of the tiny model on CUDA (bf16 base, then with Whisper)"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds .device/ for the GPU machine: a jlink-ed JDK 25 runtime and our jars (without the CPU libtorch carriers: the
-# GPU machine brings its own libtorch), then for
+# GPU machine brings its own libtorch; the benchmarks' own jar, not its JMH uber-jar, for GpuStepTimer), then for
 #   check (default; scripts/gpu-check.sh): core's compiled tests with their resources and the JUnit console launcher;
-#   bench (scripts/gpu-bench.sh): only the bench classes, and jdk.jfr in the runtime for flight recordings.
+#   bench (scripts/gpu-bench.sh): no tests (GpuStepTimer and GpuOpProbe are in the benchmarks jar), and jdk.jfr in the
+#   runtime for flight recordings.
 # The device takes 64 MiB with the repository: check is about 62 MB, bench about 57 MB. Neither runtime has java.xml
 # (JUnit's XML reports need it: gpu-check.sh prints its summary instead).
 set -euo pipefail
@@ -21,6 +22,7 @@ main_jar() { ls "$1"/target/higgs4j-"$1"-*.jar | grep -v -e '-sources\.jar$' -e 
 cp $(main_jar bindings) .device/lib/higgs4j-bindings.jar
 cp $(main_jar core) .device/lib/higgs4j-core.jar
 cp $(main_jar trainer) .device/lib/higgs4j-trainer.jar
+cp $(main_jar benchmarks) .device/lib/higgs4j-benchmarks.jar   # GpuStepTimer (gpu-bench.sh), under 1 MB
 # The trainer's runtime jars, without the CPU libtorch carriers (the GPU machine brings its own libtorch) and without
 # XChart (a trimmed JDK has no AWT: the trainer then skips its loss plot). The device takes 64 MiB with the repository.
 for j in trainer/target/lib/*.jar; do
@@ -39,8 +41,6 @@ if [ "$mode" = check ]; then
   cp -r core/target/test-classes .device/test-classes
   mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory=.device
   mv .device/junit-platform-console-standalone-*.jar .device/junit-console.jar
-else
-  mkdir -p .device/test-classes/io/higgs4j && cp -r core/target/test-classes/io/higgs4j/bench .device/test-classes/io/higgs4j/
 fi
 mkdir -p .device/fixtures && cp -r core/src/test/resources/higgs-audio-v2-3b .device/fixtures/  # the released config, for gpu-bench.sh
 du -sh .device

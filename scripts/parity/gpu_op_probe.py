@@ -1,4 +1,4 @@
-"""PyTorch twin of core's io.higgs4j.bench.GpuOpProbe: host time per call (no synchronise between calls) and time until
+"""PyTorch twin of the benchmarks' io.higgs4j.benchmarks.GpuOpProbe: host time per call (no synchronise between calls) and time until
 done per call, for the same ops at the released 3B model's shapes, on cuda:0."""
 import time
 import torch

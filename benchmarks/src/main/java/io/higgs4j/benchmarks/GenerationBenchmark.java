@@ -70,7 +70,7 @@ public class GenerationBenchmark {
         long[] ids = new long[promptLength];
         for (int i = 0; i < ids.length - 1; i++) ids[i] = r.nextInt(4000);
         ids[ids.length - 1] = c.audioOutBosTokenId();
-        prompt = new HiggsAudioBatch(Scope.detach(Tensor.of(ids, 1, ids.length)), null, null, null, null, null, null, null);
+        prompt = new HiggsAudioBatch(Scope.disown(Tensor.of(ids, 1, ids.length)), null, null, null, null, null, null, null);
         config = GenerationConfig.greedy(frames + 1);
     }
 

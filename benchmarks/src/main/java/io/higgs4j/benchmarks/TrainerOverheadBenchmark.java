@@ -17,7 +17,7 @@ import io.higgs4j.trainer.data.BatchSampler;
 import io.higgs4j.trainer.data.Collator;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.BatchSource;
 import io.higgs4j.trainer.train.LrSchedule;
@@ -71,7 +71,7 @@ public class TrainerOverheadBenchmark {
         config = HiggsAudioConfig.preset("tiny");
         Path data = DemoData.write(dir.resolve("data"), 48, 4, config.audioNumCodebooks(), config.audioCodebookSize(), 1);
         DataValidator.Result valid;
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             valid = new DataValidator(config, tok, ValidationOptions.defaults()).validate(data, null).requireNonEmpty(data);
         }
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), BATCH, 1);

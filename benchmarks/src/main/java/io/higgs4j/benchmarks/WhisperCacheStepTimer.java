@@ -19,7 +19,7 @@ import io.higgs4j.trainer.data.Collated;
 import io.higgs4j.trainer.data.Collator;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.train.WhisperTowerCache;
 
@@ -159,7 +159,7 @@ public final class WhisperCacheStepTimer {
     /** The first steps batches of epoch 0 of the demo data, collated for config. */
     static List<Collated> batches(HiggsAudioConfig config, Path data, int steps, int batch) throws Exception {
         DataValidator.Result valid;
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             valid = new DataValidator(config, tok, ValidationOptions.defaults()).validate(data, null).requireNonEmpty(data);
         }
         BatchSampler sampler = new BatchSampler(valid.mergedLengths(), batch, 1);

@@ -5,9 +5,6 @@ import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * Log-mel features as Hugging Face's {@code WhisperFeatureExtractor} computes them, for 16 kHz mono audio.
  *
@@ -182,12 +179,5 @@ public final class WhisperFeatureExtractor {
             }
         }
         return w;
-    }
-
-    /** Splits features of several chunks into one [nMels, 3000] tensor per chunk (views; owned by the caller). */
-    public static List<Tensor> perChunk(Features f) {
-        List<Tensor> out = new ArrayList<>(f.chunks());
-        for (int c = 0; c < f.chunks(); c++) out.add(f.features().select(0, c));
-        return out;
     }
 }

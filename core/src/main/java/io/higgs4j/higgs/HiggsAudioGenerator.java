@@ -130,14 +130,14 @@ public final class HiggsAudioGenerator {
                 Mode mode = last == audioOutBos ? Mode.AUDIO_INIT : last == audioOut ? Mode.AUDIO_IN_PROGRESS : Mode.TEXT;
                 Tensor next;
                 if (steps == 0) {
-                    next = Scope.detach(model.prefill(prompt, cache));
+                    next = Scope.disown(model.prefill(prompt, cache));
                     prefillNanos = System.nanoTime() - t0;
                     promptPositions = cache.positions();
                 } else {
                     try (Scope s = Scope.open()) {
                         Tensor embedding = mode == Mode.AUDIO_IN_PROGRESS
                                 ? model.embedAudioColumn(audioOutColumns.getLast()) : model.embedText(last);
-                        next = Scope.detach(model.step(embedding, mode == Mode.AUDIO_IN_PROGRESS, cache));
+                        next = Scope.disown(model.step(embedding, mode == Mode.AUDIO_IN_PROGRESS, cache));
                     }
                 }
                 if (hidden != null) hidden.close();

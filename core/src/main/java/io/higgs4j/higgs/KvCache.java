@@ -40,7 +40,7 @@ public final class KvCache implements AutoCloseable {
         }
 
         private Tensor allocate(long capacity) {
-            return Scope.detach(Tensor.empty(new long[] {1, kvHeads, capacity, headDim}, dtype, device));
+            return Scope.disown(Tensor.empty(new long[] {1, kvHeads, capacity, headDim}, dtype, device));
         }
 
         /** Positions stored in every layer so far. */

@@ -91,9 +91,9 @@ public final class LoraModel implements AutoCloseable {
                 try (var g = Torch.noGrad(); Scope sc = Scope.open()) {
                     // The trainable copy takes the adapter's dtype: float32 copies of a bf16 model's heads train well.
                     Tensor c = original.clone();
-                    copy = Scope.detach(original.dtype().isFloatingPoint() && c.dtype() != init.dtype() ? c.to(init.dtype()) : c);
+                    copy = Scope.disown(original.dtype().isFloatingPoint() && c.dtype() != init.dtype() ? c.to(init.dtype()) : c);
                 }
-                lora.originals.put(full, Scope.detach(original.share()));
+                lora.originals.put(full, Scope.disown(original.share()));
                 model.setParameter(full, copy.requiresGrad(original.dtype().isFloatingPoint()));
             }
         }

@@ -17,7 +17,7 @@ public final class Parameter {
 
     /** Takes value out of any scope: the box owns it from now on. */
     Parameter(Tensor value) {
-        this.value = Scope.detach(value);
+        this.value = Scope.disown(value);
     }
 
     /** The current tensor (shared, not a copy: the box still owns it). */
@@ -34,7 +34,7 @@ public final class Parameter {
     /** Puts next in and returns the tensor held so far, still open: the caller owns it now. */
     Tensor exchange(Tensor next) {
         Tensor old = value;
-        value = Scope.detach(next);
+        value = Scope.disown(next);
         return old;
     }
 

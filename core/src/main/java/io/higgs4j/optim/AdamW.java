@@ -52,9 +52,9 @@ public final class AdamW implements AutoCloseable {
         this.paramSteps = new long[params.size()];
         try (var g = Torch.noGrad()) {
             for (Tensor p : params) {
-                expAvg.add(Scope.detach(Tensor.zerosLike(p)));
-                expAvgSq.add(Scope.detach(Tensor.zerosLike(p)));
-                steps.add(Scope.detach(Tensor.zeros(new long[0], DType.FLOAT32, p.device())));
+                expAvg.add(Scope.disown(Tensor.zerosLike(p)));
+                expAvgSq.add(Scope.disown(Tensor.zerosLike(p)));
+                steps.add(Scope.disown(Tensor.zeros(new long[0], DType.FLOAT32, p.device())));
             }
         }
     }

@@ -3,7 +3,6 @@ package io.higgs4j.safetensors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.higgs4j.io.CheckpointReader;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
@@ -67,19 +66,6 @@ public final class SafetensorsWriter {
 
     /** A file's header and data layout, computed before anything is written. */
     private record Plan(Path target, byte[] header, List<Placed> dataOrder) {}
-
-    /**
-     * Writes every tensor of a checkpoint in another format (e.g. a torch.save file, {@link
-     * io.higgs4j.io.TorchCheckpoint}) into one .safetensors file: same names, order, dtypes, shapes and values, metadata
-     * {@code format=pt} as Hugging Face's converters write. Holds every tensor in memory at once.
-     */
-    public static void convert(CheckpointReader checkpoint, Path file) {
-        try (Scope scope = Scope.open()) {
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (String n : checkpoint.names()) tensors.put(n, checkpoint.load(n));
-            write(file, tensors, Map.of("format", "pt"));
-        }
-    }
 
     /** Writes tensors with no metadata. */
     public static void write(Path file, Map<String, Tensor> tensors) {

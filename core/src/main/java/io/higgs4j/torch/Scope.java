@@ -18,8 +18,8 @@ import java.util.function.Supplier;
  * }</pre>
  *
  * <p>Threads: a scope is confined to the thread that opened it. It owns only tensors created on that thread, must be
- * closed there (closing elsewhere throws), and {@link #keep}/{@link #detach} of a tensor it owns must run there too.
- * A tensor handed to another thread should be detached (or kept) first: otherwise it is closed when this scope
+ * closed there (closing elsewhere throws), and {@link #keep}/{@link #disown} of a tensor it owns must run there too.
+ * A tensor handed to another thread should be disowned (or kept) first: otherwise it is closed when this scope
  * closes, and the other thread's next use of it throws "tensor used after close" (a call already running finishes).
  */
 public final class Scope implements AutoCloseable {
@@ -84,8 +84,12 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
-    /** Takes t out of every scope: the caller (or the module holding it) owns it from now on. Returns t. */
-    public static <T extends Tensor> T detach(T t) {
+    /**
+     * Takes t out of every scope: the caller (or the module holding it) owns it from now on and must close it. Unlike
+     * {@link #keep}, which hands t to the enclosing scope, no scope will ever close it. Only ownership changes: this is
+     * not autograd's {@link Tensor#detach()}, and t stays in the autograd graph. Returns t.
+     */
+    public static <T extends Tensor> T disown(T t) {
         Scope s = t.scope;
         if (s != null) {
             s.remove(t);

@@ -158,7 +158,7 @@ class WhisperEncoderTest {
             w.cache((clip, frames, masked, compute) -> {
                 seen.add(new long[] {clip.size(0), frames, masked ? 1 : 0});
                 Tensor t = compute.get();
-                stored.add(Scope.detach(t.clone()));
+                stored.add(Scope.disown(t.clone()));
                 return t;
             });
             List<Tensor> cached = w.encode(features, mask);

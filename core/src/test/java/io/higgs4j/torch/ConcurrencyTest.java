@@ -33,7 +33,7 @@ class ConcurrencyTest {
 
     @Test
     void closeWaitsForACallInFlightWhichThenGivesCorrectValues() throws Exception {
-        Tensor a = Scope.detach(Tensor.ones(600, 600));
+        Tensor a = Scope.disown(Tensor.ones(600, 600));
         CountDownLatch started = new CountDownLatch(1);
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread user = new Thread(() -> {
@@ -63,9 +63,9 @@ class ConcurrencyTest {
 
     @Test
     void aFailedCallReleasesItsTensorsSoCloseDoesNotWait() {
-        Tensor x = Scope.detach(Tensor.ones(3, 2));
-        Tensor meta = Scope.detach(Tensor.empty(new long[] {2}, DType.FLOAT32, Device.META));
-        Tensor bad = Scope.detach(Tensor.of(new long[] {7}));
+        Tensor x = Scope.disown(Tensor.ones(3, 2));
+        Tensor meta = Scope.disown(Tensor.empty(new long[] {2}, DType.FLOAT32, Device.META));
+        Tensor bad = Scope.disown(Tensor.of(new long[] {7}));
         assertThrows(TorchException.class, () -> x.indexSelect(0, bad)); // fails inside libtorch
         assertThrows(TorchException.class, () -> Aten.callTensor("aten::add", "Tensor", x)); // refused before the call
         assertThrows(TorchException.class, meta::toFloatArray);
@@ -80,7 +80,7 @@ class ConcurrencyTest {
 
     @Test
     void tensorsCreatedOnOneThreadCanBeReadOnAnother() throws Exception {
-        Tensor w = Scope.detach(Tensor.of(new float[] {1, 2, 3}));
+        Tensor w = Scope.disown(Tensor.of(new float[] {1, 2, 3}));
         AtomicReference<float[]> seen = new AtomicReference<>();
         Thread t = new Thread(() -> {
             try (Scope s = Scope.open()) {

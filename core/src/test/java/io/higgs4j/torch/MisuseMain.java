@@ -77,7 +77,7 @@ public final class MisuseMain {
     /** close() on this thread while another multiplies the same tensor: values right, or "used after close". */
     private static void crossThreadClose(long end) {
         while (System.nanoTime() < end) {
-            Tensor a = Scope.detach(Tensor.ones(64, 64));
+            Tensor a = Scope.disown(Tensor.ones(64, 64));
             Thread user = new Thread(() -> {
                 try {
                     for (int i = 0; i < 50; i++) {

@@ -52,10 +52,10 @@ class ScopeTest {
     }
 
     @Test
-    void detachedTensorsBelongToTheCaller() {
+    void disownedTensorsBelongToTheCaller() {
         Tensor t;
         try (Scope s = Scope.open()) {
-            t = Scope.detach(Tensor.ones(1));
+            t = Scope.disown(Tensor.ones(1));
         }
         assertFalse(t.isClosed());
         t.close();

@@ -35,6 +35,7 @@ public final class DecodeAudioCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        tokenizer.check();
         if (!Files.isRegularFile(codes)) throw new IllegalArgumentException("--codes " + codes + " does not exist");
         if (Files.isDirectory(output)) throw new IllegalArgumentException("--output " + output + " is a directory; give the WAV file to write");
         Npy.LongArray a = Npy.read(codes);

@@ -3,7 +3,7 @@ package io.higgs4j.trainer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.safetensors.SafetensorsWriter;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,8 +26,8 @@ final class DemoModel {
         Files.createDirectories(dir);
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), model.config.toJson());
         SafetensorsWriter.write(dir.resolve("model.safetensors"), model.namedParameters(), Map.of("format", "pt"));
-        try (InputStream in = HiggsTokenizer.class.getResourceAsStream(HiggsTokenizer.DEMO_RESOURCE)) {
-            if (in == null) throw new IOException("the demo tokenizer " + HiggsTokenizer.DEMO_RESOURCE + " is missing from the trainer jar");
+        try (InputStream in = TextTokenizer.class.getResourceAsStream(TextTokenizer.DEMO_RESOURCE)) {
+            if (in == null) throw new IOException("the demo tokenizer " + TextTokenizer.DEMO_RESOURCE + " is missing from the trainer jar");
             Files.copy(in, dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
         }
     }

@@ -34,6 +34,7 @@ public final class EncodeAudioCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        tokenizer.check();
         if (!Files.exists(dataPath)) throw new IllegalArgumentException("--data_path " + dataPath + " does not exist");
         List<CodesEncoder.Job> jobs = jobs(dataPath);
         PrintWriter out = spec.commandLine().getOut();

@@ -19,7 +19,7 @@ import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.generate.GenerationPrompt;
 import io.higgs4j.trainer.generate.GeneratedOutput;
@@ -285,7 +285,7 @@ public final class GenerateCommand implements Callable<Integer> {
             return 0;
         }
         PromptLayout layout = PromptLayout.parse(promptLayout);
-        try (HiggsTokenizer textTokenizer = HiggsTokenizer.resolve(config, modelPath, tokenizer);
+        try (TextTokenizer textTokenizer = TextTokenizer.resolve(config, modelPath, tokenizer);
              HiggsAudioTokenizer audioTokenizer = audioTokenizerPath == null ? null : AudioTokenizerLoader.load(audioTokenizerPath, dev)) {
             textTokenizer.checkCompatible(cfg);
             Audio refWav = refAudio != null ? GeneratedOutput.readReference(refAudio, "--ref_audio") : null;

@@ -11,7 +11,7 @@ import io.higgs4j.tokenizer.HiggsAudioTokenizer;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.data.DataValidator;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.ValidationReport;
@@ -115,7 +115,7 @@ public final class PrepareDataCommand implements Callable<Integer> {
         ObjectNode report = report(r, layout);
         if (modelPath != null) {
             HiggsAudioConfig config = HiggsAudioConfig.fromFile(modelPath);
-            try (HiggsTokenizer tok = HiggsTokenizer.load(modelPath)) {
+            try (TextTokenizer tok = TextTokenizer.load(modelPath)) {
                 ValidationOptions vo = ValidationOptions.defaults().withPromptLayout(layout);
                 ValidationReport v = new DataValidator(config, tok, vo).validate(outputDir.resolve("train.jsonl"), null).report();
                 report.set("validation", v.toJson());

@@ -7,7 +7,7 @@ import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
 import io.higgs4j.trainer.data.EncodedSample;
 import io.higgs4j.trainer.data.EvalSplit;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.ShardedBatches;
@@ -30,7 +30,7 @@ final class TrainingData {
 
     /** What train needs: the config, where the weights are (null: random initialisation), and the batches. */
     record Prepared(HiggsAudioConfig config, Path weights, String baseModelName, ShardedBatches batches, String describe,
-                    HiggsTokenizer tokenizer, Path demoDir, List<EncodedSample> evalSamples) {}
+                    TextTokenizer tokenizer, Path demoDir, List<EncodedSample> evalSamples) {}
 
     /**
      * What preparing the data reads, and nothing else: the demo flag or the model (modelPath, else a config preset or
@@ -50,11 +50,11 @@ final class TrainingData {
         HiggsAudioConfig config;
         Path weights = null, data, demoDir = null;
         String name;
-        HiggsTokenizer tokenizer;
+        TextTokenizer tokenizer;
         if (r.demo()) {
             config = HiggsAudioConfig.preset("tiny");
             if (r.encodeWhisperEmbed()) config = config.withWhisper(true); // so the demo data get reference WAVs
-            tokenizer = HiggsTokenizer.demo();
+            tokenizer = TextTokenizer.demo();
             // the same files on every rank; each rank writes its own copy, so none reads a file another is writing
             demoDir = rank == 0 ? r.outputDir().resolve("demo-data") : r.outputDir().resolve("demo-data").resolve("rank-" + rank);
             data = DemoData.write(demoDir, DEMO_SAMPLES, DEMO_SPEAKERS, config.audioNumCodebooks(),
@@ -62,14 +62,14 @@ final class TrainingData {
             name = "tiny (demo)";
         } else if (r.modelPath() != null) {
             config = HiggsAudioConfig.fromFile(r.modelPath().resolve("config.json"));
-            tokenizer = HiggsTokenizer.resolve(null, r.modelPath(), r.tokenizer());
+            tokenizer = TextTokenizer.resolve(null, r.modelPath(), r.tokenizer());
             weights = r.modelPath();
             data = r.dataPath();
             // a model from the Hugging Face cache is named by its id, as PEFT's base_model_name_or_path names it
             name = io.higgs4j.trainer.hub.HubCache.repoOf(r.modelPath()).orElse(r.modelPath().toString());
         } else {
             config = HiggsAudioConfig.resolve(r.config());
-            tokenizer = HiggsTokenizer.resolve(r.config(), null, r.tokenizer());
+            tokenizer = TextTokenizer.resolve(r.config(), null, r.tokenizer());
             data = r.dataPath();
             name = r.config() + " (random initialisation)";
         }

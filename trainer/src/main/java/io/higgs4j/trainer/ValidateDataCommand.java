@@ -2,7 +2,7 @@ package io.higgs4j.trainer;
 
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.trainer.data.DataValidator;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.data.ValidationReport;
@@ -69,7 +69,7 @@ public final class ValidateDataCommand implements Callable<Integer> {
         modelPath = ModelLocator.locate(modelPath, ModelLocator.Kind.MODEL_CONFIG);
         HiggsAudioConfig cfg = modelConfig(config, modelPath);
         ValidationOptions options = new ValidationOptions(maxSeqLen, minAudioSeconds, maxAudioSeconds, 10, PromptLayout.parse(promptLayout));
-        try (HiggsTokenizer tok = HiggsTokenizer.resolve(config, modelPath, tokenizer)) {
+        try (TextTokenizer tok = TextTokenizer.resolve(config, modelPath, tokenizer)) {
             PrintWriter out = spec.commandLine().getOut();
             DataValidator.Result result = new DataValidator(cfg, tok, options).validate(dataPath, spec.commandLine().getErr());
             ValidationReport r = result.report();

@@ -44,7 +44,7 @@ class ArchitectureTest {
     /** The classes that may call the generated bindings (with their nested classes and lambdas' synthetic names). */
     private static final Set<String> FACADE = Set.of(
             "io/higgs4j/torch/Native", "io/higgs4j/torch/Call",
-            "io/higgs4j/dist/NcclCommunicator");
+            "io/higgs4j/nccl/NcclCommunicator");
 
     private static final Pattern CLASS_NAME = Pattern.compile("io/higgs4j/[\\w/$]+");
 

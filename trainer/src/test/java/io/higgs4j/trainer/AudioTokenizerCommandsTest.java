@@ -74,7 +74,7 @@ class AudioTokenizerCommandsTest {
                         + " {\"role\": \"assistant\", \"content\": {\"type\": \"audio\", \"audio_url\": \"clips/b.wav\"}}]}\n"
                         + "{\"messages\": [{\"role\": \"assistant\", \"content\": {\"type\": \"audio\", \"audio_url\": \"clips/a.wav\"}}]}\n");
 
-        Cli.Run r = run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", tmp.resolve("data/data.jsonl").toString(), "--device", "cpu");
+        Cli.Run r = run("encode-audio", "--audio_tokenizer_path", tok.toString(), "--data_path", tmp.resolve("data/data.jsonl").toString(), "--device", "cpu");
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().contains("2 audio files: 2 encoded"), r.out());
         Npy.LongArray a = Npy.read(clips.resolve("a.codes.npy")), b = Npy.read(clips.resolve("b.codes.npy"));
@@ -85,6 +85,7 @@ class AudioTokenizerCommandsTest {
             assertArrayEquals(direct, b.rows(), "the command's codes are the tokenizer's");
         }
         long modified = Files.getLastModifiedTime(clips.resolve("a.codes.npy")).toMillis();
+        // the old spelling of encode-audio/decode-audio still works (hidden, deprecated)
         r = run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", tmp.resolve("data").toString());
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().contains("0 encoded") && r.out().contains("2 already encoded"), r.out());
@@ -92,7 +93,7 @@ class AudioTokenizerCommandsTest {
 
         // decode-audio: 25 frames -> 1 s at 24 kHz
         Path wav = tmp.resolve("a_decoded.wav");
-        r = run("decode-audio", "--tokenizer_path", tok.toString(), "--codes", clips.resolve("a.codes.npy").toString(), "--output", wav.toString());
+        r = run("decode-audio", "--audio_tokenizer_path", tok.toString(), "--codes", clips.resolve("a.codes.npy").toString(), "--output", wav.toString());
         assertEquals(0, r.rc(), r.err());
         Audio decoded = WavReader.read(wav);
         assertEquals(24000, decoded.sampleRate());
@@ -106,7 +107,7 @@ class AudioTokenizerCommandsTest {
         WavWriter.write(wavs.resolve("good.wav"), tone(12000, 24000, 200), 24000);
         Files.writeString(wavs.resolve("bad.wav"), "not a wav");
         WavWriter.write(wavs.resolve("short.wav"), tone(100, 24000, 200), 24000);
-        Cli.Run r = run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", wavs.toString());
+        Cli.Run r = run("encode-audio", "--audio_tokenizer_path", tok.toString(), "--data_path", wavs.toString());
         assertEquals(1, r.rc(), r.out() + r.err());
         assertTrue(r.out().contains("1 encoded") && r.out().contains("2 failed"), r.out());
         assertTrue(r.out().contains("bad.wav") && r.out().contains("short.wav") && r.out().contains("shorter than one code frame"), r.out());
@@ -116,16 +117,28 @@ class AudioTokenizerCommandsTest {
     }
 
     @Test
+    void theAudioTokenizerIsRequiredAndOnlyItsNewSpellingIsShown(@TempDir Path tmp) throws Exception {
+        for (String command : List.of("encode-audio", "decode-audio")) {
+            Cli.Run r = command.equals("encode-audio") ? run(command, "--data_path", tmp.toString())
+                    : run(command, "--codes", tmp.resolve("c.npy").toString(), "--output", tmp.resolve("o.wav").toString());
+            assertEquals(2, r.rc(), command + ": " + r.err());
+            assertTrue(r.err().contains("Missing required option: '--audio_tokenizer_path=DIR|ID'"), r.err());
+            String help = run(command, "--help").out();
+            assertTrue(help.contains("--audio_tokenizer_path") && !help.contains("--tokenizer_path"), help);
+        }
+    }
+
+    @Test
     void missingTokenizerOrCodesAreClearErrors(@TempDir Path tmp) throws Exception {
-        Cli.Run r = run("encode-audio", "--tokenizer_path", tmp.resolve("nope").toString(), "--data_path", tmp.toString());
+        Cli.Run r = run("encode-audio", "--audio_tokenizer_path", tmp.resolve("nope").toString(), "--data_path", tmp.toString());
         assertEquals(0, r.rc(), "nothing to encode in an empty directory: " + r.err());
         Files.writeString(tmp.resolve("x.wav"), "x");
-        r = run("encode-audio", "--tokenizer_path", tmp.resolve("nope").toString(), "--data_path", tmp.toString());
+        r = run("encode-audio", "--audio_tokenizer_path", tmp.resolve("nope").toString(), "--data_path", tmp.toString());
         assertEquals(1, r.rc());
         assertTrue(r.err().contains("audio tokenizer directory") && r.err().contains("nope"), r.err());
         Path tok = Files.createDirectories(tmp.resolve("tok"));
         Files.writeString(tok.resolve("config.json"), "{\"D\": 256, \"bins\": 1024, \"n_q\": 8, \"ratios\": [8, 5, 4, 2, 3], \"sample_rate\": 24000}");
-        r = run("decode-audio", "--tokenizer_path", tok.toString(), "--codes", tmp.resolve("c.npy").toString(), "--output", tmp.resolve("o.wav").toString());
+        r = run("decode-audio", "--audio_tokenizer_path", tok.toString(), "--codes", tmp.resolve("c.npy").toString(), "--output", tmp.resolve("o.wav").toString());
         assertEquals(1, r.rc());
         assertTrue(r.err().contains("c.npy does not exist"), r.err());
     }

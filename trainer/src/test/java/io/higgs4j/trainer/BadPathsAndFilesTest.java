@@ -32,7 +32,7 @@ class BadPathsAndFilesTest {
     void decodeAudioToADirectoryIsRefusedAndLeavesNoTemporaryFile(@TempDir Path dir) throws Exception {
         Path codes = dir.resolve("c.npy"), out = Files.createDirectories(dir.resolve("o"));
         Npy.write(codes, new long[][] {{1, 2, 3}}, "<i8");
-        Cli.Run r = Cli.run("decode-audio", "--tokenizer_path", dir.resolve("tok").toString(), "--codes", codes.toString(),
+        Cli.Run r = Cli.run("decode-audio", "--audio_tokenizer_path", dir.resolve("tok").toString(), "--codes", codes.toString(),
                 "--output", out.toString());
         assertEquals(1, r.rc());
         assertTrue(r.err().contains("--output " + out + " is a directory"), r.err());
@@ -80,7 +80,7 @@ class BadPathsAndFilesTest {
         Path wavs = Files.createDirectories(dir.resolve("wavs"));
         Path bad = Files.write(wavs.resolve("one-hz.wav"), wav(1, 4800));
         Path tok = AudioTokenizerCommandsTest.tinyTokenizer(dir.resolve("tok"));
-        Cli.Run r = Cli.run("encode-audio", "--tokenizer_path", tok.toString(), "--data_path", wavs.toString());
+        Cli.Run r = Cli.run("encode-audio", "--audio_tokenizer_path", tok.toString(), "--data_path", wavs.toString());
         assertEquals(1, r.rc(), r.out() + r.err());
         assertTrue(r.out().contains(bad.toString()) && r.out().contains("sample rate of 1 Hz"), r.out() + r.err());
         assertEquals(List.of("one-hz.wav"), names(wavs));

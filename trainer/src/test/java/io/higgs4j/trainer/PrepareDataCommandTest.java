@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.higgs4j.audio.WavWriter;
 import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.io.Npy;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,7 +39,7 @@ class PrepareDataCommandTest {
     static Path tinyModel(Path dir) throws Exception {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), HiggsAudioConfig.preset("tiny").toJson().toPrettyString());
-        try (InputStream in = HiggsTokenizer.class.getResourceAsStream(HiggsTokenizer.DEMO_RESOURCE)) {
+        try (InputStream in = TextTokenizer.class.getResourceAsStream(TextTokenizer.DEMO_RESOURCE)) {
             Files.copy(in, dir.resolve("tokenizer.json"));
         }
         return dir;

@@ -167,7 +167,7 @@ class TrainCommandTest {
         var config = io.higgs4j.higgs.HiggsAudioConfig.preset("tiny");
         Path model = Files.createDirectories(dir.resolve("model"));
         Files.writeString(model.resolve("config.json"), config.toJson().toPrettyString());
-        try (var in = io.higgs4j.trainer.data.HiggsTokenizer.class.getResourceAsStream(io.higgs4j.trainer.data.HiggsTokenizer.DEMO_RESOURCE)) {
+        try (var in = io.higgs4j.trainer.data.TextTokenizer.class.getResourceAsStream(io.higgs4j.trainer.data.TextTokenizer.DEMO_RESOURCE)) {
             Files.copy(in, model.resolve("tokenizer.json"));
         }
         try (var m = new io.higgs4j.higgs.HiggsAudioModel(config, io.higgs4j.nn.Init.cpu(io.higgs4j.torch.DType.BFLOAT16))) {

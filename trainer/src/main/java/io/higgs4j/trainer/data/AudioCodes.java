@@ -172,7 +172,7 @@ public final class AudioCodes {
             } else {
                 Path audioFile = sample.baseDir().resolve(audio.audioUrl()).normalize();
                 why = "no codes file " + path + (Files.exists(audioFile)
-                        ? " (the audio exists: encode it with 'higgs4j encode-audio --tokenizer_path DIR', or train with --audio_tokenizer_path DIR)"
+                        ? " (the audio exists: encode it with 'higgs4j encode-audio --audio_tokenizer_path DIR', or train with --audio_tokenizer_path DIR)"
                         : " and the audio file " + audioFile + " does not exist either");
             }
             throw new InvalidSampleException(Reason.MISSING_AUDIO_OR_CODES, what + ": " + why);

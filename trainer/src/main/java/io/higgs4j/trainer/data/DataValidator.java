@@ -23,12 +23,12 @@ import java.util.TreeMap;
 public final class DataValidator {
 
     private final HiggsAudioConfig config;
-    private final HiggsTokenizer tokenizer;
+    private final TextTokenizer tokenizer;
     private final SampleEncoder encoder;
     private final ValidationOptions options;
 
-    /** Checks the tokenizer against the config first ({@link HiggsTokenizer#checkCompatible}). */
-    public DataValidator(HiggsAudioConfig config, HiggsTokenizer tokenizer, ValidationOptions options) {
+    /** Checks the tokenizer against the config first ({@link TextTokenizer#checkCompatible}). */
+    public DataValidator(HiggsAudioConfig config, TextTokenizer tokenizer, ValidationOptions options) {
         this.config = config;
         this.tokenizer = tokenizer;
         this.encoder = new SampleEncoder(tokenizer, config);
@@ -63,7 +63,7 @@ public final class DataValidator {
         return encoder;
     }
 
-    public HiggsTokenizer tokenizer() {
+    public TextTokenizer tokenizer() {
         return tokenizer;
     }
 

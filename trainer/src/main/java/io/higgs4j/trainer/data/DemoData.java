@@ -140,8 +140,8 @@ public final class DemoData {
 
     /** The ordinary words of the demo tokenizer (those it has with and without a leading space). */
     static List<String> vocabulary() throws IOException {
-        try (InputStream in = DemoData.class.getResourceAsStream(HiggsTokenizer.DEMO_RESOURCE)) {
-            if (in == null) throw new IOException("the demo tokenizer " + HiggsTokenizer.DEMO_RESOURCE + " is missing from the trainer jar");
+        try (InputStream in = DemoData.class.getResourceAsStream(TextTokenizer.DEMO_RESOURCE)) {
+            if (in == null) throw new IOException("the demo tokenizer " + TextTokenizer.DEMO_RESOURCE + " is missing from the trainer jar");
             JsonNode vocab = new ObjectMapper().readTree(in).path("model").path("vocab");
             List<String> words = new ArrayList<>();
             for (Map.Entry<String, JsonNode> e : vocab.properties()) {

@@ -45,11 +45,6 @@ public enum Reason {
         return key;
     }
 
-    public static Reason ofKey(String key) {
-        for (Reason r : values()) if (r.key.equals(key)) return r;
-        throw new IllegalArgumentException("unknown reason '" + key + "'");
-    }
-
     @Override
     public String toString() {
         return key.replace('_', ' ').toLowerCase(Locale.ROOT);

@@ -32,15 +32,15 @@ import java.util.Locale;
  */
 public final class SampleEncoder {
 
-    private final HiggsTokenizer tokenizer;
-    private final HiggsTokenizer.SpecialTokens sp;
+    private final TextTokenizer tokenizer;
+    private final TextTokenizer.SpecialTokens sp;
     private final int numCodebooks;
     private final boolean delay;
     private final boolean audioInTokens;
     private final long vocabSize;
     private final boolean whisper;
 
-    public SampleEncoder(HiggsTokenizer tokenizer, HiggsAudioConfig config) {
+    public SampleEncoder(TextTokenizer tokenizer, HiggsAudioConfig config) {
         tokenizer.checkCompatible(config);
         this.tokenizer = tokenizer;
         this.sp = tokenizer.specialTokens();
@@ -155,7 +155,7 @@ public final class SampleEncoder {
         long[] idArray = ids.toArray();
         for (long id : idArray) {
             if (id < 0 || id >= vocabSize) {
-                throw new HiggsTokenizer.TokenizerException("tokenizer " + tokenizer.source() + " gave token id " + id + " for sample "
+                throw new TextTokenizer.TokenizerException("tokenizer " + tokenizer.source() + " gave token id " + id + " for sample "
                         + sample.id() + ", outside the model's text vocabulary (text_config.vocab_size " + vocabSize + ")");
             }
         }

@@ -41,10 +41,6 @@ public record ValidationOptions(int maxSeqLen, double minAudioSeconds, double ma
         return new ValidationOptions(n, minAudioSeconds, maxAudioSeconds, warnInFull, promptLayout);
     }
 
-    public ValidationOptions withAudioSeconds(double min, double max) {
-        return new ValidationOptions(maxSeqLen, min, max, warnInFull, promptLayout);
-    }
-
     public ValidationOptions withPromptLayout(PromptLayout layout) {
         return new ValidationOptions(maxSeqLen, minAudioSeconds, maxAudioSeconds, warnInFull, layout);
     }

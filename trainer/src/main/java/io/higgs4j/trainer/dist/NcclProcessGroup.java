@@ -1,6 +1,6 @@
 package io.higgs4j.trainer.dist;
 
-import io.higgs4j.dist.NcclCommunicator;
+import io.higgs4j.nccl.NcclCommunicator;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 

@@ -13,7 +13,7 @@ import io.higgs4j.trainer.data.ChatMlSample.Role;
 import io.higgs4j.trainer.data.ChatMlSample.Text;
 import io.higgs4j.trainer.data.Collator;
 import io.higgs4j.trainer.data.EncodedSample;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.SampleEncoder;
 import io.higgs4j.trainer.data.Waveform;
@@ -53,12 +53,12 @@ public final class GenerationPrompt {
     private GenerationPrompt() { }
 
     /** The prompt as one collated sequence (input ids [1, S], the reference clip's codes). */
-    public static HiggsAudioBatch build(HiggsTokenizer tokenizer, HiggsAudioConfig config, Request r) {
+    public static HiggsAudioBatch build(TextTokenizer tokenizer, HiggsAudioConfig config, Request r) {
         return new Collator(config, 1).collate(List.of(encode(tokenizer, config, r))).toBatch();
     }
 
     /** The prompt's token ids and clips. */
-    public static EncodedSample encode(HiggsTokenizer tokenizer, HiggsAudioConfig config, Request r) {
+    public static EncodedSample encode(TextTokenizer tokenizer, HiggsAudioConfig config, Request r) {
         if (r.text() == null || r.text().isBlank()) throw new IllegalArgumentException("--text is empty");
         if (tokenizer.encode(r.text()).length == 0) throw new IllegalArgumentException("--text '" + r.text() + "' tokenizes to nothing");
         if (r.refCodes() != null && (r.refText() == null || r.refText().isBlank())) {

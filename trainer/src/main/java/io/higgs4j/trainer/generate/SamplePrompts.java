@@ -12,7 +12,7 @@ import io.higgs4j.tokenizer.HiggsAudioTokenizer;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.trainer.data.AudioCodes;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,7 +67,7 @@ public final class SamplePrompts {
      * Reads and encodes every prompt of file; errors name the file, the line and the key. With audioTokenizerPath
      * (null: codes only), ref_audio is encoded and the samples are decoded to WAV.
      */
-    public static SamplePrompts load(Path file, HiggsTokenizer tokenizer, HiggsAudioConfig config, PromptLayout layout,
+    public static SamplePrompts load(Path file, TextTokenizer tokenizer, HiggsAudioConfig config, PromptLayout layout,
                                      Path audioTokenizerPath, Path outputDir, Device device) throws IOException {
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--sample_prompts " + file + " is not a file");
         Path base = file.toAbsolutePath().getParent();
@@ -122,7 +122,7 @@ public final class SamplePrompts {
                     throw new IllegalArgumentException(where + ": " + e.getMessage());
                 }
                 out.add(new Prompt(name, owned(batch),
-                        new GenerationConfig(maxNew, new long[] {sp.eot(), sp.endOfText()}, true, 1.0, 50, 0.95, 7, 2, seed)));
+                        GenerationConfig.officialSampling(maxNew, seed, sp.eot(), sp.endOfText())));
             }
         } finally {
             if (audioTokenizer != null) audioTokenizer.close();
@@ -135,7 +135,7 @@ public final class SamplePrompts {
     private static HiggsAudioBatch owned(HiggsAudioBatch b) {
         for (var t : new io.higgs4j.torch.Tensor[] {b.inputIds(), b.attentionMask(), b.audioInIds(), b.audioInIdsStart(),
                 b.audioOutIds(), b.audioOutIdsStart(), b.labelIds(), b.labelAudioIds()}) {
-            if (t != null) Scope.detach(t);
+            if (t != null) Scope.disown(t);
         }
         return b;
     }

@@ -136,7 +136,7 @@ public final class WhisperTowerCache implements HiggsAudioWhisper.TowerCache, Au
                 throw new IllegalStateException("the Whisper tower gave " + t + " for a clip; the cache expects " + Arrays.toString(shape) + " " + dtype);
             }
             // clone: a narrowed view would keep the whole padded window alive (and out of the byte count)
-            return Scope.detach(t.to(Device.CPU).clone());
+            return Scope.disown(t.to(Device.CPU).clone());
         }
     }
 
@@ -179,7 +179,7 @@ public final class WhisperTowerCache implements HiggsAudioWhisper.TowerCache, Au
                     : !Arrays.equals(f.shape(TENSOR), shape) ? "shape " + Arrays.toString(f.shape(TENSOR)) + ", expected " + Arrays.toString(shape)
                     : !key.equals(f.metadata().get("key")) ? "it was written for key " + f.metadata().get("key")
                     : null;
-            if (why == null) return Scope.detach(f.load(TENSOR));
+            if (why == null) return Scope.disown(f.load(TENSOR));
             reject(file + ": " + why);
         } catch (SafetensorsException e) {
             reject(e.getMessage()); // names the file

@@ -19,11 +19,11 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class DataValidatorTest {
 
-    static HiggsTokenizer tok;
+    static TextTokenizer tok;
 
     @BeforeAll
     static void load() {
-        tok = HiggsTokenizer.load(Fixtures.tokenizerJson());
+        tok = TextTokenizer.load(Fixtures.tokenizerJson());
     }
 
     @AfterAll

@@ -28,7 +28,7 @@ class DemoDataTest {
         DemoData.write(dir.resolve("b"), 12, 3, 8, 1024, 7);
         assertEquals(Files.readString(data), Files.readString(dir.resolve("b").resolve(DemoData.FILE_NAME)));
         assertEquals(-1, Files.mismatch(dir.resolve("a/codes/speaker_1_0004_ref.npy"), dir.resolve("b/codes/speaker_1_0004_ref.npy")));
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             DataValidator.Result r = new DataValidator(TINY, tok, ValidationOptions.defaults()).validate(data, new java.io.PrintWriter(System.err, true));
             assertEquals(12, r.report().total());
             assertEquals(12, r.report().valid(), r.report().invalidSamples().toString());
@@ -57,7 +57,7 @@ class DemoDataTest {
     @Test
     void demoBatchesGoThroughTheTinyModel(@TempDir Path dir) throws Exception {
         Path data = DemoData.write(dir, 10, 2, 8, 1024, 1);
-        try (HiggsTokenizer tok = HiggsTokenizer.demo();
+        try (TextTokenizer tok = TextTokenizer.demo();
              HiggsAudioModel model = new HiggsAudioModel(TINY, new Init(DType.FLOAT32, Device.CPU, 0.02))) {
             DataValidator.Result r = new DataValidator(TINY, tok, ValidationOptions.defaults()).validate(data, null).requireNonEmpty(data);
             BatchSampler sampler = new BatchSampler(r.mergedLengths(), 4, 0);

@@ -19,12 +19,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class SampleEncoderTest {
 
     static final long X = -100;
-    static HiggsTokenizer tok;
+    static TextTokenizer tok;
     static SampleEncoder encoder;
 
     @BeforeAll
     static void load() {
-        tok = HiggsTokenizer.load(Fixtures.tokenizerJson());
+        tok = TextTokenizer.load(Fixtures.tokenizerJson());
         encoder = new SampleEncoder(tok, Fixtures.realConfig());
     }
 

@@ -25,7 +25,7 @@ import java.util.Map;
  *   <li>{@code src/main/resources/io/higgs4j/trainer/demo/tokenizer.json}: the {@code tiny} preset's tokenizer, the same
  *       words and the special tokens at real id - 127000 (1000 ... 1016).</li>
  * </ul>
- * Run {@code main} from the trainer module directory to regenerate them; {@link HiggsTokenizerTest} checks the
+ * Run {@code main} from the trainer module directory to regenerate them; {@link TextTokenizerTest} checks the
  * committed files are what this class writes.
  */
 public final class TokenizerFixtures {

@@ -25,11 +25,11 @@ class WhisperDataTest {
     static final HiggsAudioConfig TINY = HiggsAudioConfig.preset("tiny");
     static final HiggsAudioConfig WHISPER = TINY.withWhisper(true);
 
-    static HiggsTokenizer tok;
+    static TextTokenizer tok;
 
     @BeforeAll
     static void load() {
-        tok = HiggsTokenizer.demo();
+        tok = TextTokenizer.demo();
     }
 
     @AfterAll

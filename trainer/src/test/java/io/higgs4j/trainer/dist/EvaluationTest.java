@@ -13,7 +13,7 @@ import io.higgs4j.trainer.data.Collator;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
 import io.higgs4j.trainer.data.EncodedSample;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
 import io.higgs4j.trainer.train.EvalMetrics;
 import io.higgs4j.trainer.train.Evaluation;
@@ -33,7 +33,7 @@ class EvaluationTest {
 
     static List<EncodedSample> samples(Path dir, int n) throws Exception {
         Path data = DemoData.write(dir, n, 3, 8, 1024, 7);
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             return new DataValidator(TINY, tok, ValidationOptions.defaults()).validate(data, null).samples();
         }
     }

@@ -10,7 +10,7 @@ import io.higgs4j.trainer.data.ChatMlSample.Message;
 import io.higgs4j.trainer.data.ChatMlSample.Role;
 import io.higgs4j.trainer.data.ChatMlSample.Text;
 import io.higgs4j.trainer.data.EncodedSample;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.data.SampleEncoder;
 import org.junit.jupiter.api.Test;
@@ -31,7 +31,7 @@ class GenerationPromptTest {
         return c;
     }
 
-    static EncodedSample training(HiggsTokenizer tok, PromptLayout layout, long[][] ref, long[][] target) throws Exception {
+    static EncodedSample training(TextTokenizer tok, PromptLayout layout, long[][] ref, long[][] target) throws Exception {
         Audio a = new Audio(null, null, false, null, null);
         ChatMlSample shape = new ChatMlSample("s", null, List.of(
                 new Message(Role.USER, List.of(new Text("hello world"), a)),
@@ -42,7 +42,7 @@ class GenerationPromptTest {
 
     @Test
     void eachLayoutsPromptIsTheStartOfItsTrainingSample() throws Exception {
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             var sp = tok.specialTokens();
             long[][] ref = codes(6, 3), target = codes(9, 100);
             for (PromptLayout layout : PromptLayout.values()) {
@@ -70,7 +70,7 @@ class GenerationPromptTest {
 
     @Test
     void theOfficialLayoutWithoutAReferenceHasTheInstructionSystemMessage() {
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             long[] p = GenerationPrompt.encode(tok, TINY, new GenerationPrompt.Request("good morning", null, null, null,
                     PromptLayout.OFFICIAL)).inputIds();
             String text = tok.decode(p);
@@ -90,7 +90,7 @@ class GenerationPromptTest {
 
     @Test
     void badRequestsSayWhatIsWrong() {
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             long[][] ref = codes(4, 0);
             assertMessage(tok, new GenerationPrompt.Request(" ", null, null, null, PromptLayout.OFFICIAL), "--text is empty");
             assertMessage(tok, new GenerationPrompt.Request("hello", null, ref, null, PromptLayout.OFFICIAL), "--ref_text");
@@ -102,7 +102,7 @@ class GenerationPromptTest {
         }
     }
 
-    static void assertMessage(HiggsTokenizer tok, GenerationPrompt.Request r, String part) {
+    static void assertMessage(TextTokenizer tok, GenerationPrompt.Request r, String part) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GenerationPrompt.encode(tok, TINY, r));
         assertTrue(e.getMessage().contains(part), e.getMessage());
     }

@@ -21,7 +21,7 @@ import io.higgs4j.trainer.data.Collated;
 import io.higgs4j.trainer.data.Collator;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.DemoData;
-import io.higgs4j.trainer.data.HiggsTokenizer;
+import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.ValidationOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,7 +77,7 @@ class WhisperTowerCacheTest {
     /** Two batches of two demo samples, each with a reference WAV (one audio-in clip), as an epoch seen twice. */
     static List<Collated> twoEpochs(Path dir) throws Exception {
         Path data = DemoData.write(dir, 4, 2, CONFIG.audioNumCodebooks(), CONFIG.audioCodebookSize(), 3, true);
-        try (HiggsTokenizer tok = HiggsTokenizer.demo()) {
+        try (TextTokenizer tok = TextTokenizer.demo()) {
             DataValidator.Result r = new DataValidator(CONFIG, tok, ValidationOptions.defaults()).validate(data, null);
             assertEquals(4, r.report().valid(), r.report().invalidSamples().toString());
             Collator collator = new Collator(CONFIG);

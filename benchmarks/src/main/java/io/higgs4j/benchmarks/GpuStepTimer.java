@@ -1,4 +1,4 @@
-package io.higgs4j.bench;
+package io.higgs4j.benchmarks;
 
 import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;

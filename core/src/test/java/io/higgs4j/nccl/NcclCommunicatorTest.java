@@ -1,4 +1,4 @@
-package io.higgs4j.dist;
+package io.higgs4j.nccl;
 
 import io.higgs4j.bindings.NcclLoader;
 import io.higgs4j.torch.DType;

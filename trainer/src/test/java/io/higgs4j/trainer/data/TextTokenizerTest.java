@@ -12,13 +12,13 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class HiggsTokenizerTest {
+class TextTokenizerTest {
 
-    static HiggsTokenizer tok;
+    static TextTokenizer tok;
 
     @BeforeAll
     static void load() {
-        tok = HiggsTokenizer.load(Fixtures.tokenizerJson());
+        tok = TextTokenizer.load(Fixtures.tokenizerJson());
     }
 
     @AfterAll
@@ -28,7 +28,7 @@ class HiggsTokenizerTest {
 
     @Test
     void theFixtureHasTheSpecialTokensAtTheirRealIds() {
-        HiggsTokenizer.SpecialTokens s = tok.specialTokens();
+        TextTokenizer.SpecialTokens s = tok.specialTokens();
         assertEquals(128000, s.beginOfText());
         assertEquals(128001, s.endOfText());
         assertEquals(128006, s.startHeader());
@@ -61,15 +61,15 @@ class HiggsTokenizerTest {
     @Test
     void djlQueriesCudaInAChildProcessNotInThisOne() {
         // In-process, DJL's platform probe loads a second CUDA runtime and libtorch's kernels then fail on CUDA.
-        try (HiggsTokenizer demo = HiggsTokenizer.demo()) {
+        try (TextTokenizer demo = TextTokenizer.demo()) {
             assertEquals("true", System.getProperty("ai.djl.util.cuda.fork"));
         }
     }
 
     @Test
     void theDemoTokenizerMatchesTheTinyPreset() {
-        try (HiggsTokenizer demo = HiggsTokenizer.demo()) {
-            HiggsTokenizer.SpecialTokens s = demo.specialTokens();
+        try (TextTokenizer demo = TextTokenizer.demo()) {
+            TextTokenizer.SpecialTokens s = demo.specialTokens();
             assertArrayEquals(new long[] {1000, 1001, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 1015, 1016},
                     new long[] {s.beginOfText(), s.endOfText(), s.startHeader(), s.endHeader(), s.eom(), s.eot(), s.audioBos(),
                             s.audioEos(), s.audioOutBos(), s.audio(), s.audioOut()});
@@ -79,7 +79,7 @@ class HiggsTokenizerTest {
             assertArrayEquals(tok.encode("Hello world, please generate speech."), demo.encode("Hello world, please generate speech."));
             for (long id : demo.encode("the quick dog")) assertTrue(id > 0 && id < 1000, "id " + id);
             // resolve: the tiny preset brings it.
-            try (HiggsTokenizer viaPreset = HiggsTokenizer.resolve("tiny", null, null)) {
+            try (TextTokenizer viaPreset = TextTokenizer.resolve("tiny", null, null)) {
                 assertEquals(1016, viaPreset.specialTokens().audioOut());
             }
         }
@@ -87,16 +87,16 @@ class HiggsTokenizerTest {
 
     @Test
     void aTokenizerThatDisagreesWithTheConfigIsRefused() {
-        HiggsTokenizer.TokenizerException e = assertThrows(HiggsTokenizer.TokenizerException.class,
+        TextTokenizer.TokenizerException e = assertThrows(TextTokenizer.TokenizerException.class,
                 () -> tok.checkCompatible(HiggsAudioConfig.preset("tiny")));
         assertTrue(e.getMessage().contains("<|AUDIO|> is 128015 in the tokenizer but audio_in_token_idx is 1015"), e.getMessage());
         assertTrue(e.getMessage().contains("<|AUDIO_OUT|> is 128016 in the tokenizer but audio_out_token_idx is 1016"), e.getMessage());
         assertTrue(e.getMessage().contains("pad_token_id is 1001"), e.getMessage());
         assertTrue(e.getMessage().contains(Fixtures.tokenizerJson().toString()), "names the tokenizer: " + e.getMessage());
         // The encoder and the validator check too.
-        assertThrows(HiggsTokenizer.TokenizerException.class, () -> new SampleEncoder(tok, HiggsAudioConfig.preset("tiny")));
-        try (HiggsTokenizer demo = HiggsTokenizer.demo()) {
-            e = assertThrows(HiggsTokenizer.TokenizerException.class,
+        assertThrows(TextTokenizer.TokenizerException.class, () -> new SampleEncoder(tok, HiggsAudioConfig.preset("tiny")));
+        try (TextTokenizer demo = TextTokenizer.demo()) {
+            e = assertThrows(TextTokenizer.TokenizerException.class,
                     () -> new DataValidator(Fixtures.realConfig(), demo, ValidationOptions.defaults()));
             assertTrue(e.getMessage().contains("<|audio_out_bos|> is 1013 in the tokenizer but audio_out_bos_token_id is 128013"), e.getMessage());
         }
@@ -106,24 +106,24 @@ class HiggsTokenizerTest {
     void padTokenFromTheTokenizerConfigAndMissingSpecialTokens(@TempDir Path dir) throws Exception {
         Files.copy(Fixtures.tokenizerJson(), dir.resolve("tokenizer.json"));
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"pad_token\": {\"content\": \"<|eot_id|>\"}}");
-        try (HiggsTokenizer t = HiggsTokenizer.load(dir)) {
+        try (TextTokenizer t = TextTokenizer.load(dir)) {
             assertEquals(128009, t.specialTokens().pad());
-            var e = assertThrows(HiggsTokenizer.TokenizerException.class, () -> t.checkCompatible(Fixtures.realConfig()));
+            var e = assertThrows(TextTokenizer.TokenizerException.class, () -> t.checkCompatible(Fixtures.realConfig()));
             assertTrue(e.getMessage().contains("<|eot_id|> (pad token) is 128009 in the tokenizer but pad_token_id is 128001"), e.getMessage());
         }
         // A tokenizer without <|AUDIO_OUT|>.
         String json = Files.readString(Fixtures.tokenizerJson(), StandardCharsets.UTF_8).replace("<|AUDIO_OUT|>", "<|OTHER|>");
         Path bad = Files.writeString(dir.resolve("bad.json"), json);
-        var e = assertThrows(HiggsTokenizer.TokenizerException.class, () -> HiggsTokenizer.load(bad));
+        var e = assertThrows(TextTokenizer.TokenizerException.class, () -> TextTokenizer.load(bad));
         assertTrue(e.getMessage().contains("has no token <|AUDIO_OUT|>"), e.getMessage());
-        e = assertThrows(HiggsTokenizer.TokenizerException.class, () -> HiggsTokenizer.load(dir.resolve("nope")));
+        e = assertThrows(TextTokenizer.TokenizerException.class, () -> TextTokenizer.load(dir.resolve("nope")));
         assertTrue(e.getMessage().contains("no tokenizer.json at"), e.getMessage());
     }
 
     @Test
     void theCommittedTokenizerFilesAreWhatTheFixtureWriterWrites() throws Exception {
         assertEquals(TokenizerFixtures.tokenizerJson(0), Files.readString(Fixtures.tokenizerJson(), StandardCharsets.UTF_8));
-        try (var in = HiggsTokenizer.class.getResourceAsStream(HiggsTokenizer.DEMO_RESOURCE)) {
+        try (var in = TextTokenizer.class.getResourceAsStream(TextTokenizer.DEMO_RESOURCE)) {
             assertEquals(TokenizerFixtures.tokenizerJson(127000), new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
     }

@@ -1,4 +1,4 @@
-package io.higgs4j.dist;
+package io.higgs4j.nccl;
 
 import io.higgs4j.bindings.NcclLoader;
 import io.higgs4j.bindings.generated.Nccl;
@@ -113,8 +113,6 @@ public final class NcclCommunicator implements AutoCloseable {
     public int worldSize() { return worldSize; }
 
     public Device device() { return Device.cuda(device); }
-
-    public String ncclVersion() { return nccl.version(); }
 
     // ---- Collectives ----
 

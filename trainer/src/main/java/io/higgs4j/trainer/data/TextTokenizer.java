@@ -16,11 +16,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A Hugging Face {@code tokenizer.json} (through DJL's tokenizers binding) with the Higgs special tokens looked up.
+ * The text tokenizer: a Hugging Face {@code tokenizer.json} (through DJL's tokenizers binding) with the Higgs special
+ * tokens looked up. (Audio is tokenized by the audio codec, {@code --audio_tokenizer_path}, not here.)
  * {@link #encode} adds no special token of its own (no BOS): special tokens written in the text (such as
  * {@code <|eot_id|>}) are recognised as single tokens. Needs {@code --enable-native-access=ALL-UNNAMED}.
  */
-public final class HiggsTokenizer implements AutoCloseable {
+public final class TextTokenizer implements AutoCloseable {
 
     /** The tokenizer of the {@code tiny} preset (special tokens at 1000..1016), in the trainer jar. */
     public static final String DEMO_RESOURCE = "/io/higgs4j/trainer/demo/tokenizer.json";
@@ -52,7 +53,7 @@ public final class HiggsTokenizer implements AutoCloseable {
     private final SpecialTokens special;
     private final Map<String, long[]> cache = new ConcurrentHashMap<>();
 
-    private HiggsTokenizer(HuggingFaceTokenizer hf, String source, String padToken) {
+    private TextTokenizer(HuggingFaceTokenizer hf, String source, String padToken) {
         this.hf = hf;
         this.source = source;
         try {
@@ -67,7 +68,7 @@ public final class HiggsTokenizer implements AutoCloseable {
     }
 
     /** Loads a tokenizer.json, or the tokenizer.json of a model directory. */
-    public static HiggsTokenizer load(Path path) {
+    public static TextTokenizer load(Path path) {
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
         if (!Files.isRegularFile(file)) throw new TokenizerException("no tokenizer.json at " + file);
         HuggingFaceTokenizer hf;
@@ -76,14 +77,14 @@ public final class HiggsTokenizer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             throw new TokenizerException("cannot load tokenizer " + file + ": " + e.getMessage());
         }
-        return new HiggsTokenizer(hf, file.toString(), padToken(file.toAbsolutePath().getParent()));
+        return new TextTokenizer(hf, file.toString(), padToken(file.toAbsolutePath().getParent()));
     }
 
     /** The demo tokenizer of the {@code tiny} preset, from the trainer jar. */
-    public static HiggsTokenizer demo() {
-        try (InputStream in = HiggsTokenizer.class.getResourceAsStream(DEMO_RESOURCE)) {
+    public static TextTokenizer demo() {
+        try (InputStream in = TextTokenizer.class.getResourceAsStream(DEMO_RESOURCE)) {
             if (in == null) throw new TokenizerException("the demo tokenizer " + DEMO_RESOURCE + " is missing from the trainer jar");
-            return new HiggsTokenizer(HuggingFaceTokenizer.newInstance(in, OPTIONS), "demo tokenizer (tiny preset)", "<|end_of_text|>");
+            return new TextTokenizer(HuggingFaceTokenizer.newInstance(in, OPTIONS), "demo tokenizer (tiny preset)", "<|end_of_text|>");
         } catch (IOException e) {
             throw new TokenizerException("cannot load the demo tokenizer: " + e.getMessage());
         }
@@ -94,7 +95,7 @@ public final class HiggsTokenizer implements AutoCloseable {
      * model directory's tokenizer.json; else, for a config given as a file or directory, the tokenizer.json beside it;
      * else the demo tokenizer for the {@code tiny} preset.
      */
-    public static HiggsTokenizer resolve(String configOrPreset, Path modelPath, Path tokenizer) {
+    public static TextTokenizer resolve(String configOrPreset, Path modelPath, Path tokenizer) {
         if (tokenizer != null) return load(tokenizer);
         if (modelPath != null) return load(modelPath);
         if (configOrPreset == null) throw new TokenizerException("no tokenizer: give --model_path, --tokenizer or --config");
