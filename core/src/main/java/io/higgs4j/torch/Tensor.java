@@ -103,17 +103,26 @@ public final class Tensor implements AutoCloseable {
     private Device device;
 
     private Tensor(long handle, Object keepAlive) {
+        this(handle, keepAlive, true);
+    }
+
+    private Tensor(long handle, Object keepAlive, boolean scoped) {
         if (handle == 0) throw new TorchException("libtorch returned a null tensor handle");
         this.ref = new Ref(handle, keepAlive);
         this.cleanable = CLEANER.register(this, ref);
         LIVE.increment();
-        Scope s = Scope.current();
+        Scope s = scoped ? Scope.current() : null;
         if (s != null) s.register(this);
     }
 
     /** Takes ownership of a handle returned by libtorch. */
     static Tensor adopt(long handle) {
         return new Tensor(handle, null);
+    }
+
+    /** Takes ownership of a handle that the caller closes itself, outside the current {@link Scope}. */
+    static Tensor adoptUnscoped(long handle) {
+        return new Tensor(handle, null, false);
     }
 
     /**
@@ -199,7 +208,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor zeros(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::zeros", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.zeros(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor of zeros. */
@@ -211,7 +220,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor ones(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::ones", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.ones(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor of ones. */
@@ -264,7 +273,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor rand(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::rand", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.rand(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor drawn uniformly from [0, 1). */
@@ -276,7 +285,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor randn(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::randn", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.randn(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor drawn from the standard normal. */
@@ -515,8 +524,7 @@ public final class Tensor implements AutoCloseable {
         if (device().type() == Device.Type.META) throw new TorchException("a meta tensor holds no values: " + describe());
         if (dtype() == as && device().type() == Device.Type.CPU && isContiguous()) return this;
         try (var g = Torch.noGrad()) {
-            return Call.begin("aten::_to_copy", "").tensor(this).optDtype(as).none().optDevice(Device.CPU).none()
-                    .bool(false).optMemoryFormat(Native.CONTIGUOUS_FORMAT).tensorResult();
+            return Ops._to_copy(this, as, Device.CPU, null, false, Native.CONTIGUOUS_FORMAT);
         }
     }
 
@@ -624,13 +632,13 @@ public final class Tensor implements AutoCloseable {
     /** A view with the given shape; one dimension may be -1. Needs compatible strides (see {@link #reshape}). */
     public Tensor view(long... newShape) {
         checkReshape("view", newShape);
-        return Call.begin("aten::view", "").tensor(this).ints(newShape).tensorResult();
+        return Ops.view(this, newShape);
     }
 
     /** The same elements in another shape (one size may be -1); a view where the strides allow, else a copy. */
     public Tensor reshape(long... newShape) {
         checkReshape("reshape", newShape);
-        return Call.begin("aten::reshape", "").tensor(this).ints(newShape).tensorResult();
+        return Ops.reshape(this, newShape);
     }
 
     private void checkReshape(String op, long[] newShape) {
@@ -657,7 +665,7 @@ public final class Tensor implements AutoCloseable {
     /** A view with dimensions dim0 and dim1 swapped. */
     public Tensor transpose(int dim0, int dim1) {
         int r = dim();
-        return Call.begin("aten::transpose", "int").tensor(this).i64(normDim(dim0, r)).i64(normDim(dim1, r)).tensorResult();
+        return Ops.transpose_int(this, normDim(dim0, r), normDim(dim1, r));
     }
 
     /** Transpose of the last two dimensions. */
@@ -670,14 +678,13 @@ public final class Tensor implements AutoCloseable {
         if (dims.length != dim()) {
             throw new TorchException("permute: " + dims.length + " dims given for " + describe());
         }
-        return Call.begin("aten::permute", "").tensor(this).ints(dims).tensorResult();
+        return Ops.permute(this, dims);
     }
 
     /** Elements start..end-1 (clamped like Python slices; negative indices count from the end) along dim, with step. */
     public Tensor slice(int dim, long start, long end, long step) {
         if (step <= 0) throw new TorchException("slice: step must be positive, got " + step);
-        return Call.begin("aten::slice", "Tensor").tensor(this).i64(normDim(dim, dim())).optI64(start).optI64(end)
-                .i64(step).tensorResult();
+        return Ops.slice_Tensor(this, normDim(dim, dim()), start, end, step);
     }
 
     /** A view of the elements start (inclusive) to end (exclusive) along dim. */
@@ -693,7 +700,7 @@ public final class Tensor implements AutoCloseable {
         if (s < 0 || length < 0 || s + length > size) {
             throw new TorchException("narrow: start " + start + " length " + length + " out of range for dim " + d + " of " + describe());
         }
-        return Call.begin("aten::narrow", "").tensor(this).i64(d).i64(s).i64(length).tensorResult();
+        return Ops.narrow(this, d, s, length);
     }
 
     /** The sub-tensor at index along dim, with that dimension removed. */
@@ -703,24 +710,24 @@ public final class Tensor implements AutoCloseable {
         if (index < -size || index >= size) {
             throw new TorchException("select: index " + index + " out of range for dim " + d + " of " + describe());
         }
-        return Call.begin("aten::select", "int").tensor(this).i64(d).i64(index).tensorResult();
+        return Ops.select_int(this, d, index);
     }
 
     /** A view with a dimension of size 1 inserted at dim. */
     public Tensor unsqueeze(int dim) {
         int r = dim() + 1;
         if (dim < -r || dim >= r) throw new TorchException("unsqueeze: dimension " + dim + " out of range for " + describe());
-        return Call.begin("aten::unsqueeze", "").tensor(this).i64(dim < 0 ? dim + r : dim).tensorResult();
+        return Ops.unsqueeze(this, dim < 0 ? dim + r : dim);
     }
 
     /** A view without dimension dim, if its size is 1. */
     public Tensor squeeze(int dim) {
-        return Call.begin("aten::squeeze", "dim").tensor(this).i64(normDim(dim, dim())).tensorResult();
+        return Ops.squeeze_dim(this, normDim(dim, dim()));
     }
 
     /** A view without any dimension of size 1. */
     public Tensor squeeze() {
-        return Call.begin("aten::squeeze", "").tensor(this).tensorResult();
+        return Ops.squeeze(this);
     }
 
     /** Broadcasts size-1 dimensions to the given sizes without copying; -1 keeps a dimension. */
@@ -733,17 +740,25 @@ public final class Tensor implements AutoCloseable {
                 throw new TorchException("expand: cannot expand " + describe() + " to " + Arrays.toString(sizes));
             }
         }
-        return Call.begin("aten::expand", "").tensor(this).ints(sizes).bool(false).tensorResult();
+        return Ops.expand(this, sizes, false);
     }
 
     /** This tensor's elements laid out densely in row-major order (a copy only when they are not). */
     public Tensor contiguous() {
-        return Call.begin("aten::contiguous", "").tensor(this).memoryFormat(Native.CONTIGUOUS_FORMAT).tensorResult();
+        return Ops.contiguous(this, Native.CONTIGUOUS_FORMAT);
     }
 
     // =====================================================================================================
     // Arithmetic
     // =====================================================================================================
+
+    /**
+     * {@link #scalarHandle} as a tensor for one call, the caller closes it right after; it joins no {@link Scope} (a
+     * long scope would otherwise keep one closed entry per scalar op).
+     */
+    private Tensor scalarTensor(double v) {
+        return adoptUnscoped(scalarHandle(v));
+    }
 
     /** A 0-dim tensor made for one call; the dispatcher or the caller frees it. */
     private long scalarHandle(double v) {
@@ -830,12 +845,10 @@ public final class Tensor implements AutoCloseable {
         }
         try (Scope s = Scope.open()) {
             Tensor scaled = alpha == 1.0 ? other : other.mul(alpha);
-            long resultType = Call.begin("aten::result_type", "Tensor").tensor(this).tensor(other).invoke().resultLong(0);
-            DType dtype = DType.fromCode((int) resultType);
-            List<Tensor> both = Call.begin("aten::broadcast_tensors", "").tensors(this, scaled).invoke().resultTensorList(0);
-            Tensor stacked = Call.begin("aten::stack", "").tensors(both.toArray(Tensor[]::new)).i64(0).tensorResult();
-            return Scope.keep(Call.begin("aten::sum", "dim_IntList").tensor(stacked).optInts(new long[] {0}).bool(false)
-                    .optDtype(dtype).tensorResult());
+            DType dtype = Ops.result_type_Tensor(this, other);
+            List<Tensor> both = Ops.broadcast_tensors(List.of(this, scaled));
+            Tensor stacked = Ops.stack(both, 0);
+            return Scope.keep(Ops.sum_dim_IntList(stacked, new long[] {0}, false, dtype));
         }
     }
 
@@ -847,93 +860,91 @@ public final class Tensor implements AutoCloseable {
     /** Element-wise product, with broadcasting. */
     public Tensor mul(Tensor other) {
         checkBinary("mul", other);
-        return Call.begin("aten::mul", "Tensor").tensor(this).tensor(other).tensorResult();
+        return Ops.mul_Tensor(this, other);
     }
 
     /** Multiplies every element by value. */
     public Tensor mul(double value) {
-        long s = scalarHandle(value);
-        return Call.begin("aten::mul", "Tensor").tensor(this).ownedHandle(s).tensorResult();
+        try (Tensor s = scalarTensor(value)) {
+            return Ops.mul_Tensor(this, s);
+        }
     }
 
     /** Element-wise quotient, with broadcasting. */
     public Tensor div(Tensor other) {
         checkBinary("div", other);
-        return Call.begin("aten::div", "Tensor").tensor(this).tensor(other).tensorResult();
+        return Ops.div_Tensor(this, other);
     }
 
     /** Divides every element by value. */
     public Tensor div(double value) {
-        long s = scalarHandle(value);
-        return Call.begin("aten::div", "Tensor").tensor(this).ownedHandle(s).tensorResult();
+        try (Tensor s = scalarTensor(value)) {
+            return Ops.div_Tensor(this, s);
+        }
     }
 
     /** Every element raised to exponent. */
     public Tensor pow(double exponent) {
-        long s = scalarHandle(exponent);
-        return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).ownedHandle(s).tensorResult();
+        try (Tensor s = scalarTensor(exponent)) {
+            return Ops.pow_Tensor_Tensor(this, s);
+        }
     }
 
     /** Element-wise power, with broadcasting. */
     public Tensor pow(Tensor exponent) {
         checkBinary("pow", exponent);
-        return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).tensor(exponent).tensorResult();
+        return Ops.pow_Tensor_Tensor(this, exponent);
     }
 
     /** Element-wise negation. */
-    public Tensor neg() { return unary("aten::neg"); }
+    public Tensor neg() { return Ops.neg(this); }
     /** Element-wise absolute value. */
-    public Tensor abs() { return unary("aten::abs"); }
+    public Tensor abs() { return Ops.abs(this); }
     /** Element-wise square root. */
-    public Tensor sqrt() { return unary("aten::sqrt"); }
+    public Tensor sqrt() { return Ops.sqrt(this); }
     /** Element-wise reciprocal square root. */
-    public Tensor rsqrt() { return unary("aten::rsqrt"); }
+    public Tensor rsqrt() { return Ops.rsqrt(this); }
     /** Element-wise e^x. */
-    public Tensor exp() { return unary("aten::exp"); }
+    public Tensor exp() { return Ops.exp(this); }
     /** Element-wise natural logarithm. */
-    public Tensor log() { return unary("aten::log"); }
+    public Tensor log() { return Ops.log(this); }
     /** Element-wise sine. */
-    public Tensor sin() { return unary("aten::sin"); }
+    public Tensor sin() { return Ops.sin(this); }
     /** Element-wise cosine. */
-    public Tensor cos() { return unary("aten::cos"); }
+    public Tensor cos() { return Ops.cos(this); }
     /** Element-wise hyperbolic tangent. */
-    public Tensor tanh() { return unary("aten::tanh"); }
+    public Tensor tanh() { return Ops.tanh(this); }
     /** Element-wise logistic sigmoid. */
-    public Tensor sigmoid() { return unary("aten::sigmoid"); }
+    public Tensor sigmoid() { return Ops.sigmoid(this); }
     /** Element-wise max(x, 0). */
-    public Tensor relu() { return unary("aten::relu"); }
+    public Tensor relu() { return Ops.relu(this); }
     /** Element-wise x * sigmoid(x). */
-    public Tensor silu() { return unary("aten::silu"); }
+    public Tensor silu() { return Ops.silu(this); }
 
     /** GELU, exact (erf) form. */
     public Tensor gelu() { return gelu(false); }
 
     /** GELU; tanhApproximation selects the tanh form ("gelu_pytorch_tanh"). */
     public Tensor gelu(boolean tanhApproximation) {
-        return Call.begin("aten::gelu", "").tensor(this).str(tanhApproximation ? "tanh" : "none").tensorResult();
-    }
-
-    private Tensor unary(String op) {
-        return Call.begin(op, "").tensor(this).tensorResult();
+        return Ops.gelu(this, tanhApproximation ? "tanh" : "none");
     }
 
     /** Clamps into [min, max]. */
     public Tensor clamp(double min, double max) {
         // clamp.Tensor wants its bounds on self's device (a CPU 0-dim bound next to a CUDA tensor is refused).
-        long lo = scalarHandle(min), hi = scalarHandle(max);
-        if (device().type() == Device.Type.CUDA) {
-            lo = moveScalar(lo);
-            hi = moveScalar(hi);
+        try (Tensor low = scalarOnDevice(min); Tensor high = scalarOnDevice(max)) {
+            return Ops.clamp_Tensor(this, low, high);
         }
-        return Call.begin("aten::clamp", "Tensor").tensor(this).optOwnedHandle(lo).optOwnedHandle(hi).tensorResult();
     }
 
-    /** A copy of a 0-dim handle on this tensor's device; the CPU one is freed. */
-    private long moveScalar(long handle) {
-        try (Tensor cpu = adopt(handle); Tensor moved = cpu.to(device())) {
+    /** {@link #scalarTensor} on this tensor's device (a CUDA copy when this is on CUDA; the CPU one is freed). */
+    private Tensor scalarOnDevice(double v) {
+        Tensor cpu = scalarTensor(v);
+        if (device().type() != Device.Type.CUDA) return cpu;
+        try (cpu; Tensor moved = cpu.to(device())) {
             long h = moved.acquire();
             try {
-                return Native.newHandle(h);
+                return adoptUnscoped(Native.newHandle(h));
             } finally {
                 moved.release();
             }
@@ -941,52 +952,50 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** Element-wise this == other, as bool. */
-    public Tensor eq(Tensor other) { checkBinary("eq", other); return compare("aten::eq", other); }
+    public Tensor eq(Tensor other) { checkBinary("eq", other); return Ops.eq_Tensor(this, other); }
     /** Element-wise this != other, as bool. */
-    public Tensor ne(Tensor other) { checkBinary("ne", other); return compare("aten::ne", other); }
+    public Tensor ne(Tensor other) { checkBinary("ne", other); return Ops.ne_Tensor(this, other); }
     /** Element-wise {@code this < other}, as bool. */
-    public Tensor lt(Tensor other) { checkBinary("lt", other); return compare("aten::lt", other); }
+    public Tensor lt(Tensor other) { checkBinary("lt", other); return Ops.lt_Tensor(this, other); }
     /** Element-wise {@code this <= other}, as bool. */
-    public Tensor le(Tensor other) { checkBinary("le", other); return compare("aten::le", other); }
+    public Tensor le(Tensor other) { checkBinary("le", other); return Ops.le_Tensor(this, other); }
     /** Element-wise this > other, as bool. */
-    public Tensor gt(Tensor other) { checkBinary("gt", other); return compare("aten::gt", other); }
+    public Tensor gt(Tensor other) { checkBinary("gt", other); return Ops.gt_Tensor(this, other); }
     /** Element-wise this >= other, as bool. */
-    public Tensor ge(Tensor other) { checkBinary("ge", other); return compare("aten::ge", other); }
+    public Tensor ge(Tensor other) { checkBinary("ge", other); return Ops.ge_Tensor(this, other); }
 
     /** Element-wise this == v, as bool. */
-    public Tensor eq(double v) { return compareScalar("aten::eq", v); }
+    public Tensor eq(double v) { return compareScalar(Ops::eq_Tensor, v); }
     /** Element-wise this != v, as bool. */
-    public Tensor ne(double v) { return compareScalar("aten::ne", v); }
+    public Tensor ne(double v) { return compareScalar(Ops::ne_Tensor, v); }
     /** Element-wise {@code this < v}, as bool. */
-    public Tensor lt(double v) { return compareScalar("aten::lt", v); }
+    public Tensor lt(double v) { return compareScalar(Ops::lt_Tensor, v); }
     /** Element-wise this > v, as bool. */
-    public Tensor gt(double v) { return compareScalar("aten::gt", v); }
+    public Tensor gt(double v) { return compareScalar(Ops::gt_Tensor, v); }
     /** Element-wise this >= v, as bool. */
-    public Tensor ge(double v) { return compareScalar("aten::ge", v); }
+    public Tensor ge(double v) { return compareScalar(Ops::ge_Tensor, v); }
     /** Element-wise {@code this <= v}, as bool. */
-    public Tensor le(double v) { return compareScalar("aten::le", v); }
+    public Tensor le(double v) { return compareScalar(Ops::le_Tensor, v); }
 
-    private Tensor compare(String op, Tensor other) {
-        return Call.begin(op, "Tensor").tensor(this).tensor(other).tensorResult();
-    }
-
-    private Tensor compareScalar(String op, double v) {
-        return Call.begin(op, "Tensor").tensor(this).ownedHandle(scalarHandle(v)).tensorResult();
+    private Tensor compareScalar(java.util.function.BinaryOperator<Tensor> op, double v) {
+        try (Tensor s = scalarTensor(v)) {
+            return op.apply(this, s);
+        }
     }
 
     /** Element-wise logical not, as bool. */
-    public Tensor logicalNot() { return unary("aten::logical_not"); }
+    public Tensor logicalNot() { return Ops.logical_not(this); }
 
     /** Element-wise logical and, as bool. */
     public Tensor logicalAnd(Tensor other) {
         checkBinary("logical_and", other);
-        return Call.begin("aten::logical_and", "").tensor(this).tensor(other).tensorResult();
+        return Ops.logical_and(this, other);
     }
 
     /** Element-wise logical or, as bool. */
     public Tensor logicalOr(Tensor other) {
         checkBinary("logical_or", other);
-        return Call.begin("aten::logical_or", "").tensor(this).tensor(other).tensorResult();
+        return Ops.logical_or(this, other);
     }
 
     // =====================================================================================================
@@ -1005,7 +1014,7 @@ public final class Tensor implements AutoCloseable {
             throw new TorchException("matmul: inner dimensions differ (" + k1 + " vs " + k2 + ") for " + describe() + " @ " + other.describe());
         }
         checkSameDtypeAndDevice("matmul", other);
-        return Call.begin("aten::matmul", "").tensor(this).tensor(other).tensorResult();
+        return Ops.matmul(this, other);
     }
 
     /** x @ weight^T + bias, with weight [out, in] as in torch.nn.Linear; bias may be null. */
@@ -1021,7 +1030,7 @@ public final class Tensor implements AutoCloseable {
             }
             checkSameDtypeAndDevice("linear", bias);
         }
-        return Call.begin("aten::linear", "").tensor(this).tensor(weight).optTensor(bias).tensorResult();
+        return Ops.linear(this, weight, bias);
     }
 
     /** x W^T, without a bias. */
@@ -1035,7 +1044,7 @@ public final class Tensor implements AutoCloseable {
 
     /** The sum of all elements (0-dim). */
     public Tensor sum() {
-        return Call.begin("aten::sum", "").tensor(this).none().tensorResult();
+        return Ops.sum(this, null);
     }
 
     /** Sums along dim. */
@@ -1045,12 +1054,12 @@ public final class Tensor implements AutoCloseable {
 
     /** Sums along dims. */
     public Tensor sum(long[] dims, boolean keepDim) {
-        return Call.begin("aten::sum", "dim_IntList").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
+        return Ops.sum_dim_IntList(this, normDims(dims), keepDim, null);
     }
 
     /** The mean of all elements (0-dim). */
     public Tensor mean() {
-        return Call.begin("aten::mean", "").tensor(this).none().tensorResult();
+        return Ops.mean(this, null);
     }
 
     /** Means along dim. */
@@ -1060,44 +1069,42 @@ public final class Tensor implements AutoCloseable {
 
     /** Means along dims. */
     public Tensor mean(long[] dims, boolean keepDim) {
-        return Call.begin("aten::mean", "dim").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
+        return Ops.mean_dim(this, normDims(dims), keepDim, null);
     }
 
     /** The largest element (0-dim). */
     public Tensor max() {
-        return unary("aten::max");
+        return Ops.max(this);
     }
 
     /** Largest values along dim, and their indices. */
     public List<Tensor> max(int dim, boolean keepDim) {
-        Call c = Call.begin("aten::max", "dim").tensor(this).i64(normDim(dim, dim())).bool(keepDim).invoke();
-        return List.of(c.resultTensor(0), c.resultTensor(1));
+        return Ops.max_dim(this, normDim(dim, dim()), keepDim);
     }
 
     /** The smallest element (0-dim). */
     public Tensor min() {
-        return unary("aten::min");
+        return Ops.min(this);
     }
 
     /** The smallest values along dim and their indices. */
     public List<Tensor> min(int dim, boolean keepDim) {
-        Call c = Call.begin("aten::min", "dim").tensor(this).i64(normDim(dim, dim())).bool(keepDim).invoke();
-        return List.of(c.resultTensor(0), c.resultTensor(1));
+        return Ops.min_dim(this, normDim(dim, dim()), keepDim);
     }
 
     /** The largest values along dim. */
     public Tensor amax(int dim, boolean keepDim) {
-        return Call.begin("aten::amax", "").tensor(this).ints(normDim(dim, dim())).bool(keepDim).tensorResult();
+        return Ops.amax(this, new long[] {normDim(dim, dim())}, keepDim);
     }
 
     /** Index of the largest element of the flattened tensor. */
     public Tensor argmax() {
-        return Call.begin("aten::argmax", "").tensor(this).none().bool(false).tensorResult();
+        return Ops.argmax(this, null, false);
     }
 
     /** Indices of the largest values along dim. */
     public Tensor argmax(int dim, boolean keepDim) {
-        return Call.begin("aten::argmax", "").tensor(this).optI64((long) normDim(dim, dim())).bool(keepDim).tensorResult();
+        return Ops.argmax(this, (long) normDim(dim, dim()), keepDim);
     }
 
     private long[] normDims(long[] dims) {
@@ -1109,12 +1116,12 @@ public final class Tensor implements AutoCloseable {
 
     /** Softmax along dim. */
     public Tensor softmax(int dim) {
-        return Call.begin("aten::softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
+        return Ops.softmax_int(this, normDim(dim, dim()), null);
     }
 
     /** Log-softmax along dim. */
     public Tensor logSoftmax(int dim) {
-        return Call.begin("aten::log_softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
+        return Ops.log_softmax_int(this, normDim(dim, dim()), null);
     }
 
     // =====================================================================================================
@@ -1124,7 +1131,7 @@ public final class Tensor implements AutoCloseable {
     /** The slices at index (int64, 1-D) along dim. */
     public Tensor indexSelect(int dim, Tensor index) {
         checkIndex("index_select", index);
-        return Call.begin("aten::index_select", "").tensor(this).i64(normDim(dim, dim())).tensor(index).tensorResult();
+        return Ops.index_select(this, normDim(dim, dim()), index);
     }
 
     /** Values picked along dim at index (same number of dimensions as this). */
@@ -1133,33 +1140,35 @@ public final class Tensor implements AutoCloseable {
         if (index.dim() != dim()) {
             throw new TorchException("gather: index " + index.describe() + " must have the rank of " + describe());
         }
-        return Call.begin("aten::gather", "").tensor(this).i64(normDim(dim, dim())).tensor(index).bool(false).tensorResult();
+        return Ops.gather(this, normDim(dim, dim()), index, false);
     }
 
     /** Where mask is true, value; elsewhere this. mask broadcasts to this tensor's shape. */
     public Tensor maskedFill(Tensor mask, double value) {
         if (mask.dtype() != DType.BOOL) throw new TorchException("masked_fill: mask must be bool, got " + mask.describe());
         checkBroadcast("masked_fill", shapeRef(), mask.shapeRef(), mask);
-        return Call.begin("aten::masked_fill", "Tensor").tensor(this).tensor(mask).ownedHandle(scalarHandle(value)).tensorResult();
+        try (Tensor v = scalarTensor(value)) {
+            return Ops.masked_fill_Tensor(this, mask, v);
+        }
     }
 
     /** Elementwise condition ? a : b, broadcasting. */
     public static Tensor where(Tensor condition, Tensor a, Tensor b) {
         if (condition.dtype() != DType.BOOL) throw new TorchException("where: condition must be bool, got " + condition.describe());
         a.checkBinary("where", b);
-        return Call.begin("aten::where", "self").tensor(condition).tensor(a).tensor(b).tensorResult();
+        return Ops.where_self(condition, a, b);
     }
 
     /** Upper triangle (elements with column - row >= diagonal), zeros elsewhere. */
     public Tensor triu(long diagonal) {
         if (dim() < 2) throw new TorchException("triu needs at least 2 dimensions, got " + describe());
-        return Call.begin("aten::triu", "").tensor(this).i64(diagonal).tensorResult();
+        return Ops.triu(this, diagonal);
     }
 
     /** The lower triangle of the last two dimensions (at or below diagonal); the rest zero. */
     public Tensor tril(long diagonal) {
         if (dim() < 2) throw new TorchException("tril needs at least 2 dimensions, got " + describe());
-        return Call.begin("aten::tril", "").tensor(this).i64(diagonal).tensorResult();
+        return Ops.tril(this, diagonal);
     }
 
     /** The tensors joined along dim. */
@@ -1176,7 +1185,7 @@ public final class Tensor implements AutoCloseable {
                 }
             }
         }
-        return Call.begin("aten::cat", "").tensors(tensors.toArray(Tensor[]::new)).i64(d).tensorResult();
+        return Ops.cat(tensors, d);
     }
 
     /** The tensors (of one shape) stacked along a new dimension dim. */
@@ -1188,13 +1197,13 @@ public final class Tensor implements AutoCloseable {
         }
         int r = s.length + 1;
         if (dim < -r || dim >= r) throw new TorchException("stack: dimension " + dim + " out of range for rank " + r);
-        return Call.begin("aten::stack", "").tensors(tensors.toArray(Tensor[]::new)).i64(dim < 0 ? dim + r : dim).tensorResult();
+        return Ops.stack(tensors, dim < 0 ? dim + r : dim);
     }
 
     /** Pieces of splitSize along dim (the last may be smaller). */
     public List<Tensor> split(long splitSize, int dim) {
         if (splitSize <= 0) throw new TorchException("split: size must be positive, got " + splitSize);
-        return Call.begin("aten::split", "Tensor").tensor(this).i64(splitSize).i64(normDim(dim, dim())).invoke().resultTensorList(0);
+        return Ops.split_Tensor(this, splitSize, normDim(dim, dim()));
     }
 
     /** Pieces of the given sizes along dim; they must add up to the dimension's size. */
@@ -1202,13 +1211,13 @@ public final class Tensor implements AutoCloseable {
         int d = normDim(dim, dim());
         long total = Arrays.stream(sizes).sum();
         if (total != size(d)) throw new TorchException("split: sizes " + Arrays.toString(sizes) + " do not add up to dim " + d + " of " + describe());
-        return Call.begin("aten::split_with_sizes", "").tensor(this).ints(sizes).i64(d).invoke().resultTensorList(0);
+        return Ops.split_with_sizes(this, sizes, d);
     }
 
     /** At most chunks views of (nearly) equal size along dim. */
     public List<Tensor> chunk(int chunks, int dim) {
         if (chunks <= 0) throw new TorchException("chunk: number of chunks must be positive, got " + chunks);
-        return Call.begin("aten::chunk", "").tensor(this).i64(chunks).i64(normDim(dim, dim())).invoke().resultTensorList(0);
+        return Ops.chunk(this, chunks, normDim(dim, dim()));
     }
 
     // =====================================================================================================
@@ -1224,13 +1233,13 @@ public final class Tensor implements AutoCloseable {
     public static Tensor embedding(Tensor weight, Tensor indices, long paddingIdx) {
         if (weight.dim() != 2) throw new TorchException("embedding: weight must be [num_embeddings, dim], got " + weight.describe());
         weight.checkIndex("embedding", indices);
-        return Call.begin("aten::embedding", "").tensor(weight).tensor(indices).i64(paddingIdx).bool(false).bool(false).tensorResult();
+        return Ops.embedding(weight, indices, paddingIdx, false, false);
     }
 
     /** A copy of this tensor with the rows (along dim) at index replaced by source's rows; differentiable in both. */
     public Tensor indexCopy(int dim, Tensor index, Tensor source) {
         checkIndex("index_copy", index);
-        return Call.begin("aten::index_copy", "").tensor(this).i64(normDim(dim, dim())).tensor(index).tensor(source).tensorResult();
+        return Ops.index_copy(this, normDim(dim, dim()), index, source);
     }
 
     /**
@@ -1251,8 +1260,7 @@ public final class Tensor implements AutoCloseable {
         for (int i = 0; ok && i < t.length; i++) ok = t[i] == x[i == 0 ? 0 : i + 1];
         if (!ok) throw new TorchException("cross_entropy: logits " + describe() + " do not fit targets " + target.describe()
                 + " (expected logits [N, C, ...] and targets [N, ...])");
-        return Call.begin("aten::cross_entropy_loss", "").tensor(this).tensor(target).none()
-                .i64(reduction.ordinal()).i64(ignoreIndex).f64(labelSmoothing).tensorResult();
+        return Ops.cross_entropy_loss(this, target, null, reduction.ordinal(), ignoreIndex, labelSmoothing);
     }
 
     /**
@@ -1273,25 +1281,23 @@ public final class Tensor implements AutoCloseable {
         }
         if (attnMask != null && isCausal) throw new TorchException("scaled_dot_product_attention: give a mask or is_causal, not both");
         boolean gqa = q[1] != k[1];
-        return Call.begin("aten::scaled_dot_product_attention", "").tensor(query).tensor(key).tensor(value)
-                .optTensor(attnMask).f64(dropoutP).bool(isCausal).optF64(scale).bool(gqa).tensorResult();
+        return Ops.scaled_dot_product_attention(query, key, value, attnMask, dropoutP, isCausal, scale, gqa);
     }
 
     /** Zeroes elements with probability p and scales the rest by 1/(1-p) when train; the identity otherwise. */
     public Tensor dropout(double p, boolean train) {
         if (p < 0 || p > 1) throw new TorchException("dropout: p must be in [0, 1], got " + p);
-        return Call.begin("aten::dropout", "").tensor(this).f64(p).bool(train).tensorResult();
+        return Ops.dropout(this, p, train);
     }
 
     /** RMS normalisation over the last normalizedShape.length dimensions, times weight (may be null). */
     public Tensor rmsNorm(long[] normalizedShape, Tensor weight, double eps) {
-        return Call.begin("aten::rms_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optF64(eps).tensorResult();
+        return Ops.rms_norm(this, normalizedShape, weight, eps);
     }
 
     /** Layer normalisation over the trailing normalizedShape dimensions; weight and bias may be null. */
     public Tensor layerNorm(long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
-        return Call.begin("aten::layer_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optTensor(bias)
-                .f64(eps).bool(true).tensorResult();
+        return Ops.layer_norm(this, normalizedShape, weight, bias, eps, true);
     }
 
     // =====================================================================================================
@@ -1300,8 +1306,8 @@ public final class Tensor implements AutoCloseable {
 
     /** The elements converted to target (a new handle to the same data when the dtype is already target). */
     public Tensor to(DType target) {
-        if (target == dtype()) return Call.begin("aten::alias", "").tensor(this).tensorResult();
-        return Call.begin("aten::to", "dtype").tensor(this).dtype(target).bool(false).bool(false).none().tensorResult();
+        if (target == dtype()) return Ops.alias(this);
+        return Ops.to_dtype(this, target, false, false, null);
     }
 
     /** The elements copied to target (a new handle to the same data when already there). */
@@ -1312,14 +1318,13 @@ public final class Tensor implements AutoCloseable {
     /** The elements copied to target and converted to targetType. */
     public Tensor to(Device target, DType targetType) {
         target.checkAvailable();
-        return Call.begin("aten::to", "dtype_layout").tensor(this).optDtype(targetType).none().optDevice(target).none()
-                .bool(false).bool(false).none().tensorResult();
+        return Ops.to_dtype_layout(this, targetType, target, null, false, false, null);
     }
 
     /** Copies src into this tensor in place (broadcasting, converting dtype and device). Returns this. */
     public Tensor copy_(Tensor src) {
         checkBroadcast("copy_", shapeRef(), src.shapeRef(), src);
-        Call.begin("aten::copy_", "").tensor(this).tensor(src).bool(false).invoke().resultTensor(0).close();
+        Ops.copy_(this, src, false).close();
         return this;
     }
 
@@ -1341,7 +1346,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A copy of the elements (recorded by autograd). */
     public Tensor clone() {
-        return Call.begin("aten::clone", "").tensor(this).none().tensorResult();
+        return Ops.clone(this, null);
     }
 
     /** A new handle to the same tensor, owned separately (closing one leaves the other usable). */
@@ -1430,12 +1435,12 @@ public final class Tensor implements AutoCloseable {
             throw new TorchException("backward(): " + describe() + " does not require grad (no input requires grad, or it"
                     + " was computed under no-grad)");
         }
-        Call.begin("aten::_backward", "").tensor(this).tensors().optTensor(gradient).optBool(retainGraph).bool(false).invoke();
+        Ops._backward(this, List.of(), gradient, retainGraph, false);
     }
 
     /** A tensor sharing storage with this one but cut from the autograd graph. */
     public Tensor detach() {
-        return unary("aten::detach");
+        return Ops.detach(this);
     }
 
     // =====================================================================================================
