@@ -1,6 +1,5 @@
 package io.higgs4j.nn;
 
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
@@ -30,7 +29,7 @@ abstract class WeightNormConv extends Module implements Layer {
         shape[(int) normDim] = v.size((int) normDim);
         if (v.device().type() == Device.Type.META || !init.initialize()) return init.zeros(shape);
         try (var ng = Torch.noGrad()) {
-            return Aten.callTensor("aten::norm_except_dim", "", v, 2L, normDim);
+            return v.normExceptDim(2, normDim);
         }
     }
 
@@ -45,7 +44,7 @@ abstract class WeightNormConv extends Module implements Layer {
 
     /** The effective weight, a new tensor. */
     protected final Tensor weight() {
-        return Aten.callTensor("aten::_weight_norm", "", weightV, weightG, normDim);
+        return Tensor.weightNorm(weightV, weightG, normDim);
     }
 
     protected final Tensor bias() {

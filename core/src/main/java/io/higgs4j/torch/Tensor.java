@@ -1301,6 +1301,128 @@ public final class Tensor implements AutoCloseable {
     }
 
     // =====================================================================================================
+    // Ops of higgs4j's own layers, optimizers and audio code. They are here, typed, rather than in a public generated
+    // class because Tensor is the one public facade: the generated Ops stays package-private, and code outside this
+    // package (nn, optim, audio, tokenizer, higgs) reaches ATen only through these methods. Arguments pass as given,
+    // as torch's functions of the same names take them.
+    // =====================================================================================================
+
+    /** The dot product of two 1-d tensors (0-dim), as torch.dot. */
+    public Tensor dot(Tensor other) {
+        return Ops.dot(this, other);
+    }
+
+    /** Element-wise base-10 logarithm. */
+    public Tensor log10() {
+        return Ops.log10(this);
+    }
+
+    /** Element-wise maximum, with broadcasting (NaN wins, as torch.maximum). */
+    public Tensor maximum(Tensor other) {
+        return Ops.maximum(this, other);
+    }
+
+    /** Running sums along dim. */
+    public Tensor cumsum(int dim) {
+        return Ops.cumsum(this, dim, null);
+    }
+
+    /** A copy with src's values written at index along dim (torch.scatter with a src tensor). */
+    public Tensor scatter(int dim, Tensor index, Tensor src) {
+        return Ops.scatter_src(this, dim, index, src);
+    }
+
+    /** The values sorted along dim, and their original indices. */
+    public List<Tensor> sort(int dim, boolean descending) {
+        return Ops.sort(this, dim, descending);
+    }
+
+    /** The k largest (or smallest) values along dim, and their indices. */
+    public List<Tensor> topk(long k, int dim, boolean largest, boolean sorted) {
+        return Ops.topk(this, k, dim, largest, sorted);
+    }
+
+    /** numSamples indices per row drawn with the row's (unnormalised, non-negative) weights as probabilities. */
+    public Tensor multinomial(long numSamples, boolean replacement) {
+        return Ops.multinomial(this, numSamples, replacement);
+    }
+
+    /**
+     * This tensor padded as torch.nn.functional.pad: pad holds (before, after) pairs from the last dimension back;
+     * mode "constant" (value, null for 0), "reflect", "replicate" or "circular".
+     */
+    public Tensor pad(long[] pad, String mode, Double value) {
+        return Ops.pad(this, pad, mode, value);
+    }
+
+    /** A real view [..., 2] of a complex tensor (real and imaginary parts last). */
+    public Tensor viewAsReal() {
+        return Ops.view_as_real(this);
+    }
+
+    /**
+     * The short-time Fourier transform of this [B, samples] signal, as torch.stft with return_complex=True: frames of
+     * nFft samples every hopLength, each multiplied by window (winLength long, null for a rectangular one); with
+     * center, the signal is first padded by nFft/2 on both sides in padMode. Complex64 [B, nFft/2+1 or nFft, frames].
+     */
+    public Tensor stft(long nFft, long hopLength, long winLength, Tensor window, boolean center, String padMode,
+                       boolean normalized, boolean onesided) {
+        return Ops.stft_center(this, nFft, hopLength, winLength, window, center, padMode, normalized, onesided, true, null);
+    }
+
+    /** Group normalisation of [B, C, ...] over numGroups groups of channels; weight and bias [C] may be null. */
+    public Tensor groupNorm(long numGroups, Tensor weight, Tensor bias, double eps) {
+        return Ops.group_norm(this, numGroups, weight, bias, eps, true);
+    }
+
+    /** 1-d average pooling of [B, C, T] (or [C, T]), as torch.nn.functional.avg_pool1d. */
+    public Tensor avgPool1d(long kernelSize, long stride, long padding, boolean ceilMode, boolean countIncludePad) {
+        return Ops.avg_pool1d(this, new long[] {kernelSize}, new long[] {stride}, new long[] {padding}, ceilMode, countIncludePad);
+    }
+
+    /**
+     * The 1-d convolution of x [B, in, T] with weight [out, in / groups, kernel] and bias [out] or null, as
+     * torch.nn.functional.conv1d. On the CPU the oneDNN or im2col kernel is called directly (aten::conv1d would probe
+     * NNPACK and log a warning on every call where it cannot start).
+     */
+    public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, long stride, long padding, long dilation, long groups) {
+        return Convolution.conv1d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
+    /** The transposed 1-d convolution, as torch.nn.functional.conv_transpose1d; weight [in, out / groups, kernel]. */
+    public static Tensor convTranspose1d(Tensor x, Tensor weight, Tensor bias, long stride, long padding,
+                                         long outputPadding, long groups, long dilation) {
+        return Ops.conv_transpose1d(x, weight, bias, new long[] {stride}, new long[] {padding},
+                new long[] {outputPadding}, groups, new long[] {dilation});
+    }
+
+    /** The 2-norm of v over every dimension but dim (kept, size 1 elsewhere), as weight_norm's initial g. */
+    public Tensor normExceptDim(long pow, long dim) {
+        return Ops.norm_except_dim(this, pow, dim);
+    }
+
+    /** v * (g / the norm of v over every dimension but dim): weight normalisation's weight, with autograd. */
+    public static Tensor weightNorm(Tensor v, Tensor g, long dim) {
+        return Ops._weight_norm(v, g, dim);
+    }
+
+    /** Multiplies every tensor of tensors by factor (a 0-dim tensor) in place, in one fused call (torch._foreach_mul_). */
+    public static void foreachMul_(List<Tensor> tensors, Tensor factor) {
+        Ops._foreach_mul__Tensor(tensors, factor);
+    }
+
+    /**
+     * One AdamW step over every parameter in a fused kernel (torch._fused_adamw_, without amsgrad, maximize or a grad
+     * scaler): params, expAvgs and expAvgSqs are updated in place; steps hold each parameter's step count, already
+     * incremented for this step.
+     */
+    public static void fusedAdamW_(List<Tensor> params, List<Tensor> grads, List<Tensor> expAvgs, List<Tensor> expAvgSqs,
+                                   List<Tensor> steps, double lr, double beta1, double beta2, double weightDecay, double eps) {
+        Ops._fused_adamw_(params, grads, expAvgs, expAvgSqs, List.of(), steps, lr, beta1, beta2, weightDecay, eps,
+                false, false, null, null);
+    }
+
+    // =====================================================================================================
     // Conversion and copies
     // =====================================================================================================
 
