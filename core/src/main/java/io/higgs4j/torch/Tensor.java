@@ -3,15 +3,10 @@ package io.higgs4j.torch;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A libtorch tensor. Each instance owns one native handle and frees it on {@link #close()}; a {@link Scope} closes
@@ -30,72 +25,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Tensor implements AutoCloseable {
 
-    private static final Cleaner CLEANER = Cleaner.create();
-    private static final LongAdder LIVE = new LongAdder();
-    private static final LongAdder LEAKED = new LongAdder();
-
-    /**
-     * The native side of a tensor, reachable from the Cleaner without the Tensor itself.
-     *
-     * <p>{@code state} counts the native calls using the handle now, with {@link #CLOSED} as its sign bit. Every native
-     * use of the handle runs between {@link #acquire} and {@link #release}, and the handle is freed only once it is
-     * closed and no call uses it: so neither close() on another thread nor the Cleaner (which may run as soon as the
-     * JIT decides the Tensor is unreachable, even in the middle of one of its methods) can free a handle under a
-     * running call. The single-thread cost is one atomic add on entry and one on exit.
-     */
-    private static final class Ref implements Runnable {
-        private static final int CLOSED = Integer.MIN_VALUE;
-        private static final VarHandle STATE;
-        static {
-            try {
-                STATE = MethodHandles.lookup().findVarHandle(Ref.class, "state", int.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        final long handle;
-        @SuppressWarnings("unused") // through STATE
-        private volatile int state;
-        volatile boolean explicit;
-        /** Memory that a from_blob tensor views; kept reachable until the handle is freed. */
-        final Object keepAlive;
-
-        Ref(long handle, Object keepAlive) {
-            this.handle = handle;
-            this.keepAlive = keepAlive;
-        }
-
-        boolean closed() {
-            return state < 0;
-        }
-
-        /** Marks one more call in flight; false (and nothing marked) when the tensor is closed. */
-        boolean acquire() {
-            if ((int) STATE.getAndAdd(this, 1) >= 0) return true;
-            STATE.getAndAdd(this, -1);
-            return false;
-        }
-
-        void release() {
-            STATE.getAndAdd(this, -1);
-        }
-
-        /** Closes (at most once: the Cleanable runs this once) and frees the handle when the last call in flight ends. */
-        @Override
-        public void run() {
-            STATE.getAndBitwiseOr(this, CLOSED);
-            for (int spins = 0; ((int) STATE.getVolatile(this) & ~CLOSED) != 0; spins++) {
-                if (spins < 100) Thread.onSpinWait();
-                else LockSupport.parkNanos(50_000); // a long kernel on another thread: poll, it ends by itself
-            }
-            Native.deleteHandle(handle);
-            LIVE.decrement();
-            if (!explicit) LEAKED.increment();
-        }
-    }
-
-    private final Ref ref;
+    private final HandleRef ref;
     private final Cleaner.Cleanable cleanable;
     Scope scope;
     private long[] shape;   // cached on first use: the ops we expose never change a tensor's shape in place
@@ -108,9 +38,8 @@ public final class Tensor implements AutoCloseable {
 
     private Tensor(long handle, Object keepAlive, boolean scoped) {
         if (handle == 0) throw new TorchException("libtorch returned a null tensor handle");
-        this.ref = new Ref(handle, keepAlive);
-        this.cleanable = CLEANER.register(this, ref);
-        LIVE.increment();
+        this.ref = new HandleRef(handle, keepAlive);
+        this.cleanable = ref.register(this);
         Scope s = scoped ? Scope.current() : null;
         if (s != null) s.register(this);
     }
@@ -158,18 +87,17 @@ public final class Tensor implements AutoCloseable {
      */
     @Override
     public void close() {
-        ref.explicit = true;
-        cleanable.clean();
+        ref.closeExplicitly(cleanable);
     }
 
     /** Tensors alive now (created and not yet freed), in this JVM. */
     public static long liveCount() {
-        return LIVE.sum();
+        return HandleRef.live();
     }
 
     /** Tensors that were never closed and were freed by the garbage collector's safety net. */
     public static long leakedCount() {
-        return LEAKED.sum();
+        return HandleRef.leaked();
     }
 
     // =====================================================================================================
@@ -332,21 +260,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A CPU tensor holding a copy of the bytes of src, read as dtype elements in native byte order. */
     public static Tensor copyOf(MemorySegment src, DType dtype, long... shape) {
-        long bytes = numel(shape) * dtype.elementSize();
-        if (src.byteSize() != bytes) {
-            throw new IllegalArgumentException("data holds " + src.byteSize() + " bytes but shape " + Arrays.toString(shape)
-                    + " of " + dtype + " needs " + bytes);
-        }
-        Tensor t = empty(shape, dtype, Device.CPU);
-        if (bytes > 0) {
-            long h = t.acquire();
-            try {
-                MemorySegment.copy(src, 0, Native.ptr(Native.dataPtr(h)).reinterpret(bytes), 0, bytes);
-            } finally {
-                t.release();
-            }
-        }
-        return t;
+        return HostTransfer.copyOf(src, dtype, shape);
     }
 
     /**
@@ -384,7 +298,8 @@ public final class Tensor implements AutoCloseable {
         return s.clone();
     }
 
-    private long[] shapeRef() {
+    /** The shape itself, not a copy: for reading in this package only. */
+    long[] shapeRef() {
         long[] s = shape;
         if (s == null) {
             long h = acquire();
@@ -406,7 +321,7 @@ public final class Tensor implements AutoCloseable {
     /** Size of dimension d; negative d counts from the end. */
     public long size(int d) {
         long[] s = shapeRef();
-        return s[normDim(d, s.length)];
+        return s[Checks.normDim(d, s.length)];
     }
 
     /** The number of elements. */
@@ -507,80 +422,33 @@ public final class Tensor implements AutoCloseable {
         return sb.append(')').toString();
     }
 
-    static int normDim(int d, int rank) {
-        int r = Math.max(rank, 1);
-        if (d < -r || d >= r) {
-            throw new TorchException("dimension " + d + " is out of range for a tensor of rank " + rank);
-        }
-        return d < 0 ? d + r : d;
-    }
-
     // =====================================================================================================
     // Reading values back
     // =====================================================================================================
 
-    /** A contiguous CPU copy of this tensor in the given dtype, or this tensor itself when it already is one. */
-    private Tensor hostCopy(DType as) {
-        if (device().type() == Device.Type.META) throw new TorchException("a meta tensor holds no values: " + describe());
-        if (dtype() == as && device().type() == Device.Type.CPU && isContiguous()) return this;
-        try (var g = Torch.noGrad()) {
-            return Ops._to_copy(this, as, Device.CPU, null, false, Native.CONTIGUOUS_FORMAT);
-        }
-    }
-
-    /** The bytes of host (from {@link #hostCopy}); valid only while the caller holds host (acquire..release). */
-    private MemorySegment hostBytes(DType as, long hostHandle) {
-        long bytes = numel() * as.elementSize();
-        if (bytes == 0) return MemorySegment.NULL;
-        return Native.ptr(Native.dataPtr(hostHandle)).reinterpret(bytes);
-    }
-
-    /** Copies this tensor's values out as `as`, through a contiguous CPU copy that is held while it is read. */
-    private <A> A readHost(DType as, java.util.function.Function<MemorySegment, A> read) {
-        Tensor host = hostCopy(as);
-        try {
-            long h = host.acquire();
-            try {
-                return read.apply(hostBytes(as, h));
-            } finally {
-                host.release();
-            }
-        } finally {
-            if (host != this) host.close();
-        }
-    }
-
     /** The elements, converted to float32, copied to a Java array (row-major). */
     public float[] toFloatArray() {
-        if (numel() == 0) return new float[0];
-        return readHost(DType.FLOAT32, bytes -> bytes.toArray(ValueLayout.JAVA_FLOAT));
+        return HostTransfer.toFloatArray(this);
     }
 
     /** The elements, converted to float64, copied to a Java array (row-major). */
     public double[] toDoubleArray() {
-        if (numel() == 0) return new double[0];
-        return readHost(DType.FLOAT64, bytes -> bytes.toArray(ValueLayout.JAVA_DOUBLE));
+        return HostTransfer.toDoubleArray(this);
     }
 
     /** The elements, converted to int64, copied to a Java array (row-major). */
     public long[] toLongArray() {
-        if (numel() == 0) return new long[0];
-        return readHost(DType.INT64, bytes -> bytes.toArray(ValueLayout.JAVA_LONG));
+        return HostTransfer.toLongArray(this);
     }
 
     /** The elements, converted to int32, copied to a Java array (row-major). */
     public int[] toIntArray() {
-        if (numel() == 0) return new int[0];
-        return readHost(DType.INT32, bytes -> bytes.toArray(ValueLayout.JAVA_INT));
+        return HostTransfer.toIntArray(this);
     }
 
     /** The elements, converted to bool, copied to a Java array (row-major). */
     public boolean[] toBooleanArray() {
-        if (numel() == 0) return new boolean[0];
-        byte[] bytes = readHost(DType.BOOL, b -> b.toArray(ValueLayout.JAVA_BYTE));
-        boolean[] out = new boolean[bytes.length];
-        for (int i = 0; i < bytes.length; i++) out[i] = bytes[i] != 0;
-        return out;
+        return HostTransfer.toBooleanArray(this);
     }
 
     /**
@@ -590,17 +458,7 @@ public final class Tensor implements AutoCloseable {
      * {@code numel() * dtype().elementSize()} bytes.
      */
     public void copyTo(MemorySegment dst) {
-        DType dt = dtype();
-        long bytes = numel() * dt.elementSize();
-        if (dst.byteSize() != bytes) {
-            throw new IllegalArgumentException("copyTo: destination holds " + dst.byteSize() + " bytes but " + describe()
-                    + " has " + bytes);
-        }
-        if (bytes == 0) return;
-        readHost(dt, src -> {
-            MemorySegment.copy(src, 0, dst, 0, bytes);
-            return null;
-        });
+        HostTransfer.copyTo(this, dst);
     }
 
     /** The value of a one-element tensor. */
@@ -631,30 +489,14 @@ public final class Tensor implements AutoCloseable {
 
     /** A view with the given shape; one dimension may be -1. Needs compatible strides (see {@link #reshape}). */
     public Tensor view(long... newShape) {
-        checkReshape("view", newShape);
+        Checks.reshape("view", this, newShape);
         return Ops.view(this, newShape);
     }
 
     /** The same elements in another shape (one size may be -1); a view where the strides allow, else a copy. */
     public Tensor reshape(long... newShape) {
-        checkReshape("reshape", newShape);
+        Checks.reshape("reshape", this, newShape);
         return Ops.reshape(this, newShape);
-    }
-
-    private void checkReshape(String op, long[] newShape) {
-        long known = 1;
-        int inferred = 0;
-        for (long d : newShape) {
-            if (d == -1) inferred++;
-            else if (d < 0) throw new TorchException(op + ": bad dimension " + d + " in " + Arrays.toString(newShape));
-            else known *= d;
-        }
-        long n = numel();
-        boolean ok = inferred == 0 ? known == n : inferred == 1 && (known == 0 ? n == 0 : n % known == 0);
-        if (!ok) {
-            throw new TorchException(op + ": shape " + Arrays.toString(newShape) + " is invalid for " + describe()
-                    + " (" + n + " elements)");
-        }
     }
 
     /** The elements as one dimension. */
@@ -665,7 +507,7 @@ public final class Tensor implements AutoCloseable {
     /** A view with dimensions dim0 and dim1 swapped. */
     public Tensor transpose(int dim0, int dim1) {
         int r = dim();
-        return Ops.transpose_int(this, normDim(dim0, r), normDim(dim1, r));
+        return Ops.transpose_int(this, Checks.normDim(dim0, r), Checks.normDim(dim1, r));
     }
 
     /** Transpose of the last two dimensions. */
@@ -684,7 +526,7 @@ public final class Tensor implements AutoCloseable {
     /** Elements start..end-1 (clamped like Python slices; negative indices count from the end) along dim, with step. */
     public Tensor slice(int dim, long start, long end, long step) {
         if (step <= 0) throw new TorchException("slice: step must be positive, got " + step);
-        return Ops.slice_Tensor(this, normDim(dim, dim()), start, end, step);
+        return Ops.slice_Tensor(this, Checks.normDim(dim, dim()), start, end, step);
     }
 
     /** A view of the elements start (inclusive) to end (exclusive) along dim. */
@@ -694,7 +536,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A view of length elements from start along dim. */
     public Tensor narrow(int dim, long start, long length) {
-        int d = normDim(dim, dim());
+        int d = Checks.normDim(dim, dim());
         long size = size(d);
         long s = start < 0 ? start + size : start;
         if (s < 0 || length < 0 || s + length > size) {
@@ -705,7 +547,7 @@ public final class Tensor implements AutoCloseable {
 
     /** The sub-tensor at index along dim, with that dimension removed. */
     public Tensor select(int dim, long index) {
-        int d = normDim(dim, dim());
+        int d = Checks.normDim(dim, dim());
         long size = size(d);
         if (index < -size || index >= size) {
             throw new TorchException("select: index " + index + " out of range for dim " + d + " of " + describe());
@@ -722,7 +564,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A view without dimension dim, if its size is 1. */
     public Tensor squeeze(int dim) {
-        return Ops.squeeze_dim(this, normDim(dim, dim()));
+        return Ops.squeeze_dim(this, Checks.normDim(dim, dim()));
     }
 
     /** A view without any dimension of size 1. */
@@ -752,45 +594,6 @@ public final class Tensor implements AutoCloseable {
     // Arithmetic
     // =====================================================================================================
 
-    /**
-     * {@link #scalarHandle} as a tensor for one call, the caller closes it right after; it joins no {@link Scope} (a
-     * long scope would otherwise keep one closed entry per scalar op).
-     */
-    private Tensor scalarTensor(double v) {
-        return adoptUnscoped(scalarHandle(v));
-    }
-
-    /** A 0-dim tensor made for one call; the dispatcher or the caller frees it. */
-    private long scalarHandle(double v) {
-        DType d = dtype();
-        if (!d.isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
-            return Native.scalarInt64((long) v);
-        } else if (d == DType.FLOAT64) {
-            return Native.scalarFloat64(v);
-        } else if (d.isFloatingPoint() && d != DType.FLOAT32 && dim() == 0) {
-            // A 0-dim half tensor keeps its dtype, as torch's Python scalars do: the scalar is made in that dtype.
-            return Native.full(new long[0], v, d.code(), Native.DEVICE_CPU, 0, () -> "scalar_to_tensor(" + v + ")");
-        } else {
-            // torch treats a Python float as a "wrapped number": it never widens a tensor's dtype, and next to an
-            // integer or bool tensor it gives the default dtype, float32. A float32 0-dim tensor does the same here
-            // (a float64 one would turn 0-dim float32 results and integer tensors' results into float64).
-            return Native.scalarFloat32((float) v);
-        }
-    }
-
-    /** self - alpha * other through the typed entry, which records autograd (the dispatcher cannot pass alpha). */
-    private Tensor subtract(long otherHandle, double alpha, String op, Object other) {
-        long h = acquire();
-        long result;
-        try {
-            result = Native.subtract(h, otherHandle, alpha,
-                    () -> op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
-        } finally {
-            release();
-        }
-        return adopt(result);
-    }
-
     /** Element-wise sum, with broadcasting. */
     public Tensor add(Tensor other) {
         return add(other, 1.0);
@@ -798,29 +601,13 @@ public final class Tensor implements AutoCloseable {
 
     /** this + alpha * other. */
     public Tensor add(Tensor other, double alpha) {
-        checkBinary("add", other);
-        if (!dtype().isFloatingPoint() && !other.dtype().isFloatingPoint()) return integralAdd(other, alpha);
-        long oh = other.acquire();
-        try {
-            return subtract(oh, -alpha, alpha == 1.0 ? "add" : "add(alpha=" + alpha + ")", other);
-        } finally {
-            other.release();
-        }
+        Checks.binary("add", this, other);
+        return Scalars.add(this, other, alpha);
     }
 
     /** Adds value to every element. */
     public Tensor add(double value) {
-        if (!dtype().isFloatingPoint() && value == Math.rint(value)) {
-            try (Tensor s = adopt(scalarHandle(value))) {
-                return integralAdd(s, 1.0);
-            }
-        }
-        long s = scalarHandle(value);
-        try {
-            return subtract(s, -1.0, "add", value);
-        } finally {
-            Native.deleteHandle(s);
-        }
+        return Scalars.add(this, value);
     }
 
     /** Element-wise difference, with broadcasting. */
@@ -833,25 +620,6 @@ public final class Tensor implements AutoCloseable {
         return add(-value);
     }
 
-    /**
-     * this + alpha * other for integer tensors. The typed subtract entry passes alpha as a double, which libtorch
-     * refuses for integral results, and the dispatcher cannot pass a Scalar alpha in 2.10; so the two operands are
-     * broadcast, stacked and summed in the result dtype (exact for integers; these tensors carry no gradient).
-     */
-    private Tensor integralAdd(Tensor other, double alpha) {
-        if (alpha != Math.rint(alpha)) {
-            throw new TorchException("add: alpha " + alpha + " must be a whole number for integer tensors " + describe()
-                    + " and " + other.describe());
-        }
-        try (Scope s = Scope.open()) {
-            Tensor scaled = alpha == 1.0 ? other : other.mul(alpha);
-            DType dtype = Ops.result_type_Tensor(this, other);
-            List<Tensor> both = Ops.broadcast_tensors(List.of(this, scaled));
-            Tensor stacked = Ops.stack(both, 0);
-            return Scope.keep(Ops.sum_dim_IntList(stacked, new long[] {0}, false, dtype));
-        }
-    }
-
     /** value - this. */
     public Tensor rsub(double value) {
         return neg().add(value);
@@ -859,40 +627,40 @@ public final class Tensor implements AutoCloseable {
 
     /** Element-wise product, with broadcasting. */
     public Tensor mul(Tensor other) {
-        checkBinary("mul", other);
+        Checks.binary("mul", this, other);
         return Ops.mul_Tensor(this, other);
     }
 
     /** Multiplies every element by value. */
     public Tensor mul(double value) {
-        try (Tensor s = scalarTensor(value)) {
+        try (Tensor s = Scalars.tensor(this, value)) {
             return Ops.mul_Tensor(this, s);
         }
     }
 
     /** Element-wise quotient, with broadcasting. */
     public Tensor div(Tensor other) {
-        checkBinary("div", other);
+        Checks.binary("div", this, other);
         return Ops.div_Tensor(this, other);
     }
 
     /** Divides every element by value. */
     public Tensor div(double value) {
-        try (Tensor s = scalarTensor(value)) {
+        try (Tensor s = Scalars.tensor(this, value)) {
             return Ops.div_Tensor(this, s);
         }
     }
 
     /** Every element raised to exponent. */
     public Tensor pow(double exponent) {
-        try (Tensor s = scalarTensor(exponent)) {
+        try (Tensor s = Scalars.tensor(this, exponent)) {
             return Ops.pow_Tensor_Tensor(this, s);
         }
     }
 
     /** Element-wise power, with broadcasting. */
     public Tensor pow(Tensor exponent) {
-        checkBinary("pow", exponent);
+        Checks.binary("pow", this, exponent);
         return Ops.pow_Tensor_Tensor(this, exponent);
     }
 
@@ -932,37 +700,23 @@ public final class Tensor implements AutoCloseable {
     /** Clamps into [min, max]. */
     public Tensor clamp(double min, double max) {
         // clamp.Tensor wants its bounds on self's device (a CPU 0-dim bound next to a CUDA tensor is refused).
-        try (Tensor low = scalarOnDevice(min); Tensor high = scalarOnDevice(max)) {
+        try (Tensor low = Scalars.onDevice(this, min); Tensor high = Scalars.onDevice(this, max)) {
             return Ops.clamp_Tensor(this, low, high);
         }
     }
 
-    /** {@link #scalarTensor} on this tensor's device (a CUDA copy when this is on CUDA; the CPU one is freed). */
-    private Tensor scalarOnDevice(double v) {
-        Tensor cpu = scalarTensor(v);
-        if (device().type() != Device.Type.CUDA) return cpu;
-        try (cpu; Tensor moved = cpu.to(device())) {
-            long h = moved.acquire();
-            try {
-                return adoptUnscoped(Native.newHandle(h));
-            } finally {
-                moved.release();
-            }
-        }
-    }
-
     /** Element-wise this == other, as bool. */
-    public Tensor eq(Tensor other) { checkBinary("eq", other); return Ops.eq_Tensor(this, other); }
+    public Tensor eq(Tensor other) { Checks.binary("eq", this, other); return Ops.eq_Tensor(this, other); }
     /** Element-wise this != other, as bool. */
-    public Tensor ne(Tensor other) { checkBinary("ne", other); return Ops.ne_Tensor(this, other); }
+    public Tensor ne(Tensor other) { Checks.binary("ne", this, other); return Ops.ne_Tensor(this, other); }
     /** Element-wise {@code this < other}, as bool. */
-    public Tensor lt(Tensor other) { checkBinary("lt", other); return Ops.lt_Tensor(this, other); }
+    public Tensor lt(Tensor other) { Checks.binary("lt", this, other); return Ops.lt_Tensor(this, other); }
     /** Element-wise {@code this <= other}, as bool. */
-    public Tensor le(Tensor other) { checkBinary("le", other); return Ops.le_Tensor(this, other); }
+    public Tensor le(Tensor other) { Checks.binary("le", this, other); return Ops.le_Tensor(this, other); }
     /** Element-wise this > other, as bool. */
-    public Tensor gt(Tensor other) { checkBinary("gt", other); return Ops.gt_Tensor(this, other); }
+    public Tensor gt(Tensor other) { Checks.binary("gt", this, other); return Ops.gt_Tensor(this, other); }
     /** Element-wise this >= other, as bool. */
-    public Tensor ge(Tensor other) { checkBinary("ge", other); return Ops.ge_Tensor(this, other); }
+    public Tensor ge(Tensor other) { Checks.binary("ge", this, other); return Ops.ge_Tensor(this, other); }
 
     /** Element-wise this == v, as bool. */
     public Tensor eq(double v) { return compareScalar(Ops::eq_Tensor, v); }
@@ -978,7 +732,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor le(double v) { return compareScalar(Ops::le_Tensor, v); }
 
     private Tensor compareScalar(java.util.function.BinaryOperator<Tensor> op, double v) {
-        try (Tensor s = scalarTensor(v)) {
+        try (Tensor s = Scalars.tensor(this, v)) {
             return op.apply(this, s);
         }
     }
@@ -988,13 +742,13 @@ public final class Tensor implements AutoCloseable {
 
     /** Element-wise logical and, as bool. */
     public Tensor logicalAnd(Tensor other) {
-        checkBinary("logical_and", other);
+        Checks.binary("logical_and", this, other);
         return Ops.logical_and(this, other);
     }
 
     /** Element-wise logical or, as bool. */
     public Tensor logicalOr(Tensor other) {
-        checkBinary("logical_or", other);
+        Checks.binary("logical_or", this, other);
         return Ops.logical_or(this, other);
     }
 
@@ -1013,7 +767,7 @@ public final class Tensor implements AutoCloseable {
         if (k1 != k2) {
             throw new TorchException("matmul: inner dimensions differ (" + k1 + " vs " + k2 + ") for " + describe() + " @ " + other.describe());
         }
-        checkSameDtypeAndDevice("matmul", other);
+        Checks.sameDtypeAndDevice("matmul", this, other);
         return Ops.matmul(this, other);
     }
 
@@ -1023,12 +777,12 @@ public final class Tensor implements AutoCloseable {
         if (w.length != 2 || x.length == 0 || x[x.length - 1] != w[1]) {
             throw new TorchException("linear: input " + describe() + " does not fit weight " + weight.describe() + " ([out, in])");
         }
-        checkSameDtypeAndDevice("linear", weight);
+        Checks.sameDtypeAndDevice("linear", this, weight);
         if (bias != null) {
             if (bias.dim() != 1 || bias.size(0) != w[0]) {
                 throw new TorchException("linear: bias " + bias.describe() + " does not fit weight " + weight.describe());
             }
-            checkSameDtypeAndDevice("linear", bias);
+            Checks.sameDtypeAndDevice("linear", this, bias);
         }
         return Ops.linear(this, weight, bias);
     }
@@ -1054,7 +808,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sums along dims. */
     public Tensor sum(long[] dims, boolean keepDim) {
-        return Ops.sum_dim_IntList(this, normDims(dims), keepDim, null);
+        return Ops.sum_dim_IntList(this, Checks.normDims(this, dims), keepDim, null);
     }
 
     /** The mean of all elements (0-dim). */
@@ -1069,7 +823,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Means along dims. */
     public Tensor mean(long[] dims, boolean keepDim) {
-        return Ops.mean_dim(this, normDims(dims), keepDim, null);
+        return Ops.mean_dim(this, Checks.normDims(this, dims), keepDim, null);
     }
 
     /** The largest element (0-dim). */
@@ -1079,7 +833,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Largest values along dim, and their indices. */
     public List<Tensor> max(int dim, boolean keepDim) {
-        return Ops.max_dim(this, normDim(dim, dim()), keepDim);
+        return Ops.max_dim(this, Checks.normDim(dim, dim()), keepDim);
     }
 
     /** The smallest element (0-dim). */
@@ -1089,12 +843,12 @@ public final class Tensor implements AutoCloseable {
 
     /** The smallest values along dim and their indices. */
     public List<Tensor> min(int dim, boolean keepDim) {
-        return Ops.min_dim(this, normDim(dim, dim()), keepDim);
+        return Ops.min_dim(this, Checks.normDim(dim, dim()), keepDim);
     }
 
     /** The largest values along dim. */
     public Tensor amax(int dim, boolean keepDim) {
-        return Ops.amax(this, new long[] {normDim(dim, dim())}, keepDim);
+        return Ops.amax(this, new long[] {Checks.normDim(dim, dim())}, keepDim);
     }
 
     /** Index of the largest element of the flattened tensor. */
@@ -1104,24 +858,17 @@ public final class Tensor implements AutoCloseable {
 
     /** Indices of the largest values along dim. */
     public Tensor argmax(int dim, boolean keepDim) {
-        return Ops.argmax(this, (long) normDim(dim, dim()), keepDim);
-    }
-
-    private long[] normDims(long[] dims) {
-        int r = dim();
-        long[] out = new long[dims.length];
-        for (int i = 0; i < dims.length; i++) out[i] = normDim((int) dims[i], r);
-        return out;
+        return Ops.argmax(this, (long) Checks.normDim(dim, dim()), keepDim);
     }
 
     /** Softmax along dim. */
     public Tensor softmax(int dim) {
-        return Ops.softmax_int(this, normDim(dim, dim()), null);
+        return Ops.softmax_int(this, Checks.normDim(dim, dim()), null);
     }
 
     /** Log-softmax along dim. */
     public Tensor logSoftmax(int dim) {
-        return Ops.log_softmax_int(this, normDim(dim, dim()), null);
+        return Ops.log_softmax_int(this, Checks.normDim(dim, dim()), null);
     }
 
     // =====================================================================================================
@@ -1130,24 +877,24 @@ public final class Tensor implements AutoCloseable {
 
     /** The slices at index (int64, 1-D) along dim. */
     public Tensor indexSelect(int dim, Tensor index) {
-        checkIndex("index_select", index);
-        return Ops.index_select(this, normDim(dim, dim()), index);
+        Checks.index("index_select", index);
+        return Ops.index_select(this, Checks.normDim(dim, dim()), index);
     }
 
     /** Values picked along dim at index (same number of dimensions as this). */
     public Tensor gather(int dim, Tensor index) {
-        checkIndex("gather", index);
+        Checks.index("gather", index);
         if (index.dim() != dim()) {
             throw new TorchException("gather: index " + index.describe() + " must have the rank of " + describe());
         }
-        return Ops.gather(this, normDim(dim, dim()), index, false);
+        return Ops.gather(this, Checks.normDim(dim, dim()), index, false);
     }
 
     /** Where mask is true, value; elsewhere this. mask broadcasts to this tensor's shape. */
     public Tensor maskedFill(Tensor mask, double value) {
         if (mask.dtype() != DType.BOOL) throw new TorchException("masked_fill: mask must be bool, got " + mask.describe());
-        checkBroadcast("masked_fill", shapeRef(), mask.shapeRef(), mask);
-        try (Tensor v = scalarTensor(value)) {
+        Checks.broadcast("masked_fill", this, mask);
+        try (Tensor v = Scalars.tensor(this, value)) {
             return Ops.masked_fill_Tensor(this, mask, v);
         }
     }
@@ -1155,7 +902,7 @@ public final class Tensor implements AutoCloseable {
     /** Elementwise condition ? a : b, broadcasting. */
     public static Tensor where(Tensor condition, Tensor a, Tensor b) {
         if (condition.dtype() != DType.BOOL) throw new TorchException("where: condition must be bool, got " + condition.describe());
-        a.checkBinary("where", b);
+        Checks.binary("where", a, b);
         return Ops.where_self(condition, a, b);
     }
 
@@ -1176,7 +923,7 @@ public final class Tensor implements AutoCloseable {
         if (tensors.isEmpty()) throw new TorchException("cat: no tensors given");
         Tensor first = tensors.getFirst();
         int r = first.dim();
-        int d = normDim(dim, r);
+        int d = Checks.normDim(dim, r);
         for (Tensor t : tensors) {
             if (t.dim() != r) throw new TorchException("cat: all tensors need rank " + r + ", got " + t.describe());
             for (int i = 0; i < r; i++) {
@@ -1203,12 +950,12 @@ public final class Tensor implements AutoCloseable {
     /** Pieces of splitSize along dim (the last may be smaller). */
     public List<Tensor> split(long splitSize, int dim) {
         if (splitSize <= 0) throw new TorchException("split: size must be positive, got " + splitSize);
-        return Ops.split_Tensor(this, splitSize, normDim(dim, dim()));
+        return Ops.split_Tensor(this, splitSize, Checks.normDim(dim, dim()));
     }
 
     /** Pieces of the given sizes along dim; they must add up to the dimension's size. */
     public List<Tensor> split(long[] sizes, int dim) {
-        int d = normDim(dim, dim());
+        int d = Checks.normDim(dim, dim());
         long total = Arrays.stream(sizes).sum();
         if (total != size(d)) throw new TorchException("split: sizes " + Arrays.toString(sizes) + " do not add up to dim " + d + " of " + describe());
         return Ops.split_with_sizes(this, sizes, d);
@@ -1217,7 +964,7 @@ public final class Tensor implements AutoCloseable {
     /** At most chunks views of (nearly) equal size along dim. */
     public List<Tensor> chunk(int chunks, int dim) {
         if (chunks <= 0) throw new TorchException("chunk: number of chunks must be positive, got " + chunks);
-        return Ops.chunk(this, chunks, normDim(dim, dim()));
+        return Ops.chunk(this, chunks, Checks.normDim(dim, dim()));
     }
 
     // =====================================================================================================
@@ -1232,14 +979,14 @@ public final class Tensor implements AutoCloseable {
     /** The same, with paddingIdx's row getting no gradient (as torch.nn.Embedding(padding_idx=...)); -1 for none. */
     public static Tensor embedding(Tensor weight, Tensor indices, long paddingIdx) {
         if (weight.dim() != 2) throw new TorchException("embedding: weight must be [num_embeddings, dim], got " + weight.describe());
-        weight.checkIndex("embedding", indices);
+        Checks.index("embedding", indices);
         return Ops.embedding(weight, indices, paddingIdx, false, false);
     }
 
     /** A copy of this tensor with the rows (along dim) at index replaced by source's rows; differentiable in both. */
     public Tensor indexCopy(int dim, Tensor index, Tensor source) {
-        checkIndex("index_copy", index);
-        return Ops.index_copy(this, normDim(dim, dim()), index, source);
+        Checks.index("index_copy", index);
+        return Ops.index_copy(this, Checks.normDim(dim, dim()), index, source);
     }
 
     /**
@@ -1445,7 +1192,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Copies src into this tensor in place (broadcasting, converting dtype and device). Returns this. */
     public Tensor copy_(Tensor src) {
-        checkBroadcast("copy_", shapeRef(), src.shapeRef(), src);
+        Checks.broadcast("copy_", this, src);
         Ops.copy_(this, src, false).close();
         return this;
     }
@@ -1563,41 +1310,5 @@ public final class Tensor implements AutoCloseable {
     /** A tensor sharing storage with this one but cut from the autograd graph. */
     public Tensor detach() {
         return Ops.detach(this);
-    }
-
-    // =====================================================================================================
-    // Checks in Java
-    // =====================================================================================================
-
-    private void checkBinary(String op, Tensor other) {
-        checkBroadcast(op, shapeRef(), other.shapeRef(), other);
-        Device d1 = device(), d2 = other.device();
-        if (!d1.equals(d2) && !(d1.type() == Device.Type.CPU && dim() == 0) && !(d2.type() == Device.Type.CPU && other.dim() == 0)) {
-            throw new TorchException(op + ": tensors are on different devices: " + describe() + " and " + other.describe());
-        }
-    }
-
-    private void checkBroadcast(String op, long[] a, long[] b, Tensor other) {
-        for (int i = 1; i <= Math.min(a.length, b.length); i++) {
-            long x = a[a.length - i], y = b[b.length - i];
-            if (x != y && x != 1 && y != 1) {
-                throw new TorchException(op + ": shapes do not broadcast: " + describe() + " and " + other.describe());
-            }
-        }
-    }
-
-    private void checkSameDtypeAndDevice(String op, Tensor other) {
-        if (dtype() != other.dtype()) {
-            throw new TorchException(op + ": dtypes differ: " + describe() + " and " + other.describe());
-        }
-        if (!device().equals(other.device())) {
-            throw new TorchException(op + ": devices differ: " + describe() + " and " + other.describe());
-        }
-    }
-
-    private void checkIndex(String op, Tensor index) {
-        if (index.dtype() != DType.INT64 && index.dtype() != DType.INT32) {
-            throw new TorchException(op + ": indices must be int64 or int32, got " + index.describe());
-        }
     }
 }
