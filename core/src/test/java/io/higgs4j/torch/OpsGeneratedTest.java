@@ -2,11 +2,14 @@ package io.higgs4j.torch;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -35,6 +38,43 @@ class OpsGeneratedTest {
         } finally {
             Files.deleteIfExists(generated);
         }
+    }
+
+    @Test
+    void aScalarArgumentStopsTheGenerator() throws Exception {
+        Path schemas = Files.createTempFile("aten-ops", ".txt"), out = Files.createTempFile("Ops", ".java");
+        try {
+            Files.writeString(schemas, "mul.Scalar(Tensor self, Scalar other) -> Tensor\n");
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    ROOT.resolve("native/ops/GenerateOps.java").toString(), schemas.toString(), out.toString())
+                    .redirectErrorStream(true).start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "generator timed out");
+            assertNotEquals(0, p.exitValue(), "a Scalar argument was generated: " + Files.readString(out));
+            assertTrue(output.contains("mul.Scalar") && output.contains("Tensor overload"), output);
+        } finally {
+            Files.deleteIfExists(schemas);
+            Files.deleteIfExists(out);
+        }
+    }
+
+    /** Library code names no op by a string: ops go through Tensor and Ops, Aten is for users only. */
+    @Test
+    void libraryCodeCallsOpsOnlyThroughOps() throws IOException {
+        List<String> offenders = new ArrayList<>();
+        for (String module : List.of("core", "trainer")) {
+            Path src = ROOT.resolve(module).resolve("src/main/java");
+            if (!Files.isDirectory(src)) continue;
+            try (Stream<Path> files = Files.walk(src)) {
+                for (Path f : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+                    String name = f.getFileName().toString();
+                    if (name.equals("Ops.java") || name.equals("Aten.java")) continue;
+                    String text = Files.readString(f);
+                    if (text.contains("Aten.call") || text.contains("Call.begin(")) offenders.add(ROOT.relativize(f).toString());
+                }
+            }
+        }
+        assertEquals(List.of(), offenders, "call ATen through a Tensor method (add the op to native/ops/aten-ops.txt)");
     }
 
     @Test
