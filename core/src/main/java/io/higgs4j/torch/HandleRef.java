@@ -60,13 +60,27 @@ final class HandleRef implements Runnable {
     @Override
     public void run() {
         STATE.getAndBitwiseOr(this, CLOSED);
+        awaitCalls();
+        Native.deleteHandle(handle);
+        LIVE.decrement();
+        if (!explicit) LEAKED.increment();
+    }
+
+    private void awaitCalls() {
         for (int spins = 0; ((int) STATE.getVolatile(this) & ~CLOSED) != 0; spins++) {
             if (spins < 100) Thread.onSpinWait();
             else LockSupport.parkNanos(50_000); // a long kernel on another thread: poll, it ends by itself
         }
+    }
+
+    /**
+     * close() of a tensor never registered with the Cleaner nor counted live (a scalar made for one op): frees the
+     * handle once, after the calls in flight; a second close does nothing.
+     */
+    void closeUntracked() {
+        if ((int) STATE.getAndBitwiseOr(this, CLOSED) < 0) return;
+        awaitCalls();
         Native.deleteHandle(handle);
-        LIVE.decrement();
-        if (!explicit) LEAKED.increment();
     }
 
     /** Registers tensor with the Cleaner (the safety net that frees it if nobody closes it) and counts it live. */

@@ -38,12 +38,9 @@ final class Scalars {
         }
     }
 
-    /**
-     * v as a 0-dim tensor for one op with self ({@link #handle}), which the caller closes right after; it joins no
-     * {@link Scope} (a long scope would otherwise keep one closed entry per scalar op).
-     */
+    /** v as a 0-dim tensor for one op with self ({@link #handle}), which the caller closes right after. */
     static Tensor tensor(Tensor self, double v) {
-        return Tensor.adoptUnscoped(handle(self, v));
+        return Tensor.adoptTransient(handle(self, v));
     }
 
     /** A 0-dim tensor handle for v next to self, in the dtype torch would give a Python number there. */
@@ -103,7 +100,7 @@ final class Scalars {
         try (cpu; Tensor moved = cpu.to(self.device())) {
             long h = moved.acquire();
             try {
-                return Tensor.adoptUnscoped(Native.newHandle(h));
+                return Tensor.adoptTransient(Native.newHandle(h));
             } finally {
                 moved.release();
             }

@@ -36,11 +36,12 @@ public final class Tensor implements AutoCloseable {
         this(handle, keepAlive, true);
     }
 
-    private Tensor(long handle, Object keepAlive, boolean scoped) {
+    /** tracked: registered with the Cleaner, counted live and owned by the current Scope; else the caller closes it. */
+    private Tensor(long handle, Object keepAlive, boolean tracked) {
         if (handle == 0) throw new TorchException("libtorch returned a null tensor handle");
         this.ref = new HandleRef(handle, keepAlive);
-        this.cleanable = ref.register(this);
-        Scope s = scoped ? Scope.current() : null;
+        this.cleanable = tracked ? ref.register(this) : null;
+        Scope s = tracked ? Scope.current() : null;
         if (s != null) s.register(this);
     }
 
@@ -49,8 +50,12 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(handle, null);
     }
 
-    /** Takes ownership of a handle that the caller closes itself, outside the current {@link Scope}. */
-    static Tensor adoptUnscoped(long handle) {
+    /**
+     * Takes ownership of a handle for one op, which the caller closes right after (try-with-resources): no Scope owns
+     * it, no Cleaner watches it and {@link #liveCount()} does not count it, so a scalar argument costs no more than the
+     * bare handle it replaces.
+     */
+    static Tensor adoptTransient(long handle) {
         return new Tensor(handle, null, false);
     }
 
@@ -87,7 +92,8 @@ public final class Tensor implements AutoCloseable {
      */
     @Override
     public void close() {
-        ref.closeExplicitly(cleanable);
+        if (cleanable == null) ref.closeUntracked();
+        else ref.closeExplicitly(cleanable);
     }
 
     /** Tensors alive now (created and not yet freed), in this JVM. */
