@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the committed jextract output in bindings/ from the headers in native/include.
+# Regenerates the committed jextract output in bindings/ from the headers in native/include, and core's typed op
+# layer (io.higgs4j.torch.Ops) from the ATen schemas in native/ops/aten-ops.txt.
 #
 # Needs jextract for JDK 25 (build it from the openjdk/jextract sources; it is in no package registry) and
 # set JEXTRACT to it unless it is on the PATH. Only the functions and typedefs declared in our own headers are
@@ -28,3 +29,7 @@ generate() { # header options-file
 generate "$here/include/higgs4j_torch.h" "$here/jextract/torch.options"
 generate "$here/include/higgs4j_nccl.h" "$here/jextract/nccl.options"
 echo "regenerated bindings under $out"
+
+# The op layer needs only the JDK (a single-file program): javac is not involved, nor jextract.
+java "$here/ops/GenerateOps.java" "$here/ops/aten-ops.txt" "$here/../core/src/main/java/io/higgs4j/torch/Ops.java"
+echo "regenerated core/src/main/java/io/higgs4j/torch/Ops.java"

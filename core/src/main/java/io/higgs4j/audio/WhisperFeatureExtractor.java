@@ -1,6 +1,5 @@
 package io.higgs4j.audio;
 
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
@@ -103,19 +102,17 @@ public final class WhisperFeatureExtractor {
             Device device = waveforms.device();
             Tensor window = hannWindow(device);
             // stft.center: center=True with reflect padding of n_fft/2 on each side, one-sided, complex result.
-            Tensor spec = Aten.callTensor("aten::stft", "center", waveforms, (long) N_FFT, Aten.some((long) HOP_LENGTH),
-                    Aten.some((long) N_FFT), Aten.some(window), true, "reflect", false, Aten.some(true), Aten.some(true),
-                    Aten.NONE);
-            Tensor ri = Aten.callTensor("aten::view_as_real", "", spec);               // [B, 201, T+1, 2]
+            Tensor spec = waveforms.stft(N_FFT, HOP_LENGTH, N_FFT, window, true, "reflect", false, true);
+            Tensor ri = spec.viewAsReal();                                              // [B, 201, T+1, 2]
             Tensor power = ri.mul(ri).sum(-1, false);                                    // [B, 201, T+1]
             long t = power.size(2) - 1;
             power = power.narrow(2, 0, t);                                               // drop the last frame
             Tensor mel = melTensor(device).matmul(power);                                // [B, nMels, T]
-            Tensor logSpec = Aten.callTensor("aten::log10", "", mel.clamp(LOG_FLOOR, Double.POSITIVE_INFINITY));
+            Tensor logSpec = mel.clamp(LOG_FLOOR, Double.POSITIVE_INFINITY).log10();
             long b = logSpec.size(0);
             Tensor max = logSpec.reshape(b, -1).amax(1, true).unsqueeze(2);             // [B, 1, 1]
             Tensor floor = max.sub(8.0);
-            Tensor clamped = Aten.callTensor("aten::maximum", "", logSpec, floor);
+            Tensor clamped = logSpec.maximum(floor);
             return clamped.add(4.0).div(4.0);
         });
     }

@@ -1,6 +1,5 @@
 package io.higgs4j.higgs;
 
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
@@ -29,7 +28,7 @@ final class TokenSampler {
     /** Draws one index per row of probs [rows, vocab]. */
     static long[] multinomial(Tensor probs, boolean replacement) {
         try (Scope s = Scope.open()) {
-            return Aten.callTensor("aten::multinomial", "", probs, 1L, replacement, Aten.NONE).view(probs.size(0)).toLongArray();
+            return probs.multinomial(1, replacement).view(probs.size(0)).toLongArray();
         }
     }
 
@@ -44,8 +43,7 @@ final class TokenSampler {
 
     /** Entries below the k-th largest of their row become -inf. */
     private static Tensor topK(Tensor scores, long k) {
-        List<Object> top = Aten.call("aten::topk", "", List.of(Aten.Ret.TENSOR, Aten.Ret.TENSOR), scores, k, -1L, true, true);
-        Tensor kth = ((Tensor) top.get(0)).narrow(-1, k - 1, 1);
+        Tensor kth = scores.topk(k, -1, true, true).get(0).narrow(-1, k - 1, 1);
         return scores.maskedFill(scores.lt(kth), Double.NEGATIVE_INFINITY);
     }
 
@@ -54,13 +52,13 @@ final class TokenSampler {
      * largest.
      */
     private static Tensor topP(Tensor scores, double p) {
-        List<Object> sorted = Aten.call("aten::sort", "", List.of(Aten.Ret.TENSOR, Aten.Ret.TENSOR), scores, -1L, false);
-        Tensor values = (Tensor) sorted.get(0), indices = (Tensor) sorted.get(1);
-        Tensor cumulative = Aten.callTensor("aten::cumsum", "", values.softmax(-1), -1L, Aten.NONE);
+        List<Tensor> sorted = scores.sort(-1, false);
+        Tensor values = sorted.get(0), indices = sorted.get(1);
+        Tensor cumulative = values.softmax(-1).cumsum(-1);
         Tensor remove = cumulative.le(1 - p);
         long v = scores.size(-1);
         remove = remove.logicalAnd(Tensor.arange(v).lt(v - 1).to(remove.device()));
-        Tensor removeAt = Aten.callTensor("aten::scatter", "src", remove, 1L, indices, remove);
+        Tensor removeAt = remove.scatter(1, indices, remove);
         return scores.maskedFill(removeAt, Double.NEGATIVE_INFINITY);
     }
 

@@ -6,7 +6,6 @@ import io.higgs4j.nn.LayerNorm;
 import io.higgs4j.nn.Module;
 import io.higgs4j.nn.ModuleList;
 import io.higgs4j.nn.Parameter;
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
@@ -66,8 +65,7 @@ public final class WhisperEncoder extends Module {
     public Tensor forwardPooled(Tensor features, Tensor keyMask) {
         try (Scope s = Scope.open()) {
             Tensor h = hiddenStates(features, keyMask);              // [B, T', d]
-            Tensor pooled = Aten.callTensor("aten::avg_pool1d", "", h.transpose(1, 2), new long[] {2}, new long[] {2},
-                    new long[] {0}, false, true);                     // [B, d, T'/2]
+            Tensor pooled = h.transpose(1, 2).avgPool1d(2, 2, 0, false, true); // [B, d, T'/2]
             return Scope.keep(layerNorm.forward(pooled.transpose(1, 2)));
         }
     }

@@ -1,9 +1,5 @@
 package io.higgs4j.nn;
 
-import io.higgs4j.torch.Aten;
-import io.higgs4j.torch.DType;
-import io.higgs4j.torch.Device;
-import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.TorchException;
 
@@ -47,9 +43,6 @@ public class Conv1d extends Module implements Layer {
         return Math.floorDiv(t + 2 * padding - dilation * (kernelSize - 1) - 1, stride) + 1;
     }
 
-    /** Whether oneDNN convolution works for float32, bfloat16 (cleared on the first refusal). */
-    private static final boolean[] MKLDNN = {true, true};
-
     /** x [B, in, T] -> [B, out, T']; see {@link #conv1d}. */
     @Override
     public Tensor forward(Tensor x) {
@@ -57,11 +50,8 @@ public class Conv1d extends Module implements Layer {
     }
 
     /**
-     * The convolution of x [B, in, T] with weight [out, in / groups, kernel] and bias [out] or null. On CUDA this is
-     * aten::conv1d (cuDNN). On the CPU, aten::conv1d probes NNPACK first and logs "Could not initialize NNPACK" on every
-     * call where NNPACK cannot start, so the backend is called directly: aten::mkldnn_convolution (oneDNN, what conv1d
-     * picks for float32 and bfloat16) or, for other dtypes and builds without oneDNN, aten::thnn_conv2d over
-     * [B, in, 1, T] (im2col and a matrix product; aten::conv1d where dilation or groups exceed 1). All have autograd.
+     * The convolution of x [B, in, T] with weight [out, in / groups, kernel] and bias [out] or null, checked here for the
+     * layer's message and run by {@link Tensor#conv1d} (which avoids NNPACK's per-call warning on the CPU).
      */
     public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, long stride, long padding, long dilation, long groups) {
         long in = weight.size(1) * groups;
@@ -69,26 +59,6 @@ public class Conv1d extends Module implements Layer {
             throw new TorchException("Conv1d(" + in + " -> " + weight.size(0) + "): expected input [B, " + in
                     + ", T], got " + java.util.Arrays.toString(x.shape()));
         }
-        Object b = bias == null ? Aten.NONE : Aten.some(bias);
-        long[] st = {stride}, pad = {padding}, dil = {dilation};
-        if (x.device().type() != Device.Type.CPU) {
-            return Aten.callTensor("aten::conv1d", "", x, weight, b, st, pad, dil, groups);
-        }
-        int slot = x.dtype() == DType.FLOAT32 ? 0 : x.dtype() == DType.BFLOAT16 ? 1 : -1;
-        if (slot >= 0 && MKLDNN[slot]) {
-            try {
-                return Aten.callTensor("aten::mkldnn_convolution", "", x, weight, b, pad, st, dil, groups);
-            } catch (TorchException e) {
-                MKLDNN[slot] = false; // a libtorch built without oneDNN, or without this dtype
-            }
-        }
-        if (dilation != 1 || groups != 1) {
-            return Aten.callTensor("aten::conv1d", "", x, weight, b, st, pad, dil, groups);
-        }
-        try (Scope s = Scope.open()) {
-            Tensor out = Aten.callTensor("aten::thnn_conv2d", "", x.unsqueeze(2), weight.unsqueeze(2), new long[] {1, weight.size(2)}, b,
-                    new long[] {1, stride}, new long[] {0, padding});
-            return Scope.keep(out.squeeze(2));
-        }
+        return Tensor.conv1d(x, weight, bias, stride, padding, dilation, groups);
     }
 }

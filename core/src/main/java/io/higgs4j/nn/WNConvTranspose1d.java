@@ -1,6 +1,5 @@
 package io.higgs4j.nn;
 
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.TorchException;
@@ -32,8 +31,7 @@ public class WNConvTranspose1d extends WeightNormConv {
                     + ", T], got " + java.util.Arrays.toString(x.shape()));
         }
         try (Scope s = Scope.open()) {
-            return Scope.keep(Aten.callTensor("aten::conv_transpose1d", "", x, weight(), Aten.some(bias()), new long[] {stride},
-                    new long[] {padding}, new long[] {outputPadding}, 1L, new long[] {1}));
+            return Scope.keep(Tensor.convTranspose1d(x, weight(), bias(), stride, padding, outputPadding, 1, 1));
         }
     }
 }

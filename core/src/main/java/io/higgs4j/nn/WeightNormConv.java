@@ -1,6 +1,5 @@
 package io.higgs4j.nn;
 
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
@@ -30,14 +29,13 @@ abstract class WeightNormConv extends Module implements Layer {
         shape[(int) normDim] = v.size((int) normDim);
         if (v.device().type() == Device.Type.META || !init.initialize()) return init.zeros(shape);
         try (var ng = Torch.noGrad()) {
-            return Aten.callTensor("aten::norm_except_dim", "", v, 2L, normDim);
+            return v.normExceptDim(2, normDim);
         }
     }
 
     /** The effective weight, a new tensor. */
     protected final Tensor weight() {
-        Tensor weightV = v.get(), weightG = g.get();
-        return Aten.callTensor("aten::_weight_norm", "", weightV, weightG, normDim);
+        return Tensor.weightNorm(v.get(), g.get(), normDim);
     }
 
     protected final Tensor bias() {

@@ -1,6 +1,5 @@
 package io.higgs4j.optim;
 
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
@@ -90,9 +89,8 @@ public final class AdamW implements AutoCloseable {
                 st.add(steps.get(i).fill_(++paramSteps[i]));
             }
             if (ps.isEmpty()) return;
-            Aten.callVoid("aten::_fused_adamw_", "", ps, gs, m, v, List.of(), st,
-                    options.lr(), options.beta1(), options.beta2(), options.weightDecay(), options.eps(),
-                    false, false, Aten.NONE, Aten.NONE);
+            Tensor.fusedAdamW_(ps, gs, m, v, st, options.lr(), options.beta1(), options.beta2(), options.weightDecay(),
+                    options.eps());
         }
     }
 

@@ -1,6 +1,5 @@
 package io.higgs4j.optim;
 
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
@@ -29,12 +28,12 @@ public final class GradClip {
             List<Tensor> squares = new ArrayList<>(grads.size());
             for (Tensor grad : grads) {
                 Tensor flat = grad.dtype() == DType.FLOAT32 ? grad.reshape(-1) : grad.reshape(-1).to(DType.FLOAT32);
-                squares.add(Aten.callTensor("aten::dot", "", flat, flat));
+                squares.add(flat.dot(flat));
             }
             double norm = Math.sqrt(Tensor.stack(squares, 0).sum().item());
             if (maxNorm > 0 && Double.isFinite(norm) && norm > maxNorm) {
                 Tensor coef = Tensor.scalar(maxNorm / (norm + 1e-6)).to(grads.getFirst().device());
-                Aten.callVoid("aten::_foreach_mul_", "Tensor", grads, coef);
+                Tensor.foreachMul_(grads, coef);
             }
             return norm;
         }

@@ -4,7 +4,6 @@ import io.higgs4j.audio.Audio;
 import io.higgs4j.nn.Init;
 import io.higgs4j.nn.Linear;
 import io.higgs4j.nn.Module;
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
@@ -124,7 +123,7 @@ public final class HiggsAudioTokenizer extends Module {
     }
 
     private static Tensor pad(Tensor x, long left, long right) {
-        return Aten.callTensor("aten::pad", "", x, new long[] {left, right}, "constant", Aten.NONE);
+        return x.pad(new long[] {left, right}, "constant", null);
     }
 
     /** Codes [K, T] (K up to n_q, values in [0, bins)) -> audio [T x hop] at the tokenizer's rate, float32 on the CPU. */

@@ -9,7 +9,6 @@ import io.higgs4j.nn.ModuleList;
 import io.higgs4j.nn.MultiHeadSelfAttention;
 import io.higgs4j.nn.Parameter;
 import io.higgs4j.nn.WNConv1d;
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.TorchException;
@@ -93,8 +92,7 @@ public final class HubertModel extends Module {
             try (Scope s = Scope.open()) {
                 Tensor h = conv.forward(x);
                 if (layerNorm != null) {
-                    h = Aten.callTensor("aten::group_norm", "", h, channels, Aten.some(layerNorm.weight()),
-                            Aten.some(layerNorm.bias()), 1e-5, true);
+                    h = h.groupNorm(channels, layerNorm.weight(), layerNorm.bias(), 1e-5);
                 }
                 return Scope.keep(h.gelu());
             }

@@ -1,7 +1,6 @@
 package io.higgs4j.tokenizer;
 
 import io.higgs4j.nn.Conv1d;
-import io.higgs4j.torch.Aten;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 
@@ -43,7 +42,7 @@ public final class SincResample {
         long target = (long) Math.ceil((double) neu * n / orig);
         try (Scope s = Scope.open()) {
             Tensor k = Tensor.of(kernel, neu, 1, taps).to(x.device(), x.dtype());
-            Tensor padded = Aten.callTensor("aten::pad", "", x, new long[] {width, width + orig}, "constant", Aten.NONE);
+            Tensor padded = x.pad(new long[] {width, width + orig}, "constant", null);
             Tensor y = Conv1d.conv1d(padded.unsqueeze(1), k, null, orig, 0, 1, 1); // [B, new, frames]
             Tensor out = y.transpose(1, 2).reshape(b, -1);
             return Scope.keep(out.narrow(1, 0, Math.min(target, out.size(1))).contiguous());

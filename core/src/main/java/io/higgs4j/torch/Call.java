@@ -24,7 +24,7 @@ final class Call {
 
     /** What an argument slot holds, with the schema type it encodes. */
     private enum Kind {
-        OWNED_HANDLE("Tensor"), TENSOR("Tensor"), INT("int"), FLOAT("float"), BOOL("bool"), DTYPE("ScalarType"),
+        TENSOR("Tensor"), INT("int"), FLOAT("float"), BOOL("bool"), DTYPE("ScalarType"),
         DEVICE("Device"), INT_LIST("int[]"), TENSOR_LIST("Tensor[]"), STRING("str"), NONE("None"), MEMORY_FORMAT("MemoryFormat");
 
         final String schemaType;
@@ -107,18 +107,9 @@ final class Call {
     Call optMemoryFormat(Integer code) { return code == null ? none() : add(Kind.MEMORY_FORMAT, true, code, null); }
     Call none() { return add(Kind.NONE, false, 0, null); }
 
-    /** A handle made for this call alone (a scalar as a 0-dim tensor, say): the dispatcher consumes it. */
-    Call ownedHandle(long handle) { return add(Kind.OWNED_HANDLE, false, handle, null); }
-
-    /** The same, for a Tensor? parameter. */
-    Call optOwnedHandle(long handle) { return add(Kind.OWNED_HANDLE, true, handle, null); }
-
     /** Gives up a call being built (an argument was refused); nothing native was allocated yet. */
     void abandon() {
-        for (int i = 0; i < n; i++) {
-            if (kinds[i] == Kind.OWNED_HANDLE) Native.deleteHandle(prims[i]);
-            refs[i] = null;
-        }
+        for (int i = 0; i < n; i++) refs[i] = null;
         n = 0;
         inUse = false;
     }
@@ -137,7 +128,6 @@ final class Call {
                 }
             } catch (RuntimeException e) {
                 releaseHeld();
-                for (int i = 0; i < n; i++) if (kinds[i] == Kind.OWNED_HANDLE) Native.deleteHandle(prims[i]);
                 throw e;
             }
             try {
@@ -203,7 +193,7 @@ final class Call {
     private long encode(int i) {
         return switch (kinds[i]) {
             case TENSOR -> Native.newHandle(((Tensor) refs[i]).heldHandle());
-            case OWNED_HANDLE, INT, FLOAT, BOOL, DTYPE, DEVICE, MEMORY_FORMAT -> prims[i];
+            case INT, FLOAT, BOOL, DTYPE, DEVICE, MEMORY_FORMAT -> prims[i];
             case NONE -> 0L;
             case INT_LIST -> {
                 long[] values = (long[]) refs[i];
@@ -254,7 +244,6 @@ final class Call {
     private String describe(int i) {
         return switch (kinds[i]) {
             case TENSOR -> ((Tensor) refs[i]).describe();
-            case OWNED_HANDLE -> "scalar";
             case INT -> Long.toString(prims[i]);
             case FLOAT -> Double.toString(Double.longBitsToDouble(prims[i]));
             case BOOL -> prims[i] != 0 ? "true" : "false";

@@ -3,15 +3,10 @@ package io.higgs4j.torch;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A libtorch tensor. Each instance owns one native handle and frees it on {@link #close()}; a {@link Scope} closes
@@ -30,72 +25,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Tensor implements AutoCloseable {
 
-    private static final Cleaner CLEANER = Cleaner.create();
-    private static final LongAdder LIVE = new LongAdder();
-    private static final LongAdder LEAKED = new LongAdder();
-
-    /**
-     * The native side of a tensor, reachable from the Cleaner without the Tensor itself.
-     *
-     * <p>{@code state} counts the native calls using the handle now, with {@link #CLOSED} as its sign bit. Every native
-     * use of the handle runs between {@link #acquire} and {@link #release}, and the handle is freed only once it is
-     * closed and no call uses it: so neither close() on another thread nor the Cleaner (which may run as soon as the
-     * JIT decides the Tensor is unreachable, even in the middle of one of its methods) can free a handle under a
-     * running call. The single-thread cost is one atomic add on entry and one on exit.
-     */
-    private static final class Ref implements Runnable {
-        private static final int CLOSED = Integer.MIN_VALUE;
-        private static final VarHandle STATE;
-        static {
-            try {
-                STATE = MethodHandles.lookup().findVarHandle(Ref.class, "state", int.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        final long handle;
-        @SuppressWarnings("unused") // through STATE
-        private volatile int state;
-        volatile boolean explicit;
-        /** Memory that a from_blob tensor views; kept reachable until the handle is freed. */
-        final Object keepAlive;
-
-        Ref(long handle, Object keepAlive) {
-            this.handle = handle;
-            this.keepAlive = keepAlive;
-        }
-
-        boolean closed() {
-            return state < 0;
-        }
-
-        /** Marks one more call in flight; false (and nothing marked) when the tensor is closed. */
-        boolean acquire() {
-            if ((int) STATE.getAndAdd(this, 1) >= 0) return true;
-            STATE.getAndAdd(this, -1);
-            return false;
-        }
-
-        void release() {
-            STATE.getAndAdd(this, -1);
-        }
-
-        /** Closes (at most once: the Cleanable runs this once) and frees the handle when the last call in flight ends. */
-        @Override
-        public void run() {
-            STATE.getAndBitwiseOr(this, CLOSED);
-            for (int spins = 0; ((int) STATE.getVolatile(this) & ~CLOSED) != 0; spins++) {
-                if (spins < 100) Thread.onSpinWait();
-                else LockSupport.parkNanos(50_000); // a long kernel on another thread: poll, it ends by itself
-            }
-            Native.deleteHandle(handle);
-            LIVE.decrement();
-            if (!explicit) LEAKED.increment();
-        }
-    }
-
-    private final Ref ref;
+    private final HandleRef ref;
     private final Cleaner.Cleanable cleanable;
     Scope scope;
     private long[] shape;   // cached on first use: the ops we expose never change a tensor's shape in place
@@ -103,17 +33,30 @@ public final class Tensor implements AutoCloseable {
     private Device device;
 
     private Tensor(long handle, Object keepAlive) {
+        this(handle, keepAlive, true);
+    }
+
+    /** tracked: registered with the Cleaner, counted live and owned by the current Scope; else the caller closes it. */
+    private Tensor(long handle, Object keepAlive, boolean tracked) {
         if (handle == 0) throw new TorchException("libtorch returned a null tensor handle");
-        this.ref = new Ref(handle, keepAlive);
-        this.cleanable = CLEANER.register(this, ref);
-        LIVE.increment();
-        Scope s = Scope.current();
+        this.ref = new HandleRef(handle, keepAlive);
+        this.cleanable = tracked ? ref.register(this) : null;
+        Scope s = tracked ? Scope.current() : null;
         if (s != null) s.register(this);
     }
 
     /** Takes ownership of a handle returned by libtorch. */
     static Tensor adopt(long handle) {
         return new Tensor(handle, null);
+    }
+
+    /**
+     * Takes ownership of a handle for one op, which the caller closes right after (try-with-resources): no Scope owns
+     * it, no Cleaner watches it and {@link #liveCount()} does not count it, so a scalar argument costs no more than the
+     * bare handle it replaces.
+     */
+    static Tensor adoptTransient(long handle) {
+        return new Tensor(handle, null, false);
     }
 
     /**
@@ -149,18 +92,18 @@ public final class Tensor implements AutoCloseable {
      */
     @Override
     public void close() {
-        ref.explicit = true;
-        cleanable.clean();
+        if (cleanable == null) ref.closeUntracked();
+        else ref.closeExplicitly(cleanable);
     }
 
     /** Tensors alive now (created and not yet freed), in this JVM. */
     public static long liveCount() {
-        return LIVE.sum();
+        return HandleRef.live();
     }
 
     /** Tensors that were never closed and were freed by the garbage collector's safety net. */
     public static long leakedCount() {
-        return LEAKED.sum();
+        return HandleRef.leaked();
     }
 
     // =====================================================================================================
@@ -199,7 +142,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor zeros(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::zeros", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.zeros(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor of zeros. */
@@ -211,7 +154,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor ones(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::ones", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.ones(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor of ones. */
@@ -264,7 +207,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor rand(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::rand", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.rand(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor drawn uniformly from [0, 1). */
@@ -276,7 +219,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor randn(long[] shape, DType dtype, Device device) {
         numel(shape);
         device.checkAvailable();
-        return Call.begin("aten::randn", "").ints(shape).optDtype(dtype).none().optDevice(device).none().tensorResult();
+        return Ops.randn(shape, dtype, device, null);
     }
 
     /** A float32 CPU tensor drawn from the standard normal. */
@@ -323,21 +266,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A CPU tensor holding a copy of the bytes of src, read as dtype elements in native byte order. */
     public static Tensor copyOf(MemorySegment src, DType dtype, long... shape) {
-        long bytes = numel(shape) * dtype.elementSize();
-        if (src.byteSize() != bytes) {
-            throw new IllegalArgumentException("data holds " + src.byteSize() + " bytes but shape " + Arrays.toString(shape)
-                    + " of " + dtype + " needs " + bytes);
-        }
-        Tensor t = empty(shape, dtype, Device.CPU);
-        if (bytes > 0) {
-            long h = t.acquire();
-            try {
-                MemorySegment.copy(src, 0, Native.ptr(Native.dataPtr(h)).reinterpret(bytes), 0, bytes);
-            } finally {
-                t.release();
-            }
-        }
-        return t;
+        return HostTransfer.copyOf(src, dtype, shape);
     }
 
     /**
@@ -375,7 +304,8 @@ public final class Tensor implements AutoCloseable {
         return s.clone();
     }
 
-    private long[] shapeRef() {
+    /** The shape itself, not a copy: for reading in this package only. */
+    long[] shapeRef() {
         long[] s = shape;
         if (s == null) {
             long h = acquire();
@@ -397,7 +327,7 @@ public final class Tensor implements AutoCloseable {
     /** Size of dimension d; negative d counts from the end. */
     public long size(int d) {
         long[] s = shapeRef();
-        return s[normDim(d, s.length)];
+        return s[Checks.normDim(d, s.length)];
     }
 
     /** The number of elements. */
@@ -498,81 +428,33 @@ public final class Tensor implements AutoCloseable {
         return sb.append(')').toString();
     }
 
-    static int normDim(int d, int rank) {
-        int r = Math.max(rank, 1);
-        if (d < -r || d >= r) {
-            throw new TorchException("dimension " + d + " is out of range for a tensor of rank " + rank);
-        }
-        return d < 0 ? d + r : d;
-    }
-
     // =====================================================================================================
     // Reading values back
     // =====================================================================================================
 
-    /** A contiguous CPU copy of this tensor in the given dtype, or this tensor itself when it already is one. */
-    private Tensor hostCopy(DType as) {
-        if (device().type() == Device.Type.META) throw new TorchException("a meta tensor holds no values: " + describe());
-        if (dtype() == as && device().type() == Device.Type.CPU && isContiguous()) return this;
-        try (var g = Torch.noGrad()) {
-            return Call.begin("aten::_to_copy", "").tensor(this).optDtype(as).none().optDevice(Device.CPU).none()
-                    .bool(false).optMemoryFormat(Native.CONTIGUOUS_FORMAT).tensorResult();
-        }
-    }
-
-    /** The bytes of host (from {@link #hostCopy}); valid only while the caller holds host (acquire..release). */
-    private MemorySegment hostBytes(DType as, long hostHandle) {
-        long bytes = numel() * as.elementSize();
-        if (bytes == 0) return MemorySegment.NULL;
-        return Native.ptr(Native.dataPtr(hostHandle)).reinterpret(bytes);
-    }
-
-    /** Copies this tensor's values out as `as`, through a contiguous CPU copy that is held while it is read. */
-    private <A> A readHost(DType as, java.util.function.Function<MemorySegment, A> read) {
-        Tensor host = hostCopy(as);
-        try {
-            long h = host.acquire();
-            try {
-                return read.apply(hostBytes(as, h));
-            } finally {
-                host.release();
-            }
-        } finally {
-            if (host != this) host.close();
-        }
-    }
-
     /** The elements, converted to float32, copied to a Java array (row-major). */
     public float[] toFloatArray() {
-        if (numel() == 0) return new float[0];
-        return readHost(DType.FLOAT32, bytes -> bytes.toArray(ValueLayout.JAVA_FLOAT));
+        return HostTransfer.toFloatArray(this);
     }
 
     /** The elements, converted to float64, copied to a Java array (row-major). */
     public double[] toDoubleArray() {
-        if (numel() == 0) return new double[0];
-        return readHost(DType.FLOAT64, bytes -> bytes.toArray(ValueLayout.JAVA_DOUBLE));
+        return HostTransfer.toDoubleArray(this);
     }
 
     /** The elements, converted to int64, copied to a Java array (row-major). */
     public long[] toLongArray() {
-        if (numel() == 0) return new long[0];
-        return readHost(DType.INT64, bytes -> bytes.toArray(ValueLayout.JAVA_LONG));
+        return HostTransfer.toLongArray(this);
     }
 
     /** The elements, converted to int32, copied to a Java array (row-major). */
     public int[] toIntArray() {
-        if (numel() == 0) return new int[0];
-        return readHost(DType.INT32, bytes -> bytes.toArray(ValueLayout.JAVA_INT));
+        return HostTransfer.toIntArray(this);
     }
 
     /** The elements, converted to bool, copied to a Java array (row-major). */
     public boolean[] toBooleanArray() {
-        if (numel() == 0) return new boolean[0];
-        byte[] bytes = readHost(DType.BOOL, b -> b.toArray(ValueLayout.JAVA_BYTE));
-        boolean[] out = new boolean[bytes.length];
-        for (int i = 0; i < bytes.length; i++) out[i] = bytes[i] != 0;
-        return out;
+        return HostTransfer.toBooleanArray(this);
     }
 
     /**
@@ -582,17 +464,7 @@ public final class Tensor implements AutoCloseable {
      * {@code numel() * dtype().elementSize()} bytes.
      */
     public void copyTo(MemorySegment dst) {
-        DType dt = dtype();
-        long bytes = numel() * dt.elementSize();
-        if (dst.byteSize() != bytes) {
-            throw new IllegalArgumentException("copyTo: destination holds " + dst.byteSize() + " bytes but " + describe()
-                    + " has " + bytes);
-        }
-        if (bytes == 0) return;
-        readHost(dt, src -> {
-            MemorySegment.copy(src, 0, dst, 0, bytes);
-            return null;
-        });
+        HostTransfer.copyTo(this, dst);
     }
 
     /** The value of a one-element tensor. */
@@ -623,30 +495,14 @@ public final class Tensor implements AutoCloseable {
 
     /** A view with the given shape; one dimension may be -1. Needs compatible strides (see {@link #reshape}). */
     public Tensor view(long... newShape) {
-        checkReshape("view", newShape);
-        return Call.begin("aten::view", "").tensor(this).ints(newShape).tensorResult();
+        Checks.reshape("view", this, newShape);
+        return Ops.view(this, newShape);
     }
 
     /** The same elements in another shape (one size may be -1); a view where the strides allow, else a copy. */
     public Tensor reshape(long... newShape) {
-        checkReshape("reshape", newShape);
-        return Call.begin("aten::reshape", "").tensor(this).ints(newShape).tensorResult();
-    }
-
-    private void checkReshape(String op, long[] newShape) {
-        long known = 1;
-        int inferred = 0;
-        for (long d : newShape) {
-            if (d == -1) inferred++;
-            else if (d < 0) throw new TorchException(op + ": bad dimension " + d + " in " + Arrays.toString(newShape));
-            else known *= d;
-        }
-        long n = numel();
-        boolean ok = inferred == 0 ? known == n : inferred == 1 && (known == 0 ? n == 0 : n % known == 0);
-        if (!ok) {
-            throw new TorchException(op + ": shape " + Arrays.toString(newShape) + " is invalid for " + describe()
-                    + " (" + n + " elements)");
-        }
+        Checks.reshape("reshape", this, newShape);
+        return Ops.reshape(this, newShape);
     }
 
     /** The elements as one dimension. */
@@ -657,7 +513,7 @@ public final class Tensor implements AutoCloseable {
     /** A view with dimensions dim0 and dim1 swapped. */
     public Tensor transpose(int dim0, int dim1) {
         int r = dim();
-        return Call.begin("aten::transpose", "int").tensor(this).i64(normDim(dim0, r)).i64(normDim(dim1, r)).tensorResult();
+        return Ops.transpose_int(this, Checks.normDim(dim0, r), Checks.normDim(dim1, r));
     }
 
     /** Transpose of the last two dimensions. */
@@ -670,14 +526,13 @@ public final class Tensor implements AutoCloseable {
         if (dims.length != dim()) {
             throw new TorchException("permute: " + dims.length + " dims given for " + describe());
         }
-        return Call.begin("aten::permute", "").tensor(this).ints(dims).tensorResult();
+        return Ops.permute(this, dims);
     }
 
     /** Elements start..end-1 (clamped like Python slices; negative indices count from the end) along dim, with step. */
     public Tensor slice(int dim, long start, long end, long step) {
         if (step <= 0) throw new TorchException("slice: step must be positive, got " + step);
-        return Call.begin("aten::slice", "Tensor").tensor(this).i64(normDim(dim, dim())).optI64(start).optI64(end)
-                .i64(step).tensorResult();
+        return Ops.slice_Tensor(this, Checks.normDim(dim, dim()), start, end, step);
     }
 
     /** A view of the elements start (inclusive) to end (exclusive) along dim. */
@@ -687,40 +542,40 @@ public final class Tensor implements AutoCloseable {
 
     /** A view of length elements from start along dim. */
     public Tensor narrow(int dim, long start, long length) {
-        int d = normDim(dim, dim());
+        int d = Checks.normDim(dim, dim());
         long size = size(d);
         long s = start < 0 ? start + size : start;
         if (s < 0 || length < 0 || s + length > size) {
             throw new TorchException("narrow: start " + start + " length " + length + " out of range for dim " + d + " of " + describe());
         }
-        return Call.begin("aten::narrow", "").tensor(this).i64(d).i64(s).i64(length).tensorResult();
+        return Ops.narrow(this, d, s, length);
     }
 
     /** The sub-tensor at index along dim, with that dimension removed. */
     public Tensor select(int dim, long index) {
-        int d = normDim(dim, dim());
+        int d = Checks.normDim(dim, dim());
         long size = size(d);
         if (index < -size || index >= size) {
             throw new TorchException("select: index " + index + " out of range for dim " + d + " of " + describe());
         }
-        return Call.begin("aten::select", "int").tensor(this).i64(d).i64(index).tensorResult();
+        return Ops.select_int(this, d, index);
     }
 
     /** A view with a dimension of size 1 inserted at dim. */
     public Tensor unsqueeze(int dim) {
         int r = dim() + 1;
         if (dim < -r || dim >= r) throw new TorchException("unsqueeze: dimension " + dim + " out of range for " + describe());
-        return Call.begin("aten::unsqueeze", "").tensor(this).i64(dim < 0 ? dim + r : dim).tensorResult();
+        return Ops.unsqueeze(this, dim < 0 ? dim + r : dim);
     }
 
     /** A view without dimension dim, if its size is 1. */
     public Tensor squeeze(int dim) {
-        return Call.begin("aten::squeeze", "dim").tensor(this).i64(normDim(dim, dim())).tensorResult();
+        return Ops.squeeze_dim(this, Checks.normDim(dim, dim()));
     }
 
     /** A view without any dimension of size 1. */
     public Tensor squeeze() {
-        return Call.begin("aten::squeeze", "").tensor(this).tensorResult();
+        return Ops.squeeze(this);
     }
 
     /** Broadcasts size-1 dimensions to the given sizes without copying; -1 keeps a dimension. */
@@ -733,48 +588,17 @@ public final class Tensor implements AutoCloseable {
                 throw new TorchException("expand: cannot expand " + describe() + " to " + Arrays.toString(sizes));
             }
         }
-        return Call.begin("aten::expand", "").tensor(this).ints(sizes).bool(false).tensorResult();
+        return Ops.expand(this, sizes, false);
     }
 
     /** This tensor's elements laid out densely in row-major order (a copy only when they are not). */
     public Tensor contiguous() {
-        return Call.begin("aten::contiguous", "").tensor(this).memoryFormat(Native.CONTIGUOUS_FORMAT).tensorResult();
+        return Ops.contiguous(this, Native.CONTIGUOUS_FORMAT);
     }
 
     // =====================================================================================================
     // Arithmetic
     // =====================================================================================================
-
-    /** A 0-dim tensor made for one call; the dispatcher or the caller frees it. */
-    private long scalarHandle(double v) {
-        DType d = dtype();
-        if (!d.isFloatingPoint() && v == Math.rint(v) && Math.abs(v) < 0x1p62) {
-            return Native.scalarInt64((long) v);
-        } else if (d == DType.FLOAT64) {
-            return Native.scalarFloat64(v);
-        } else if (d.isFloatingPoint() && d != DType.FLOAT32 && dim() == 0) {
-            // A 0-dim half tensor keeps its dtype, as torch's Python scalars do: the scalar is made in that dtype.
-            return Native.full(new long[0], v, d.code(), Native.DEVICE_CPU, 0, () -> "scalar_to_tensor(" + v + ")");
-        } else {
-            // torch treats a Python float as a "wrapped number": it never widens a tensor's dtype, and next to an
-            // integer or bool tensor it gives the default dtype, float32. A float32 0-dim tensor does the same here
-            // (a float64 one would turn 0-dim float32 results and integer tensors' results into float64).
-            return Native.scalarFloat32((float) v);
-        }
-    }
-
-    /** self - alpha * other through the typed entry, which records autograd (the dispatcher cannot pass alpha). */
-    private Tensor subtract(long otherHandle, double alpha, String op, Object other) {
-        long h = acquire();
-        long result;
-        try {
-            result = Native.subtract(h, otherHandle, alpha,
-                    () -> op + "(" + describe() + ", " + (other instanceof Tensor t ? t.describe() : other) + ")");
-        } finally {
-            release();
-        }
-        return adopt(result);
-    }
 
     /** Element-wise sum, with broadcasting. */
     public Tensor add(Tensor other) {
@@ -783,29 +607,13 @@ public final class Tensor implements AutoCloseable {
 
     /** this + alpha * other. */
     public Tensor add(Tensor other, double alpha) {
-        checkBinary("add", other);
-        if (!dtype().isFloatingPoint() && !other.dtype().isFloatingPoint()) return integralAdd(other, alpha);
-        long oh = other.acquire();
-        try {
-            return subtract(oh, -alpha, alpha == 1.0 ? "add" : "add(alpha=" + alpha + ")", other);
-        } finally {
-            other.release();
-        }
+        Checks.binary("add", this, other);
+        return Scalars.add(this, other, alpha);
     }
 
     /** Adds value to every element. */
     public Tensor add(double value) {
-        if (!dtype().isFloatingPoint() && value == Math.rint(value)) {
-            try (Tensor s = adopt(scalarHandle(value))) {
-                return integralAdd(s, 1.0);
-            }
-        }
-        long s = scalarHandle(value);
-        try {
-            return subtract(s, -1.0, "add", value);
-        } finally {
-            Native.deleteHandle(s);
-        }
+        return Scalars.add(this, value);
     }
 
     /** Element-wise difference, with broadcasting. */
@@ -818,27 +626,6 @@ public final class Tensor implements AutoCloseable {
         return add(-value);
     }
 
-    /**
-     * this + alpha * other for integer tensors. The typed subtract entry passes alpha as a double, which libtorch
-     * refuses for integral results, and the dispatcher cannot pass a Scalar alpha in 2.10; so the two operands are
-     * broadcast, stacked and summed in the result dtype (exact for integers; these tensors carry no gradient).
-     */
-    private Tensor integralAdd(Tensor other, double alpha) {
-        if (alpha != Math.rint(alpha)) {
-            throw new TorchException("add: alpha " + alpha + " must be a whole number for integer tensors " + describe()
-                    + " and " + other.describe());
-        }
-        try (Scope s = Scope.open()) {
-            Tensor scaled = alpha == 1.0 ? other : other.mul(alpha);
-            long resultType = Call.begin("aten::result_type", "Tensor").tensor(this).tensor(other).invoke().resultLong(0);
-            DType dtype = DType.fromCode((int) resultType);
-            List<Tensor> both = Call.begin("aten::broadcast_tensors", "").tensors(this, scaled).invoke().resultTensorList(0);
-            Tensor stacked = Call.begin("aten::stack", "").tensors(both.toArray(Tensor[]::new)).i64(0).tensorResult();
-            return Scope.keep(Call.begin("aten::sum", "dim_IntList").tensor(stacked).optInts(new long[] {0}).bool(false)
-                    .optDtype(dtype).tensorResult());
-        }
-    }
-
     /** value - this. */
     public Tensor rsub(double value) {
         return neg().add(value);
@@ -846,147 +633,129 @@ public final class Tensor implements AutoCloseable {
 
     /** Element-wise product, with broadcasting. */
     public Tensor mul(Tensor other) {
-        checkBinary("mul", other);
-        return Call.begin("aten::mul", "Tensor").tensor(this).tensor(other).tensorResult();
+        Checks.binary("mul", this, other);
+        return Ops.mul_Tensor(this, other);
     }
 
     /** Multiplies every element by value. */
     public Tensor mul(double value) {
-        long s = scalarHandle(value);
-        return Call.begin("aten::mul", "Tensor").tensor(this).ownedHandle(s).tensorResult();
+        try (Tensor s = Scalars.tensor(this, value)) {
+            return Ops.mul_Tensor(this, s);
+        }
     }
 
     /** Element-wise quotient, with broadcasting. */
     public Tensor div(Tensor other) {
-        checkBinary("div", other);
-        return Call.begin("aten::div", "Tensor").tensor(this).tensor(other).tensorResult();
+        Checks.binary("div", this, other);
+        return Ops.div_Tensor(this, other);
     }
 
     /** Divides every element by value. */
     public Tensor div(double value) {
-        long s = scalarHandle(value);
-        return Call.begin("aten::div", "Tensor").tensor(this).ownedHandle(s).tensorResult();
+        try (Tensor s = Scalars.tensor(this, value)) {
+            return Ops.div_Tensor(this, s);
+        }
     }
 
     /** Every element raised to exponent. */
     public Tensor pow(double exponent) {
-        long s = scalarHandle(exponent);
-        return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).ownedHandle(s).tensorResult();
+        try (Tensor s = Scalars.tensor(this, exponent)) {
+            return Ops.pow_Tensor_Tensor(this, s);
+        }
     }
 
     /** Element-wise power, with broadcasting. */
     public Tensor pow(Tensor exponent) {
-        checkBinary("pow", exponent);
-        return Call.begin("aten::pow", "Tensor_Tensor").tensor(this).tensor(exponent).tensorResult();
+        Checks.binary("pow", this, exponent);
+        return Ops.pow_Tensor_Tensor(this, exponent);
     }
 
     /** Element-wise negation. */
-    public Tensor neg() { return unary("aten::neg"); }
+    public Tensor neg() { return Ops.neg(this); }
     /** Element-wise absolute value. */
-    public Tensor abs() { return unary("aten::abs"); }
+    public Tensor abs() { return Ops.abs(this); }
     /** Element-wise square root. */
-    public Tensor sqrt() { return unary("aten::sqrt"); }
+    public Tensor sqrt() { return Ops.sqrt(this); }
     /** Element-wise reciprocal square root. */
-    public Tensor rsqrt() { return unary("aten::rsqrt"); }
+    public Tensor rsqrt() { return Ops.rsqrt(this); }
     /** Element-wise e^x. */
-    public Tensor exp() { return unary("aten::exp"); }
+    public Tensor exp() { return Ops.exp(this); }
     /** Element-wise natural logarithm. */
-    public Tensor log() { return unary("aten::log"); }
+    public Tensor log() { return Ops.log(this); }
     /** Element-wise sine. */
-    public Tensor sin() { return unary("aten::sin"); }
+    public Tensor sin() { return Ops.sin(this); }
     /** Element-wise cosine. */
-    public Tensor cos() { return unary("aten::cos"); }
+    public Tensor cos() { return Ops.cos(this); }
     /** Element-wise hyperbolic tangent. */
-    public Tensor tanh() { return unary("aten::tanh"); }
+    public Tensor tanh() { return Ops.tanh(this); }
     /** Element-wise logistic sigmoid. */
-    public Tensor sigmoid() { return unary("aten::sigmoid"); }
+    public Tensor sigmoid() { return Ops.sigmoid(this); }
     /** Element-wise max(x, 0). */
-    public Tensor relu() { return unary("aten::relu"); }
+    public Tensor relu() { return Ops.relu(this); }
     /** Element-wise x * sigmoid(x). */
-    public Tensor silu() { return unary("aten::silu"); }
+    public Tensor silu() { return Ops.silu(this); }
 
     /** GELU, exact (erf) form. */
     public Tensor gelu() { return gelu(false); }
 
     /** GELU; tanhApproximation selects the tanh form ("gelu_pytorch_tanh"). */
     public Tensor gelu(boolean tanhApproximation) {
-        return Call.begin("aten::gelu", "").tensor(this).str(tanhApproximation ? "tanh" : "none").tensorResult();
-    }
-
-    private Tensor unary(String op) {
-        return Call.begin(op, "").tensor(this).tensorResult();
+        return Ops.gelu(this, tanhApproximation ? "tanh" : "none");
     }
 
     /** Clamps into [min, max]. */
     public Tensor clamp(double min, double max) {
         // clamp.Tensor wants its bounds on self's device (a CPU 0-dim bound next to a CUDA tensor is refused).
-        long lo = scalarHandle(min), hi = scalarHandle(max);
-        if (device().type() == Device.Type.CUDA) {
-            lo = moveScalar(lo);
-            hi = moveScalar(hi);
-        }
-        return Call.begin("aten::clamp", "Tensor").tensor(this).optOwnedHandle(lo).optOwnedHandle(hi).tensorResult();
-    }
-
-    /** A copy of a 0-dim handle on this tensor's device; the CPU one is freed. */
-    private long moveScalar(long handle) {
-        try (Tensor cpu = adopt(handle); Tensor moved = cpu.to(device())) {
-            long h = moved.acquire();
-            try {
-                return Native.newHandle(h);
-            } finally {
-                moved.release();
-            }
+        try (Tensor low = Scalars.onDevice(this, min); Tensor high = Scalars.onDevice(this, max)) {
+            return Ops.clamp_Tensor(this, low, high);
         }
     }
 
     /** Element-wise this == other, as bool. */
-    public Tensor eq(Tensor other) { checkBinary("eq", other); return compare("aten::eq", other); }
+    public Tensor eq(Tensor other) { Checks.binary("eq", this, other); return Ops.eq_Tensor(this, other); }
     /** Element-wise this != other, as bool. */
-    public Tensor ne(Tensor other) { checkBinary("ne", other); return compare("aten::ne", other); }
+    public Tensor ne(Tensor other) { Checks.binary("ne", this, other); return Ops.ne_Tensor(this, other); }
     /** Element-wise {@code this < other}, as bool. */
-    public Tensor lt(Tensor other) { checkBinary("lt", other); return compare("aten::lt", other); }
+    public Tensor lt(Tensor other) { Checks.binary("lt", this, other); return Ops.lt_Tensor(this, other); }
     /** Element-wise {@code this <= other}, as bool. */
-    public Tensor le(Tensor other) { checkBinary("le", other); return compare("aten::le", other); }
+    public Tensor le(Tensor other) { Checks.binary("le", this, other); return Ops.le_Tensor(this, other); }
     /** Element-wise this > other, as bool. */
-    public Tensor gt(Tensor other) { checkBinary("gt", other); return compare("aten::gt", other); }
+    public Tensor gt(Tensor other) { Checks.binary("gt", this, other); return Ops.gt_Tensor(this, other); }
     /** Element-wise this >= other, as bool. */
-    public Tensor ge(Tensor other) { checkBinary("ge", other); return compare("aten::ge", other); }
+    public Tensor ge(Tensor other) { Checks.binary("ge", this, other); return Ops.ge_Tensor(this, other); }
 
     /** Element-wise this == v, as bool. */
-    public Tensor eq(double v) { return compareScalar("aten::eq", v); }
+    public Tensor eq(double v) { return compareScalar(Ops::eq_Tensor, v); }
     /** Element-wise this != v, as bool. */
-    public Tensor ne(double v) { return compareScalar("aten::ne", v); }
+    public Tensor ne(double v) { return compareScalar(Ops::ne_Tensor, v); }
     /** Element-wise {@code this < v}, as bool. */
-    public Tensor lt(double v) { return compareScalar("aten::lt", v); }
+    public Tensor lt(double v) { return compareScalar(Ops::lt_Tensor, v); }
     /** Element-wise this > v, as bool. */
-    public Tensor gt(double v) { return compareScalar("aten::gt", v); }
+    public Tensor gt(double v) { return compareScalar(Ops::gt_Tensor, v); }
     /** Element-wise this >= v, as bool. */
-    public Tensor ge(double v) { return compareScalar("aten::ge", v); }
+    public Tensor ge(double v) { return compareScalar(Ops::ge_Tensor, v); }
     /** Element-wise {@code this <= v}, as bool. */
-    public Tensor le(double v) { return compareScalar("aten::le", v); }
+    public Tensor le(double v) { return compareScalar(Ops::le_Tensor, v); }
 
-    private Tensor compare(String op, Tensor other) {
-        return Call.begin(op, "Tensor").tensor(this).tensor(other).tensorResult();
-    }
-
-    private Tensor compareScalar(String op, double v) {
-        return Call.begin(op, "Tensor").tensor(this).ownedHandle(scalarHandle(v)).tensorResult();
+    private Tensor compareScalar(java.util.function.BinaryOperator<Tensor> op, double v) {
+        try (Tensor s = Scalars.tensor(this, v)) {
+            return op.apply(this, s);
+        }
     }
 
     /** Element-wise logical not, as bool. */
-    public Tensor logicalNot() { return unary("aten::logical_not"); }
+    public Tensor logicalNot() { return Ops.logical_not(this); }
 
     /** Element-wise logical and, as bool. */
     public Tensor logicalAnd(Tensor other) {
-        checkBinary("logical_and", other);
-        return Call.begin("aten::logical_and", "").tensor(this).tensor(other).tensorResult();
+        Checks.binary("logical_and", this, other);
+        return Ops.logical_and(this, other);
     }
 
     /** Element-wise logical or, as bool. */
     public Tensor logicalOr(Tensor other) {
-        checkBinary("logical_or", other);
-        return Call.begin("aten::logical_or", "").tensor(this).tensor(other).tensorResult();
+        Checks.binary("logical_or", this, other);
+        return Ops.logical_or(this, other);
     }
 
     // =====================================================================================================
@@ -1004,8 +773,8 @@ public final class Tensor implements AutoCloseable {
         if (k1 != k2) {
             throw new TorchException("matmul: inner dimensions differ (" + k1 + " vs " + k2 + ") for " + describe() + " @ " + other.describe());
         }
-        checkSameDtypeAndDevice("matmul", other);
-        return Call.begin("aten::matmul", "").tensor(this).tensor(other).tensorResult();
+        Checks.sameDtypeAndDevice("matmul", this, other);
+        return Ops.matmul(this, other);
     }
 
     /** x @ weight^T + bias, with weight [out, in] as in torch.nn.Linear; bias may be null. */
@@ -1014,14 +783,14 @@ public final class Tensor implements AutoCloseable {
         if (w.length != 2 || x.length == 0 || x[x.length - 1] != w[1]) {
             throw new TorchException("linear: input " + describe() + " does not fit weight " + weight.describe() + " ([out, in])");
         }
-        checkSameDtypeAndDevice("linear", weight);
+        Checks.sameDtypeAndDevice("linear", this, weight);
         if (bias != null) {
             if (bias.dim() != 1 || bias.size(0) != w[0]) {
                 throw new TorchException("linear: bias " + bias.describe() + " does not fit weight " + weight.describe());
             }
-            checkSameDtypeAndDevice("linear", bias);
+            Checks.sameDtypeAndDevice("linear", this, bias);
         }
-        return Call.begin("aten::linear", "").tensor(this).tensor(weight).optTensor(bias).tensorResult();
+        return Ops.linear(this, weight, bias);
     }
 
     /** x W^T, without a bias. */
@@ -1035,7 +804,7 @@ public final class Tensor implements AutoCloseable {
 
     /** The sum of all elements (0-dim). */
     public Tensor sum() {
-        return Call.begin("aten::sum", "").tensor(this).none().tensorResult();
+        return Ops.sum(this, null);
     }
 
     /** Sums along dim. */
@@ -1045,12 +814,12 @@ public final class Tensor implements AutoCloseable {
 
     /** Sums along dims. */
     public Tensor sum(long[] dims, boolean keepDim) {
-        return Call.begin("aten::sum", "dim_IntList").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
+        return Ops.sum_dim_IntList(this, Checks.normDims(this, dims), keepDim, null);
     }
 
     /** The mean of all elements (0-dim). */
     public Tensor mean() {
-        return Call.begin("aten::mean", "").tensor(this).none().tensorResult();
+        return Ops.mean(this, null);
     }
 
     /** Means along dim. */
@@ -1060,61 +829,52 @@ public final class Tensor implements AutoCloseable {
 
     /** Means along dims. */
     public Tensor mean(long[] dims, boolean keepDim) {
-        return Call.begin("aten::mean", "dim").tensor(this).optInts(normDims(dims)).bool(keepDim).none().tensorResult();
+        return Ops.mean_dim(this, Checks.normDims(this, dims), keepDim, null);
     }
 
     /** The largest element (0-dim). */
     public Tensor max() {
-        return unary("aten::max");
+        return Ops.max(this);
     }
 
     /** Largest values along dim, and their indices. */
     public List<Tensor> max(int dim, boolean keepDim) {
-        Call c = Call.begin("aten::max", "dim").tensor(this).i64(normDim(dim, dim())).bool(keepDim).invoke();
-        return List.of(c.resultTensor(0), c.resultTensor(1));
+        return Ops.max_dim(this, Checks.normDim(dim, dim()), keepDim);
     }
 
     /** The smallest element (0-dim). */
     public Tensor min() {
-        return unary("aten::min");
+        return Ops.min(this);
     }
 
     /** The smallest values along dim and their indices. */
     public List<Tensor> min(int dim, boolean keepDim) {
-        Call c = Call.begin("aten::min", "dim").tensor(this).i64(normDim(dim, dim())).bool(keepDim).invoke();
-        return List.of(c.resultTensor(0), c.resultTensor(1));
+        return Ops.min_dim(this, Checks.normDim(dim, dim()), keepDim);
     }
 
     /** The largest values along dim. */
     public Tensor amax(int dim, boolean keepDim) {
-        return Call.begin("aten::amax", "").tensor(this).ints(normDim(dim, dim())).bool(keepDim).tensorResult();
+        return Ops.amax(this, new long[] {Checks.normDim(dim, dim())}, keepDim);
     }
 
     /** Index of the largest element of the flattened tensor. */
     public Tensor argmax() {
-        return Call.begin("aten::argmax", "").tensor(this).none().bool(false).tensorResult();
+        return Ops.argmax(this, null, false);
     }
 
     /** Indices of the largest values along dim. */
     public Tensor argmax(int dim, boolean keepDim) {
-        return Call.begin("aten::argmax", "").tensor(this).optI64((long) normDim(dim, dim())).bool(keepDim).tensorResult();
-    }
-
-    private long[] normDims(long[] dims) {
-        int r = dim();
-        long[] out = new long[dims.length];
-        for (int i = 0; i < dims.length; i++) out[i] = normDim((int) dims[i], r);
-        return out;
+        return Ops.argmax(this, (long) Checks.normDim(dim, dim()), keepDim);
     }
 
     /** Softmax along dim. */
     public Tensor softmax(int dim) {
-        return Call.begin("aten::softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
+        return Ops.softmax_int(this, Checks.normDim(dim, dim()), null);
     }
 
     /** Log-softmax along dim. */
     public Tensor logSoftmax(int dim) {
-        return Call.begin("aten::log_softmax", "int").tensor(this).i64(normDim(dim, dim())).none().tensorResult();
+        return Ops.log_softmax_int(this, Checks.normDim(dim, dim()), null);
     }
 
     // =====================================================================================================
@@ -1123,43 +883,45 @@ public final class Tensor implements AutoCloseable {
 
     /** The slices at index (int64, 1-D) along dim. */
     public Tensor indexSelect(int dim, Tensor index) {
-        checkIndex("index_select", index);
-        return Call.begin("aten::index_select", "").tensor(this).i64(normDim(dim, dim())).tensor(index).tensorResult();
+        Checks.index("index_select", index);
+        return Ops.index_select(this, Checks.normDim(dim, dim()), index);
     }
 
     /** Values picked along dim at index (same number of dimensions as this). */
     public Tensor gather(int dim, Tensor index) {
-        checkIndex("gather", index);
+        Checks.index("gather", index);
         if (index.dim() != dim()) {
             throw new TorchException("gather: index " + index.describe() + " must have the rank of " + describe());
         }
-        return Call.begin("aten::gather", "").tensor(this).i64(normDim(dim, dim())).tensor(index).bool(false).tensorResult();
+        return Ops.gather(this, Checks.normDim(dim, dim()), index, false);
     }
 
     /** Where mask is true, value; elsewhere this. mask broadcasts to this tensor's shape. */
     public Tensor maskedFill(Tensor mask, double value) {
         if (mask.dtype() != DType.BOOL) throw new TorchException("masked_fill: mask must be bool, got " + mask.describe());
-        checkBroadcast("masked_fill", shapeRef(), mask.shapeRef(), mask);
-        return Call.begin("aten::masked_fill", "Tensor").tensor(this).tensor(mask).ownedHandle(scalarHandle(value)).tensorResult();
+        Checks.broadcast("masked_fill", this, mask);
+        try (Tensor v = Scalars.tensor(this, value)) {
+            return Ops.masked_fill_Tensor(this, mask, v);
+        }
     }
 
     /** Elementwise condition ? a : b, broadcasting. */
     public static Tensor where(Tensor condition, Tensor a, Tensor b) {
         if (condition.dtype() != DType.BOOL) throw new TorchException("where: condition must be bool, got " + condition.describe());
-        a.checkBinary("where", b);
-        return Call.begin("aten::where", "self").tensor(condition).tensor(a).tensor(b).tensorResult();
+        Checks.binary("where", a, b);
+        return Ops.where_self(condition, a, b);
     }
 
     /** Upper triangle (elements with column - row >= diagonal), zeros elsewhere. */
     public Tensor triu(long diagonal) {
         if (dim() < 2) throw new TorchException("triu needs at least 2 dimensions, got " + describe());
-        return Call.begin("aten::triu", "").tensor(this).i64(diagonal).tensorResult();
+        return Ops.triu(this, diagonal);
     }
 
     /** The lower triangle of the last two dimensions (at or below diagonal); the rest zero. */
     public Tensor tril(long diagonal) {
         if (dim() < 2) throw new TorchException("tril needs at least 2 dimensions, got " + describe());
-        return Call.begin("aten::tril", "").tensor(this).i64(diagonal).tensorResult();
+        return Ops.tril(this, diagonal);
     }
 
     /** The tensors joined along dim. */
@@ -1167,7 +929,7 @@ public final class Tensor implements AutoCloseable {
         if (tensors.isEmpty()) throw new TorchException("cat: no tensors given");
         Tensor first = tensors.getFirst();
         int r = first.dim();
-        int d = normDim(dim, r);
+        int d = Checks.normDim(dim, r);
         for (Tensor t : tensors) {
             if (t.dim() != r) throw new TorchException("cat: all tensors need rank " + r + ", got " + t.describe());
             for (int i = 0; i < r; i++) {
@@ -1176,7 +938,7 @@ public final class Tensor implements AutoCloseable {
                 }
             }
         }
-        return Call.begin("aten::cat", "").tensors(tensors.toArray(Tensor[]::new)).i64(d).tensorResult();
+        return Ops.cat(tensors, d);
     }
 
     /** The tensors (of one shape) stacked along a new dimension dim. */
@@ -1188,27 +950,27 @@ public final class Tensor implements AutoCloseable {
         }
         int r = s.length + 1;
         if (dim < -r || dim >= r) throw new TorchException("stack: dimension " + dim + " out of range for rank " + r);
-        return Call.begin("aten::stack", "").tensors(tensors.toArray(Tensor[]::new)).i64(dim < 0 ? dim + r : dim).tensorResult();
+        return Ops.stack(tensors, dim < 0 ? dim + r : dim);
     }
 
     /** Pieces of splitSize along dim (the last may be smaller). */
     public List<Tensor> split(long splitSize, int dim) {
         if (splitSize <= 0) throw new TorchException("split: size must be positive, got " + splitSize);
-        return Call.begin("aten::split", "Tensor").tensor(this).i64(splitSize).i64(normDim(dim, dim())).invoke().resultTensorList(0);
+        return Ops.split_Tensor(this, splitSize, Checks.normDim(dim, dim()));
     }
 
     /** Pieces of the given sizes along dim; they must add up to the dimension's size. */
     public List<Tensor> split(long[] sizes, int dim) {
-        int d = normDim(dim, dim());
+        int d = Checks.normDim(dim, dim());
         long total = Arrays.stream(sizes).sum();
         if (total != size(d)) throw new TorchException("split: sizes " + Arrays.toString(sizes) + " do not add up to dim " + d + " of " + describe());
-        return Call.begin("aten::split_with_sizes", "").tensor(this).ints(sizes).i64(d).invoke().resultTensorList(0);
+        return Ops.split_with_sizes(this, sizes, d);
     }
 
     /** At most chunks views of (nearly) equal size along dim. */
     public List<Tensor> chunk(int chunks, int dim) {
         if (chunks <= 0) throw new TorchException("chunk: number of chunks must be positive, got " + chunks);
-        return Call.begin("aten::chunk", "").tensor(this).i64(chunks).i64(normDim(dim, dim())).invoke().resultTensorList(0);
+        return Ops.chunk(this, chunks, Checks.normDim(dim, dim()));
     }
 
     // =====================================================================================================
@@ -1223,14 +985,14 @@ public final class Tensor implements AutoCloseable {
     /** The same, with paddingIdx's row getting no gradient (as torch.nn.Embedding(padding_idx=...)); -1 for none. */
     public static Tensor embedding(Tensor weight, Tensor indices, long paddingIdx) {
         if (weight.dim() != 2) throw new TorchException("embedding: weight must be [num_embeddings, dim], got " + weight.describe());
-        weight.checkIndex("embedding", indices);
-        return Call.begin("aten::embedding", "").tensor(weight).tensor(indices).i64(paddingIdx).bool(false).bool(false).tensorResult();
+        Checks.index("embedding", indices);
+        return Ops.embedding(weight, indices, paddingIdx, false, false);
     }
 
     /** A copy of this tensor with the rows (along dim) at index replaced by source's rows; differentiable in both. */
     public Tensor indexCopy(int dim, Tensor index, Tensor source) {
-        checkIndex("index_copy", index);
-        return Call.begin("aten::index_copy", "").tensor(this).i64(normDim(dim, dim())).tensor(index).tensor(source).tensorResult();
+        Checks.index("index_copy", index);
+        return Ops.index_copy(this, Checks.normDim(dim, dim()), index, source);
     }
 
     /**
@@ -1251,8 +1013,7 @@ public final class Tensor implements AutoCloseable {
         for (int i = 0; ok && i < t.length; i++) ok = t[i] == x[i == 0 ? 0 : i + 1];
         if (!ok) throw new TorchException("cross_entropy: logits " + describe() + " do not fit targets " + target.describe()
                 + " (expected logits [N, C, ...] and targets [N, ...])");
-        return Call.begin("aten::cross_entropy_loss", "").tensor(this).tensor(target).none()
-                .i64(reduction.ordinal()).i64(ignoreIndex).f64(labelSmoothing).tensorResult();
+        return Ops.cross_entropy_loss(this, target, null, reduction.ordinal(), ignoreIndex, labelSmoothing);
     }
 
     /**
@@ -1273,25 +1034,145 @@ public final class Tensor implements AutoCloseable {
         }
         if (attnMask != null && isCausal) throw new TorchException("scaled_dot_product_attention: give a mask or is_causal, not both");
         boolean gqa = q[1] != k[1];
-        return Call.begin("aten::scaled_dot_product_attention", "").tensor(query).tensor(key).tensor(value)
-                .optTensor(attnMask).f64(dropoutP).bool(isCausal).optF64(scale).bool(gqa).tensorResult();
+        return Ops.scaled_dot_product_attention(query, key, value, attnMask, dropoutP, isCausal, scale, gqa);
     }
 
     /** Zeroes elements with probability p and scales the rest by 1/(1-p) when train; the identity otherwise. */
     public Tensor dropout(double p, boolean train) {
         if (p < 0 || p > 1) throw new TorchException("dropout: p must be in [0, 1], got " + p);
-        return Call.begin("aten::dropout", "").tensor(this).f64(p).bool(train).tensorResult();
+        return Ops.dropout(this, p, train);
     }
 
     /** RMS normalisation over the last normalizedShape.length dimensions, times weight (may be null). */
     public Tensor rmsNorm(long[] normalizedShape, Tensor weight, double eps) {
-        return Call.begin("aten::rms_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optF64(eps).tensorResult();
+        return Ops.rms_norm(this, normalizedShape, weight, eps);
     }
 
     /** Layer normalisation over the trailing normalizedShape dimensions; weight and bias may be null. */
     public Tensor layerNorm(long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
-        return Call.begin("aten::layer_norm", "").tensor(this).ints(normalizedShape).optTensor(weight).optTensor(bias)
-                .f64(eps).bool(true).tensorResult();
+        return Ops.layer_norm(this, normalizedShape, weight, bias, eps, true);
+    }
+
+    // =====================================================================================================
+    // Ops of higgs4j's own layers, optimizers and audio code. They are here, typed, rather than in a public generated
+    // class because Tensor is the one public facade: the generated Ops stays package-private, and code outside this
+    // package (nn, optim, audio, tokenizer, higgs) reaches ATen only through these methods. Arguments pass as given,
+    // as torch's functions of the same names take them.
+    // =====================================================================================================
+
+    /** The dot product of two 1-d tensors (0-dim), as torch.dot. */
+    public Tensor dot(Tensor other) {
+        return Ops.dot(this, other);
+    }
+
+    /** Element-wise base-10 logarithm. */
+    public Tensor log10() {
+        return Ops.log10(this);
+    }
+
+    /** Element-wise maximum, with broadcasting (NaN wins, as torch.maximum). */
+    public Tensor maximum(Tensor other) {
+        return Ops.maximum(this, other);
+    }
+
+    /** Running sums along dim. */
+    public Tensor cumsum(int dim) {
+        return Ops.cumsum(this, dim, null);
+    }
+
+    /** A copy with src's values written at index along dim (torch.scatter with a src tensor). */
+    public Tensor scatter(int dim, Tensor index, Tensor src) {
+        return Ops.scatter_src(this, dim, index, src);
+    }
+
+    /** The values sorted along dim, and their original indices. */
+    public List<Tensor> sort(int dim, boolean descending) {
+        return Ops.sort(this, dim, descending);
+    }
+
+    /** The k largest (or smallest) values along dim, and their indices. */
+    public List<Tensor> topk(long k, int dim, boolean largest, boolean sorted) {
+        return Ops.topk(this, k, dim, largest, sorted);
+    }
+
+    /** numSamples indices per row drawn with the row's (unnormalised, non-negative) weights as probabilities. */
+    public Tensor multinomial(long numSamples, boolean replacement) {
+        return Ops.multinomial(this, numSamples, replacement);
+    }
+
+    /**
+     * This tensor padded as torch.nn.functional.pad: pad holds (before, after) pairs from the last dimension back;
+     * mode "constant" (value, null for 0), "reflect", "replicate" or "circular".
+     */
+    public Tensor pad(long[] pad, String mode, Double value) {
+        return Ops.pad(this, pad, mode, value);
+    }
+
+    /** A real view [..., 2] of a complex tensor (real and imaginary parts last). */
+    public Tensor viewAsReal() {
+        return Ops.view_as_real(this);
+    }
+
+    /**
+     * The short-time Fourier transform of this [B, samples] signal, as torch.stft with return_complex=True: frames of
+     * nFft samples every hopLength, each multiplied by window (winLength long, null for a rectangular one); with
+     * center, the signal is first padded by nFft/2 on both sides in padMode. Complex64 [B, nFft/2+1 or nFft, frames].
+     */
+    public Tensor stft(long nFft, long hopLength, long winLength, Tensor window, boolean center, String padMode,
+                       boolean normalized, boolean onesided) {
+        return Ops.stft_center(this, nFft, hopLength, winLength, window, center, padMode, normalized, onesided, true, null);
+    }
+
+    /** Group normalisation of [B, C, ...] over numGroups groups of channels; weight and bias [C] may be null. */
+    public Tensor groupNorm(long numGroups, Tensor weight, Tensor bias, double eps) {
+        return Ops.group_norm(this, numGroups, weight, bias, eps, true);
+    }
+
+    /** 1-d average pooling of [B, C, T] (or [C, T]), as torch.nn.functional.avg_pool1d. */
+    public Tensor avgPool1d(long kernelSize, long stride, long padding, boolean ceilMode, boolean countIncludePad) {
+        return Ops.avg_pool1d(this, new long[] {kernelSize}, new long[] {stride}, new long[] {padding}, ceilMode, countIncludePad);
+    }
+
+    /**
+     * The 1-d convolution of x [B, in, T] with weight [out, in / groups, kernel] and bias [out] or null, as
+     * torch.nn.functional.conv1d. On the CPU the oneDNN or im2col kernel is called directly (aten::conv1d would probe
+     * NNPACK and log a warning on every call where it cannot start).
+     */
+    public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, long stride, long padding, long dilation, long groups) {
+        return Convolution.conv1d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
+    /** The transposed 1-d convolution, as torch.nn.functional.conv_transpose1d; weight [in, out / groups, kernel]. */
+    public static Tensor convTranspose1d(Tensor x, Tensor weight, Tensor bias, long stride, long padding,
+                                         long outputPadding, long groups, long dilation) {
+        return Ops.conv_transpose1d(x, weight, bias, new long[] {stride}, new long[] {padding},
+                new long[] {outputPadding}, groups, new long[] {dilation});
+    }
+
+    /** The 2-norm of v over every dimension but dim (kept, size 1 elsewhere), as weight_norm's initial g. */
+    public Tensor normExceptDim(long pow, long dim) {
+        return Ops.norm_except_dim(this, pow, dim);
+    }
+
+    /** v * (g / the norm of v over every dimension but dim): weight normalisation's weight, with autograd. */
+    public static Tensor weightNorm(Tensor v, Tensor g, long dim) {
+        return Ops._weight_norm(v, g, dim);
+    }
+
+    /** Multiplies every tensor of tensors by factor (a 0-dim tensor) in place, in one fused call (torch._foreach_mul_). */
+    public static void foreachMul_(List<Tensor> tensors, Tensor factor) {
+        Ops._foreach_mul__Tensor(tensors, factor);
+    }
+
+    /**
+     * One AdamW step over every parameter in a fused kernel (torch._fused_adamw_, without amsgrad, maximize or a grad
+     * scaler): params, expAvgs and expAvgSqs are updated in place; steps hold each parameter's step count, already
+     * incremented for this step.
+     */
+    public static void fusedAdamW_(List<Tensor> params, List<Tensor> grads, List<Tensor> expAvgs, List<Tensor> expAvgSqs,
+                                   List<Tensor> steps, double lr, double beta1, double beta2, double weightDecay, double eps) {
+        Ops._fused_adamw_(params, grads, expAvgs, expAvgSqs, List.of(), steps, lr, beta1, beta2, weightDecay, eps,
+                false, false, null, null);
     }
 
     // =====================================================================================================
@@ -1300,8 +1181,8 @@ public final class Tensor implements AutoCloseable {
 
     /** The elements converted to target (a new handle to the same data when the dtype is already target). */
     public Tensor to(DType target) {
-        if (target == dtype()) return Call.begin("aten::alias", "").tensor(this).tensorResult();
-        return Call.begin("aten::to", "dtype").tensor(this).dtype(target).bool(false).bool(false).none().tensorResult();
+        if (target == dtype()) return Ops.alias(this);
+        return Ops.to_dtype(this, target, false, false, null);
     }
 
     /** The elements copied to target (a new handle to the same data when already there). */
@@ -1312,14 +1193,13 @@ public final class Tensor implements AutoCloseable {
     /** The elements copied to target and converted to targetType. */
     public Tensor to(Device target, DType targetType) {
         target.checkAvailable();
-        return Call.begin("aten::to", "dtype_layout").tensor(this).optDtype(targetType).none().optDevice(target).none()
-                .bool(false).bool(false).none().tensorResult();
+        return Ops.to_dtype_layout(this, targetType, target, null, false, false, null);
     }
 
     /** Copies src into this tensor in place (broadcasting, converting dtype and device). Returns this. */
     public Tensor copy_(Tensor src) {
-        checkBroadcast("copy_", shapeRef(), src.shapeRef(), src);
-        Call.begin("aten::copy_", "").tensor(this).tensor(src).bool(false).invoke().resultTensor(0).close();
+        Checks.broadcast("copy_", this, src);
+        Ops.copy_(this, src, false).close();
         return this;
     }
 
@@ -1341,7 +1221,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A copy of the elements (recorded by autograd). */
     public Tensor clone() {
-        return Call.begin("aten::clone", "").tensor(this).none().tensorResult();
+        return Ops.clone(this, null);
     }
 
     /** A new handle to the same tensor, owned separately (closing one leaves the other usable). */
@@ -1430,47 +1310,11 @@ public final class Tensor implements AutoCloseable {
             throw new TorchException("backward(): " + describe() + " does not require grad (no input requires grad, or it"
                     + " was computed under no-grad)");
         }
-        Call.begin("aten::_backward", "").tensor(this).tensors().optTensor(gradient).optBool(retainGraph).bool(false).invoke();
+        Ops._backward(this, List.of(), gradient, retainGraph, false);
     }
 
     /** A tensor sharing storage with this one but cut from the autograd graph. */
     public Tensor detach() {
-        return unary("aten::detach");
-    }
-
-    // =====================================================================================================
-    // Checks in Java
-    // =====================================================================================================
-
-    private void checkBinary(String op, Tensor other) {
-        checkBroadcast(op, shapeRef(), other.shapeRef(), other);
-        Device d1 = device(), d2 = other.device();
-        if (!d1.equals(d2) && !(d1.type() == Device.Type.CPU && dim() == 0) && !(d2.type() == Device.Type.CPU && other.dim() == 0)) {
-            throw new TorchException(op + ": tensors are on different devices: " + describe() + " and " + other.describe());
-        }
-    }
-
-    private void checkBroadcast(String op, long[] a, long[] b, Tensor other) {
-        for (int i = 1; i <= Math.min(a.length, b.length); i++) {
-            long x = a[a.length - i], y = b[b.length - i];
-            if (x != y && x != 1 && y != 1) {
-                throw new TorchException(op + ": shapes do not broadcast: " + describe() + " and " + other.describe());
-            }
-        }
-    }
-
-    private void checkSameDtypeAndDevice(String op, Tensor other) {
-        if (dtype() != other.dtype()) {
-            throw new TorchException(op + ": dtypes differ: " + describe() + " and " + other.describe());
-        }
-        if (!device().equals(other.device())) {
-            throw new TorchException(op + ": devices differ: " + describe() + " and " + other.describe());
-        }
-    }
-
-    private void checkIndex(String op, Tensor index) {
-        if (index.dtype() != DType.INT64 && index.dtype() != DType.INT32) {
-            throw new TorchException(op + ": indices must be int64 or int32, got " + index.describe());
-        }
+        return Ops.detach(this);
     }
 }
