@@ -1,15 +1,6 @@
 package io.higgs4j.benchmarks;
 
-import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioConfig;
-import io.higgs4j.higgs.HiggsAudioLoss;
-import io.higgs4j.higgs.HiggsAudioModel;
-import io.higgs4j.higgs.SyntheticBatch;
-import io.higgs4j.higgs.TrainingPass;
-import io.higgs4j.lora.LoraConfig;
-import io.higgs4j.lora.LoraModel;
-import io.higgs4j.nn.Init;
-import io.higgs4j.optim.AdamW;
 import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
@@ -17,12 +8,10 @@ import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
 
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Random;
 
 /**
  * For the GPU machine (scripts/gpu-bench.sh): the bf16 matmul ceiling, then LoRA training steps (the trainer's
- * {@link TrainingPass}, fused AdamW) of a Higgs config in bf16 on cuda:0 for a list of batch sizes, with tokens/s, MFU
+ * TrainingPass, fused AdamW; StepRig's step) of a Higgs config in bf16 on cuda:0 for a list of batch sizes, with tokens/s, MFU
  * against that ceiling, and the device memory in use after the size's steps. Args: config (small | path to
  * config.json), steps, sizes as BxT[:ckpt|:plain] separated by commas (":ckpt" turns gradient checkpointing on,
  * ":plain" times the plain pass instead: full logits, the loss, one backward). "host" is the part of a step before its
@@ -44,20 +33,19 @@ public final class GpuStepTimer {
         double ceiling = matmulTflops(cuda);
         System.out.printf("bf16 matmul 8192^3: %.0f TFLOP/s%n", ceiling);
         HiggsAudioConfig c = which.equals("small") ? HiggsAudioConfig.preset("small") : HiggsAudioConfig.fromFile(Path.of(which));
-        Torch.manualSeed(0);
         long t0 = System.nanoTime();
-        try (HiggsAudioModel model = new HiggsAudioModel(c, new Init(DType.BFLOAT16, cuda, 0.02));
-             LoraModel lora = LoraModel.apply(model, LoraConfig.of(16, 32, 0.0, "comprehensive", List.of()), new Init(DType.FLOAT32, cuda, 0.02));
-             AdamW opt = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(1e-4))) {
+        try (StepRig rig = new StepRig(c, StepRig.Mode.LORA, DType.BFLOAT16, cuda)) {
             Torch.cudaSynchronize(0);
-            System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s, memory in use %.1f GiB%n", which, model.parameterCount(),
+            System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s, memory in use %.1f GiB%n", which, rig.parameterCount(),
                     (System.nanoTime() - t0) / 1e9, Torch.cudaMemoryInUse() / (double) (1L << 30));
             for (String size : args[2].split(",")) {
                 boolean ckpt = size.endsWith(":ckpt"), plain = size.endsWith(":plain");
                 String[] bt = size.replaceAll(":.*", "").split("x");
                 int batch = Integer.parseInt(bt[0]), seq = Integer.parseInt(bt[1]);
+                rig.pass = ckpt ? StepRig.Pass.CHECKPOINTED : plain ? StepRig.Pass.PLAIN : StepRig.Pass.LEAN;
+                rig.use(batch, seq);
                 try {
-                    double[] t = time(model, opt, c, batch, seq, steps, ckpt, plain, cuda);
+                    double[] t = time(rig, steps);
                     double step = t[0], tokens = (double) batch * seq;
                     System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: %.1f ms (host %.1f ms), %.0f tokens/s, MFU %.3f, memory in use %.1f GiB%n",
                             which, batch, seq, ckpt ? ", checkpointing" : plain ? ", plain pass" : "", step * 1e3, t[1] * 1e3, tokens / step,
@@ -65,31 +53,18 @@ public final class GpuStepTimer {
                 } catch (RuntimeException e) { // out of memory at this size: say so, go on with the next
                     System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: failed: %s%n", which, batch, seq,
                             ckpt ? ", checkpointing" : "", e.getMessage().lines().findFirst().orElse(""));
-                    opt.zeroGrad();
+                    rig.resetGradients();
                 }
             }
         }
     }
 
     /** Mean seconds of a step after the warm-ups, and of its host part (before the final synchronise). */
-    static double[] time(HiggsAudioModel model, AdamW opt, HiggsAudioConfig c, int batch, int seq, int steps, boolean ckpt, boolean plain,
-                         Device cuda) {
-        HiggsAudioBatch b = SyntheticBatch.mixed(c, batch, seq, new Random(1));
-        TrainingPass.Options options = new TrainingPass.Options(null, ckpt, 1.0);
+    static double[] time(StepRig rig, int steps) {
         double total = 0, host = 0;
         for (int i = 0; i < steps + WARMUP; i++) {
             long s0 = System.nanoTime();
-            try (Scope s = Scope.open()) {
-                HiggsAudioBatch onDevice = b.to(cuda);
-                if (plain) {
-                    HiggsAudioModel.Output out = model.forward(onDevice, 8);
-                    HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), onDevice.labelAudioIds()).total().backward();
-                } else {
-                    TrainingPass.run(model, onDevice, 8, options);
-                }
-                opt.step();
-                opt.zeroGrad();
-            }
+            rig.stepQueued();
             long s1 = System.nanoTime();
             Torch.cudaSynchronize(0);
             if (i >= WARMUP) {

@@ -20,10 +20,11 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * One training step of a Higgs config in float32 on CPU, the step that scripts/parity/torch_step_peer.py times in
- * PyTorch: {@code LORA} is forward, loss, backward and fused AdamW over rank-16 LoRA adapters on every attention and
- * MLP projection (base frozen; GpuStepTimer's step, on CPU); {@code FWDBWD} is forward, loss and backward with every
- * parameter trainable and no optimizer (HiggsModelBenchmark's step). The batch is SyntheticBatch.mixed, built once.
+ * One training step of a Higgs config, the step that scripts/parity/torch_step_peer.py times in PyTorch: {@code LORA}
+ * is forward, loss, backward and fused AdamW over rank-16 LoRA adapters on every attention and MLP projection (base
+ * frozen); {@code FWDBWD} is forward, loss and backward with every parameter trainable and no optimizer
+ * (HiggsModelBenchmark's step). float32 on CPU for the CPU benchmarks, a bf16 base on CUDA for GpuStepTimer. The batch
+ * is SyntheticBatch.mixed, built on the CPU by {@link #use} and moved to the device inside each step.
  */
 final class StepRig implements AutoCloseable {
 
@@ -31,28 +32,51 @@ final class StepRig implements AutoCloseable {
 
     final HiggsAudioConfig config;
     final Mode mode;
+    private final Device device;
     private final HiggsAudioModel model;
     private final LoraModel lora;
     private final AdamW optimizer;
-    private final HiggsAudioBatch input;
+    private HiggsAudioBatch input;
     /** How a step runs: the trainer's pass (LEAN), with --gradient_checkpointing, or the plain way (full logits). */
     enum Pass { LEAN, CHECKPOINTED, PLAIN }
     Pass pass = Pass.LEAN;
 
+    /** A preset in float32 on CPU, with a batch x seqLen batch. */
     StepRig(String configName, Mode mode, int batch, int seqLen) {
+        this(HiggsAudioConfig.preset(configName), mode, DType.FLOAT32, Device.CPU);
+        use(batch, seqLen);
+    }
+
+    /** config's model with its base in baseDtype on device (adapters in float32); give it a batch with {@link #use}. */
+    StepRig(HiggsAudioConfig config, Mode mode, DType baseDtype, Device device) {
+        this.config = config;
         this.mode = mode;
-        config = HiggsAudioConfig.preset(configName);
+        this.device = device;
         Torch.manualSeed(0);
-        model = new HiggsAudioModel(config, new Init(DType.FLOAT32, Device.CPU, 0.02));
+        model = new HiggsAudioModel(config, new Init(baseDtype, device, 0.02));
         if (mode == Mode.LORA) {
-            lora = LoraModel.apply(model, LoraConfig.of(16, 32, 0.0, "comprehensive", List.of()), new Init(DType.FLOAT32, Device.CPU, 0.02));
+            lora = LoraModel.apply(model, LoraConfig.of(16, 32, 0.0, "comprehensive", List.of()), new Init(DType.FLOAT32, device, 0.02));
             optimizer = new AdamW(List.copyOf(lora.trainableParameters().values()), AdamW.Options.defaults(1e-4));
         } else {
             model.requiresGrad(true);
             lora = null;
             optimizer = null;
         }
-        input = SyntheticBatch.mixed(config, batch, seqLen, new Random(1)); // owned by the rig (no scope is open)
+    }
+
+    /** Steps from now on take a batch x seqLen batch (owned by the rig: no scope is open). */
+    void use(int batch, int seqLen) {
+        input = SyntheticBatch.mixed(config, batch, seqLen, new Random(1));
+    }
+
+    long parameterCount() {
+        return model.parameterCount();
+    }
+
+    /** Drops the gradients a failed step may have left (GpuStepTimer goes on with the next size after running out of memory). */
+    void resetGradients() {
+        if (optimizer != null) optimizer.zeroGrad();
+        else for (Tensor p : model.parameters()) p.resetGrad();
     }
 
     /** One step; the loss. */
@@ -66,24 +90,37 @@ final class StepRig implements AutoCloseable {
      */
     double step(Runnable afterForward) {
         try (Scope s = Scope.open()) {
-            Tensor loss;
-            if (afterForward == null && pass != Pass.PLAIN) {
-                // the trainer's pass: heads only where there are labels, backward fused with the chunked loss
-                loss = TrainingPass.run(model, input, 8, new TrainingPass.Options(HiggsAudioLoss.Options.defaults(), pass == Pass.CHECKPOINTED, 1.0)).total();
-            } else {
-                HiggsAudioModel.Output out = model.forward(input, 8);
-                loss = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), input.labelAudioIds()).total();
-                if (afterForward != null) afterForward.run();
-                loss.backward();
-            }
-            if (optimizer != null) {
-                optimizer.step();
-                optimizer.zeroGrad();
-            } else {
-                for (Tensor p : model.parameters()) p.resetGrad();
-            }
-            return loss.item();
+            return run(afterForward).item();
         }
+    }
+
+    /** One step without reading the loss back: on CUDA the host then does not wait for the device (GpuStepTimer). */
+    void stepQueued() {
+        try (Scope s = Scope.open()) {
+            run(null);
+        }
+    }
+
+    /** The step in the caller's scope; the loss tensor. */
+    private Tensor run(Runnable afterForward) {
+        HiggsAudioBatch batch = device.type() == Device.Type.CPU ? input : input.to(device);
+        Tensor loss;
+        if (afterForward == null && pass != Pass.PLAIN) {
+            // the trainer's pass: heads only where there are labels, backward fused with the chunked loss
+            loss = TrainingPass.run(model, batch, 8, new TrainingPass.Options(HiggsAudioLoss.Options.defaults(), pass == Pass.CHECKPOINTED, 1.0)).total();
+        } else {
+            HiggsAudioModel.Output out = model.forward(batch, 8);
+            loss = HiggsAudioLoss.compute(out.logits(), out.expandedLabels(), out.audioLogits(), batch.labelAudioIds()).total();
+            if (afterForward != null) afterForward.run();
+            loss.backward();
+        }
+        if (optimizer != null) {
+            optimizer.step();
+            optimizer.zeroGrad();
+        } else {
+            for (Tensor p : model.parameters()) p.resetGrad();
+        }
+        return loss;
     }
 
     @Override
