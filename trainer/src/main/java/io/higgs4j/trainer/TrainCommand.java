@@ -15,7 +15,6 @@ import io.higgs4j.trainer.dist.Backend;
 import io.higgs4j.trainer.dist.ProcessGroup;
 import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.trainer.generate.SamplePrompts;
-import io.higgs4j.trainer.data.BatchSource;
 import io.higgs4j.trainer.train.CheckpointStore;
 import io.higgs4j.trainer.train.Evaluation;
 import io.higgs4j.trainer.train.FullFinetune;
@@ -219,6 +218,11 @@ public final class TrainCommand implements Callable<Integer> {
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
+    /** --backend, --finetune and --dtype as validate() parsed them (null: not given). */
+    private Backend backendChoice;
+    private MemoryPlan.Finetune finetuneChoice;
+    private DType dtypeChoice;
+
     void validate() {
         if (!demo && dataPath == null) throw bad("give --data_path (or --demo)");
         if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) throw bad("--output_dir " + outputDir + " is a file, not a directory");
@@ -263,17 +267,9 @@ public final class TrainCommand implements Callable<Integer> {
             throw bad(e.getMessage().startsWith("No enum") ? "--audio_loss_reduction must be mean or sum, got " + audioLossReduction : e.getMessage());
         }
         try {
-            if (backend != null) Backend.parse(backend);
-        } catch (IllegalArgumentException e) {
-            throw bad(e.getMessage());
-        }
-        try {
-            MemoryPlan.Finetune.parse(finetune);
-            if (dtype != null) MemoryPlan.parseDtype(dtype);
-        } catch (IllegalArgumentException e) {
-            throw bad(e.getMessage());
-        }
-        try {
+            backendChoice = backend != null ? Backend.parse(backend) : null;
+            finetuneChoice = MemoryPlan.Finetune.parse(finetune);
+            dtypeChoice = dtype != null ? MemoryPlan.parseDtype(dtype) : null;
             io.higgs4j.trainer.data.PromptLayout.parse(promptLayout);
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
@@ -309,7 +305,7 @@ public final class TrainCommand implements Callable<Integer> {
         // The checkpoint to resume from is read and checked before anything is loaded or written.
         resumePoint = resume == null ? null : ResumePoint.read(resumePath());
         if (resumePoint != null) {
-            resumePoint.checkFinetune("full".equals(finetune));
+            resumePoint.checkFinetune(finetuneChoice == MemoryPlan.Finetune.FULL);
             resumePoint.checkOptions(lora.r, lora.alpha, lora.useRslora, LoraConfig.targets(lora.targets));
             if (maxSteps > 0 && resumePoint.finished(maxSteps)) {
                 LOG.info(resumePoint.nothingToDo(maxSteps));
@@ -323,7 +319,7 @@ public final class TrainCommand implements Callable<Integer> {
         ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
         int localRank = launch.distributed() ? launch.localRank() : 0;
         Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(localRank) : Device.CPU;
-        Backend be = backend != null ? Backend.parse(backend) : Backend.defaultFor(dev);
+        Backend be = backendChoice != null ? backendChoice : Backend.defaultFor(dev);
         try (ProcessGroup group = ProcessGroups.fromEnvironment(be, dev)) {
             if (group.worldSize() > 1) {
                 LOG.info("rank {} of {} (backend {}) on {}", group.rank(), group.worldSize(), be, dev);
@@ -333,12 +329,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private Integer train(Device dev, ProcessGroup group) throws Exception {
-        MemoryPlan.Finetune finetuned = MemoryPlan.Finetune.parse(finetune); // valid: validate() has checked it
+        MemoryPlan.Finetune finetuned = finetuneChoice;
         boolean full = finetuned == MemoryPlan.Finetune.FULL;
-        if (full && "bf16".equals(dtype)) {
+        if (full && dtypeChoice == DType.BFLOAT16) {
             throw bad("--finetune full trains float32 weights (their own master weights): --dtype bf16 is not supported with it; use --dtype fp32");
         }
-        boolean bf16 = dtype != null ? MemoryPlan.parseDtype(dtype) == DType.BFLOAT16 : dev.type() == Device.Type.CUDA && !full;
+        boolean bf16 = dtypeChoice != null ? dtypeChoice == DType.BFLOAT16 : dev.type() == Device.Type.CUDA && !full;
         DType baseDtype = bf16 ? DType.BFLOAT16 : DType.FLOAT32;
         Files.createDirectories(outputDir);
         if (audioTokenizerPath != null && !demo) {
@@ -372,21 +368,20 @@ public final class TrainCommand implements Callable<Integer> {
                          new AdamW.Options(learningRate, 0.9, 0.999, 1e-8, weightDecay));
                  WhisperTowerCache towerCache = whisperTowerCache(model, prepared)) {
                 LOG.info("model: {}; base in {} on {}; {}", prepared.describe(), baseDtype, dev, trained.describe());
-                BatchSource data = batches;
                 long total = maxSteps > 0 ? maxSteps
-                        : Math.max(1, (long) Math.ceil((double) data.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
+                        : Math.max(1, (long) Math.ceil((double) batches.batchesPerEpoch() * numEpochs / gradientAccumulationSteps));
                 if (resumePoint != null && resumePoint.finished(total)) { // --num_epochs: the total is known only now
                     LOG.info(resumePoint.nothingToDo(total));
                     return 0;
                 }
-                LOG.info("{} batches per epoch{} of up to {} samples; {} optimizer steps", data.batchesPerEpoch(),
+                LOG.info("{} batches per epoch{} of up to {} samples; {} optimizer steps", batches.batchesPerEpoch(),
                         group.worldSize() > 1 ? " on each of " + group.worldSize() + " ranks" : "", batchSize, total);
                 var settings = new Trainer.Settings(gradientAccumulationSteps, total, maxGradNorm,
                         new LrSchedule(LrSchedule.Kind.parse(lrScheduler), learningRate, warmupSteps, total),
                         saveSteps, saveTotalLimit, loggingSteps, seed, outputDir,
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
                         dev, 5, gradientCheckpointing);
-                Trainer trainer = new Trainer(model, trained, opt, data, settings, Progress.forConsole(), group);
+                Trainer trainer = new Trainer(model, trained, opt, batches, settings, Progress.forConsole(), group);
                 if (prepared.evalSamples() != null) {
                     Evaluation evaluation = new Evaluation(prepared.evalSamples(), evalBatchSize > 0 ? evalBatchSize : batchSize,
                             new io.higgs4j.trainer.data.Collator(c), settings.loss(), c.audioNumCodebooks());
@@ -499,7 +494,7 @@ public final class TrainCommand implements Callable<Integer> {
         LOG.info(String.format(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f (text %.4f -> %.4f, audio %.4f -> %.4f), %.0f tokens/s; %s in %s%s",
                 r.interrupted() ? "stopped" : "done", r.steps(), first.loss(), last.loss(), first.textLoss(), last.textLoss(),
                 first.audioLoss(), last.audioLoss(), seconds > 0 ? tokens / seconds : 0,
-                finetune.equals("full") ? "model" : "adapter", r.interrupted() ? r.lastCheckpoint() : outputDir, plotted ? ", curve in " + outputDir.resolve("loss_curve.png") : ""));
+                finetuneChoice == MemoryPlan.Finetune.FULL ? "model" : "adapter", r.interrupted() ? r.lastCheckpoint() : outputDir, plotted ? ", curve in " + outputDir.resolve("loss_curve.png") : ""));
         if (!r.evalHistory().isEmpty()) {
             var best = r.evalHistory().stream().min(java.util.Comparator.comparingDouble(io.higgs4j.trainer.train.EvalMetrics::loss)).orElseThrow();
             LOG.info(String.format(Locale.ROOT, "%sbest eval_loss %.4f at step %d: %s", r.earlyStopped() ? "stopped early; " : "",

@@ -6,6 +6,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * One data-parallel rank's share of the training batches, each loaded one batch ahead on a background thread (as a
@@ -25,33 +26,33 @@ import java.util.function.Function;
  */
 public final class ShardedBatches implements BatchSource, AutoCloseable {
 
-    /** The global batches: loaded ahead on the prefetch thread, opened (as tensors) on the caller's. */
-    private interface Loader<T> {
-        int batchesPerEpoch();
-
-        T load(int epoch, int globalIndex);
-
-        Batch open(T loaded);
+    /**
+     * A global batch: load runs on the prefetch thread (reading, collating) and returns what makes the batch's tensors,
+     * which runs on the caller's thread, in its scope.
+     */
+    @FunctionalInterface
+    private interface Loader {
+        Supplier<Batch> load(int epoch, int globalIndex);
     }
 
-    private final Loader<Object> loader;
-    private final int rank, world;
+    private final Loader loader;
+    private final int globalBatches, rank, world;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "higgs4j-collate");
         t.setDaemon(true); // a run that ends without close() must not be kept alive by an idle loader
         return t;
     });
     private int nextEpoch = -1, nextIndex = -1;
-    private CompletableFuture<Object> next;
+    private CompletableFuture<Supplier<Batch>> next;
 
-    @SuppressWarnings("unchecked")
-    private ShardedBatches(Loader<?> loader, int rank, int world) {
+    private ShardedBatches(int globalBatches, Loader loader, int rank, int world) {
         if (world < 1 || rank < 0 || rank >= world) throw new IllegalArgumentException("rank " + rank + " of world " + world);
-        if (loader.batchesPerEpoch() < world) {
-            throw new IllegalArgumentException(loader.batchesPerEpoch() + " batches per epoch cannot feed " + world
+        if (globalBatches < world) {
+            throw new IllegalArgumentException(globalBatches + " batches per epoch cannot feed " + world
                     + " ranks: use more data or a smaller --batch_size");
         }
-        this.loader = (Loader<Object>) loader; // T is only ever passed from load back to open of the same loader
+        this.globalBatches = globalBatches;
+        this.loader = loader;
         this.rank = rank;
         this.world = world;
     }
@@ -67,22 +68,19 @@ public final class ShardedBatches implements BatchSource, AutoCloseable {
      * thread), open turns that into the batch (on the caller's thread).
      */
     public static <T> ShardedBatches sampled(BatchSampler sampler, Function<int[], T> load, Function<T, Batch> open, int rank, int world) {
-        return new ShardedBatches(new Loader<T>() {
+        return new ShardedBatches(sampler.batchesPerEpoch(), new Loader() {
             // touched by the prefetch thread only: an epoch's order is computed once, not per batch
             private int cachedEpoch = -1;
             private List<int[]> order;
 
-            @Override public int batchesPerEpoch() { return sampler.batchesPerEpoch(); }
-
-            @Override public T load(int epoch, int globalIndex) {
+            @Override public Supplier<Batch> load(int epoch, int globalIndex) {
                 if (epoch != cachedEpoch) {
                     order = sampler.epoch(epoch);
                     cachedEpoch = epoch;
                 }
-                return load.apply(order.get(globalIndex));
+                T loaded = load.apply(order.get(globalIndex));
+                return () -> open.apply(loaded);
             }
-
-            @Override public Batch open(T loaded) { return open.apply(loaded); }
         }, rank, world);
     }
 
@@ -91,12 +89,7 @@ public final class ShardedBatches implements BatchSource, AutoCloseable {
      * but the position. For sources that compute their batches, as tests do.
      */
     public static ShardedBatches of(BatchSource global, int rank, int world) {
-        record At(int epoch, int index) {}
-        return new ShardedBatches(new Loader<At>() {
-            @Override public int batchesPerEpoch() { return global.batchesPerEpoch(); }
-            @Override public At load(int epoch, int globalIndex) { return new At(epoch, globalIndex); }
-            @Override public Batch open(At at) { return global.batch(at.epoch(), at.index()); }
-        }, rank, world);
+        return new ShardedBatches(global.batchesPerEpoch(), (epoch, globalIndex) -> () -> global.batch(epoch, globalIndex), rank, world);
     }
 
     /** The global index of a rank's local batch index. */
@@ -106,7 +99,7 @@ public final class ShardedBatches implements BatchSource, AutoCloseable {
 
     @Override
     public int batchesPerEpoch() {
-        return loader.batchesPerEpoch() / world;
+        return globalBatches / world;
     }
 
     @Override
@@ -114,20 +107,22 @@ public final class ShardedBatches implements BatchSource, AutoCloseable {
         if (epoch < 0 || index < 0 || index >= batchesPerEpoch()) {
             throw new IndexOutOfBoundsException("batch " + index + " of " + batchesPerEpoch() + " in epoch " + epoch);
         }
-        CompletableFuture<Object> loading = next != null && epoch == nextEpoch && index == nextIndex ? next : submit(epoch, index);
+        boolean prefetched = next != null && epoch == nextEpoch && index == nextIndex;
+        if (next != null && !prefetched) next.cancel(false); // not wanted: it must not delay this batch's load
+        CompletableFuture<Supplier<Batch>> loading = prefetched ? next : submit(epoch, index);
         boolean last = index + 1 == batchesPerEpoch();
         nextEpoch = last ? epoch + 1 : epoch;
         nextIndex = last ? 0 : index + 1;
         next = submit(nextEpoch, nextIndex); // queued behind this batch's load on the one thread, so it never delays it
-        return loader.open(await(loading));
+        return await(loading).get();
     }
 
-    private CompletableFuture<Object> submit(int epoch, int index) {
+    private CompletableFuture<Supplier<Batch>> submit(int epoch, int index) {
         int g = globalIndex(index, rank, world);
         return CompletableFuture.supplyAsync(() -> loader.load(epoch, g), worker);
     }
 
-    private static Object await(CompletableFuture<Object> f) {
+    private static Supplier<Batch> await(CompletableFuture<Supplier<Batch>> f) {
         try {
             return f.get();
         } catch (InterruptedException e) {
