@@ -9,9 +9,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class MallocStatsTest {
 
     @Test
-    void aCpuTensorOf64MiBShowsInTheCHeapAndLeavesItWhenClosed() {
+    void aCpuTensorOf256MiBShowsInTheCHeapAndLeavesItWhenClosed() {
         assumeTrue(Torch.mallocStats() != null, "glibc's mallinfo2 is missing here");
-        long size = 64L << 20;
+        long size = 256L << 20;
         Torch.MallocStats before = Torch.mallocStats();
         Tensor t = Tensor.zeros(new long[] {size / 4}, DType.FLOAT32, Device.CPU);
         Torch.MallocStats during = Torch.mallocStats();
@@ -19,7 +19,8 @@ class MallocStatsTest {
         Torch.MallocStats after = Torch.mallocStats();
         assertNotNull(during);
         // mmapped or in an arena (bin/malloc-env.sh raises the mmap threshold), it is handed out and held from the system
-        long slack = 1L << 20; // other small allocations and frees in between
+        // Other tests' tensors may be freed (or made) meanwhile by the Cleaner in this JVM: a few MiB either way
+        long slack = size / 8;
         assertTrue(during.inUse() - before.inUse() >= size - slack, before + " -> " + during);
         assertTrue(during.held() >= during.inUse(), during.toString());
         assertTrue(during.inUse() - after.inUse() >= size - slack, during + " -> " + after);
