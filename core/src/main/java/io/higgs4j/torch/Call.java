@@ -91,8 +91,10 @@ final class Call {
     Call optDtype(DType d) { return d == null ? none() : add(Kind.DTYPE, true, d.code(), null); }
     Call device(Device d) { return add(Kind.DEVICE, false, d.stableIValue(), null); }
     Call optDevice(Device d) { return d == null ? none() : add(Kind.DEVICE, true, d.stableIValue(), null); }
-    Call ints(long... v) { return add(Kind.INT_LIST, false, 0, v.clone()); }
-    Call optInts(long[] v) { return v == null ? none() : add(Kind.INT_LIST, true, 0, v.clone()); }
+    // Arrays are kept as given, not copied: every Call is built and invoked in one expression (Ops, Aten), and invoke
+    // drops them, so nothing can change them in between.
+    Call ints(long... v) { return add(Kind.INT_LIST, false, 0, v); }
+    Call optInts(long[] v) { return v == null ? none() : add(Kind.INT_LIST, true, 0, v); }
     Call tensors(Tensor... ts) {
         for (Tensor t : ts) {
             if (t == null) {
@@ -100,7 +102,7 @@ final class Call {
                 throw new NullPointerException(op + ": a tensor in list argument " + n + " is null");
             }
         }
-        return add(Kind.TENSOR_LIST, false, 0, ts.clone());
+        return add(Kind.TENSOR_LIST, false, 0, ts);
     }
     Call str(String s) { return add(Kind.STRING, false, 0, s); }
     Call memoryFormat(int code) { return add(Kind.MEMORY_FORMAT, false, code, null); }
@@ -160,16 +162,15 @@ final class Call {
     private void checkSchema() {
         OpSchema schema = OpSchema.of(op, overload);
         if (schema == null) return;
-        String name = OpSchema.fullName(op, overload);
         if (n != schema.args.size()) {
-            throw new TorchException(name + " takes " + schema.args.size() + " arguments (every one given, defaults"
+            throw new TorchException(OpSchema.fullName(op, overload) + " takes " + schema.args.size() + " arguments (every one given, defaults"
                     + " included), got " + n + "; schema: " + schema.text);
         }
         for (int i = 0; i < n; i++) {
             OpSchema.Arg a = schema.args.get(i);
             String given = kinds[i].schemaType;
             if (!OpSchema.accepts(a.type(), given, optional[i])) {
-                throw new TorchException(name + ": argument " + i + " (" + a.name() + ") is " + a.type() + " in the schema"
+                throw new TorchException(OpSchema.fullName(op, overload) + ": argument " + i + " (" + a.name() + ") is " + a.type() + " in the schema"
                         + ", got " + (optional[i] ? "optional " : "") + given + " " + describe(i)
                         + OpSchema.hint(a.type(), given, optional[i]) + "; schema: " + schema.text);
             }
@@ -192,7 +193,7 @@ final class Call {
 
     private long encode(int i) {
         return switch (kinds[i]) {
-            case TENSOR -> Native.newHandle(((Tensor) refs[i]).heldHandle());
+            case TENSOR -> ((Tensor) refs[i]).handleToConsume();
             case INT, FLOAT, BOOL, DTYPE, DEVICE, MEMORY_FORMAT -> prims[i];
             case NONE -> 0L;
             case INT_LIST -> {

@@ -74,6 +74,15 @@ final class HandleRef implements Runnable {
     }
 
     /**
+     * For an untracked tensor (a scalar made for one op) that exactly one call holds: closes it and gives that call its
+     * handle to pass on, for the dispatcher consumes the handles it is given; close() then frees nothing. 0 when the
+     * handle cannot be given away (held more than once), and the caller passes a new handle instead.
+     */
+    long handOver() {
+        return STATE.compareAndSet(this, 1, CLOSED | 1) ? handle : 0;
+    }
+
+    /**
      * close() of a tensor never registered with the Cleaner nor counted live (a scalar made for one op): frees the
      * handle once, after the calls in flight; a second close does nothing.
      */

@@ -26,7 +26,7 @@ final class Scalars {
     /** self + value. */
     static Tensor add(Tensor self, double value) {
         if (!self.dtype().isFloatingPoint() && value == Math.rint(value)) {
-            try (Tensor s = Tensor.adopt(handle(self, value))) {
+            try (Tensor s = Tensor.adopt(handle(self, value))) { // tracked: integralAdd uses it in several ops
                 return integralAdd(self, s, 1.0);
             }
         }

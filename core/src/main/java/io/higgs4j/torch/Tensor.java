@@ -75,6 +75,15 @@ public final class Tensor implements AutoCloseable {
         return ref.handle;
     }
 
+    /**
+     * The handle for the dispatcher to consume, this tensor being held by the call: a scalar made for this one op
+     * (untracked) gives its own away, once; any other tensor gets a new handle to it.
+     */
+    long handleToConsume() {
+        long h = cleanable == null ? ref.handOver() : 0;
+        return h != 0 ? h : Native.newHandle(ref.handle);
+    }
+
     void release() {
         ref.release();
         // The Ref keeps the handle alive on its own; this keeps the Tensor (and so its cached metadata) as well.
