@@ -56,19 +56,14 @@ public abstract class Module implements AutoCloseable {
     /** Every parameter under its full name, in registration order (depth first). */
     public final Map<String, Tensor> namedParameters() {
         LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
-        collect("", out);
+        namedParameterBoxes("").forEach((n, p) -> out.put(n, p.get()));
         return out;
     }
 
-    private void collect(String prefix, Map<String, Tensor> out) {
-        parameters.forEach((n, p) -> out.put(prefix + n, p.get()));
-        children.forEach((n, m) -> m.collect(prefix + n + ".", out));
-    }
-
-    /** Every parameter box under its full name, in the order of {@link #namedParameters()}. */
-    final Map<String, Parameter> namedParameterBoxes() {
+    /** Every parameter box under prefix + its full name, in the order of {@link #namedParameters()}. */
+    final Map<String, Parameter> namedParameterBoxes(String prefix) {
         LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
-        collectBoxes("", out);
+        collectBoxes(prefix, out);
         return out;
     }
 
@@ -146,7 +141,7 @@ public abstract class Module implements AutoCloseable {
 
     /** Converts every floating-point parameter to dtype in place of the old tensor. */
     public Module to(DType dtype) {
-        for (Parameter p : namedParameterBoxes().values()) {
+        for (Parameter p : namedParameterBoxes("").values()) {
             Tensor t = p.get();
             if (t.dtype() == dtype || !t.dtype().isFloatingPoint()) continue;
             boolean grad = t.requiresGrad();

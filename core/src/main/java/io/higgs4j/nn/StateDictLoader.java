@@ -54,8 +54,7 @@ public final class StateDictLoader {
      */
     public static void load(Module module, CheckpointReader ckpt, String prefix, UnaryOperator<String> rename,
                             Map<String, List<String>> sources) {
-        Map<String, Parameter> params = new LinkedHashMap<>();
-        module.namedParameterBoxes().forEach((n, p) -> params.put(prefix + n, p));
+        Map<String, Parameter> params = module.namedParameterBoxes(prefix);
         List<String> problems = new ArrayList<>();
         Map<String, List<String>> byParameter = new TreeMap<>();
         Map<String, String> mappedFrom = new TreeMap<>();

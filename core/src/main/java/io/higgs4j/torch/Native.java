@@ -98,12 +98,6 @@ final class Native {
         }
     }
 
-    /** Bytes the C heap has handed out (malloc'd and mmapped), or -1 where glibc's mallinfo2 is missing. */
-    static long mallocInUse() {
-        long[] m = mallinfo2();
-        return m == null ? -1 : m[7] + m[4];
-    }
-
     /**
      * cudaMemGetInfo of the CUDA runtime that libtorch_cuda brought in (found by soname, so it is the loaded one); null
      * without CUDA. libtorch's C ABI has no memory query, and its allocator statistics are C++ only.

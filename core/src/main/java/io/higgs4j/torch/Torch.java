@@ -92,7 +92,8 @@ public final class Torch {
      * mallinfo2; -1 where that is not available. For leak checks and debug reports.
      */
     public static long nativeMemoryInUse() {
-        return Native.mallocInUse();
+        MallocStats m = mallocStats();
+        return m == null ? -1 : m.inUse();
     }
 
     /**
