@@ -150,15 +150,19 @@ public final class GenerateOps {
             case "ScalarType" -> opt ? new Mapping("DType", "optDtype") : new Mapping("DType", "dtype");
             case "Device" -> opt ? new Mapping("Device", "optDevice") : new Mapping("Device", "device");
             case "MemoryFormat" -> opt ? new Mapping("Integer", "optMemoryFormat") : new Mapping("int", "memoryFormat");
-            case "str" -> opt ? unsupported(s, a) : new Mapping("String", "str");
+            case "str" -> unsupported(s, a);
             default -> opt ? new Mapping(null, null) : unsupported(s, a);
         };
     }
 
     private static Mapping unsupported(Schema s, Arg a) {
         throw new IllegalArgumentException(fullName(s) + ": argument " + a.name() + " of type " + a.type()
-                + " cannot be passed through the dispatcher by Call" + (a.base().equals("Scalar")
-                ? " (libtorch 2.10 cannot convert a Scalar: list the op's Tensor overload and pass a 0-dim tensor)" : ""));
+                + " cannot be passed through the dispatcher by Call" + switch (a.base()) {
+                    case "Scalar" -> " (libtorch 2.10 cannot convert a Scalar: list the op's Tensor overload and pass a 0-dim tensor)";
+                    case "str" -> " (libtorch 2.10's dispatcher leaks the std::string it makes of every str argument,"
+                            + " pytorch/pytorch#191340: build the op from ops without one, as StringFreeOps does)";
+                    default -> "";
+                });
     }
 
     private static String fullName(Schema s) {
@@ -282,7 +286,6 @@ public final class GenerateOps {
                 case "False" -> "false";
                 default -> throw new IllegalArgumentException(fullName(s) + ": bool default " + d);
             };
-            case "str" -> d.startsWith("\"") ? d : "\"" + d + "\"";
             case "MemoryFormat" -> switch (d) {
                 case "contiguous_format" -> "Native.CONTIGUOUS_FORMAT";
                 default -> throw new IllegalArgumentException(fullName(s) + ": memory format default " + d);

@@ -13,7 +13,9 @@ import java.util.List;
  * {@code boolean} (bool), {@code long[]}/{@code int[]} (int[], SymInt[]), {@code Tensor[]} or a collection of
  * tensors (Tensor[]), {@link String} (str), {@link DType} (ScalarType), {@link Device} (Device), {@link #NONE} for
  * an absent optional, and {@link #some(Object)} for a present optional ({@code Tensor?}, {@code int?}, ...).
- * Scalar arguments cannot be passed in libtorch 2.10: use the op's Tensor overload with a 0-dim tensor.
+ * Scalar arguments cannot be passed in libtorch 2.10: use the op's Tensor overload with a 0-dim tensor. A str argument
+ * can, but libtorch 2.10's dispatcher leaks 48 bytes for each one (pytorch/pytorch#191340): keep such calls out of
+ * loops, and prefer {@link Tensor#gelu}, {@link Tensor#pad} and {@link Tensor#stft}, which avoid it.
  *
  * <p>Every call is checked against the op's schema, read from libtorch's dispatcher, before anything runs: an unknown
  * op, a wrong argument count, an argument of another kind (an {@code int} where the schema has {@code Tensor}, a bare

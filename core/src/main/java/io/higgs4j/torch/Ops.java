@@ -35,6 +35,11 @@ final class Ops {
         _backward(self, inputs, null, null, false);
     }
 
+    /** {@code _fft_r2c(Tensor self, int[] dim, int normalization, bool onesided) -> Tensor} */
+    static Tensor _fft_r2c(Tensor self, long[] dim, long normalization, boolean onesided) {
+        return Call.begin("aten::_fft_r2c", "").tensor(self).ints(dim).i64(normalization).bool(onesided).tensorResult();
+    }
+
     /** {@code _foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other) -> ()} */
     static void _foreach_mul__Tensor(List<Tensor> self, Tensor other) {
         Call.begin("aten::_foreach_mul_", "Tensor").tensors(self.toArray(Tensor[]::new)).tensor(other).invoke();
@@ -53,6 +58,11 @@ final class Ops {
     /** {@link #_fused_adamw_} with the schema's defaults from grad_scale on. */
     static void _fused_adamw_(List<Tensor> self, List<Tensor> grads, List<Tensor> exp_avgs, List<Tensor> exp_avg_sqs, List<Tensor> max_exp_avg_sqs, List<Tensor> state_steps, double lr, double beta1, double beta2, double weight_decay, double eps, boolean amsgrad, boolean maximize) {
         _fused_adamw_(self, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr, beta1, beta2, weight_decay, eps, amsgrad, maximize, null, null);
+    }
+
+    /** {@code _pad_circular(Tensor self, SymInt[] pad) -> Tensor} */
+    static Tensor _pad_circular(Tensor self, long[] pad) {
+        return Call.begin("aten::_pad_circular", "").tensor(self).ints(pad).tensorResult();
     }
 
     /** {@code _to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor} */
@@ -380,6 +390,11 @@ final class Ops {
         return Call.begin("aten::eq", "Tensor").tensor(self).tensor(other).tensorResult();
     }
 
+    /** {@code erf(Tensor self) -> Tensor} */
+    static Tensor erf(Tensor self) {
+        return Call.begin("aten::erf", "").tensor(self).tensorResult();
+    }
+
     /** {@code exp(Tensor self) -> Tensor} */
     static Tensor exp(Tensor self) {
         return Call.begin("aten::exp", "").tensor(self).tensorResult();
@@ -408,16 +423,6 @@ final class Ops {
     /** {@code ge.Tensor(Tensor self, Tensor other) -> Tensor} */
     static Tensor ge_Tensor(Tensor self, Tensor other) {
         return Call.begin("aten::ge", "Tensor").tensor(self).tensor(other).tensorResult();
-    }
-
-    /** {@code gelu(Tensor self, *, str approximate='none') -> Tensor} */
-    static Tensor gelu(Tensor self, String approximate) {
-        return Call.begin("aten::gelu", "").tensor(self).str(approximate).tensorResult();
-    }
-
-    /** {@link #gelu} with the schema's defaults from approximate on. */
-    static Tensor gelu(Tensor self) {
-        return gelu(self, "'none'");
     }
 
     /** {@code group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1e-05, bool cudnn_enabled=True) -> Tensor} */
@@ -682,21 +687,6 @@ final class Ops {
         return ones(size, null, null, null);
     }
 
-    /** {@code pad(Tensor self, SymInt[] pad, str mode="constant", float? value=None) -> Tensor} */
-    static Tensor pad(Tensor self, long[] pad, String mode, Double value) {
-        return Call.begin("aten::pad", "").tensor(self).ints(pad).str(mode).optF64(value).tensorResult();
-    }
-
-    /** {@link #pad} with the schema's defaults from value on. */
-    static Tensor pad(Tensor self, long[] pad, String mode) {
-        return pad(self, pad, mode, null);
-    }
-
-    /** {@link #pad} with the schema's defaults from mode on. */
-    static Tensor pad(Tensor self, long[] pad) {
-        return pad(self, pad, "constant", null);
-    }
-
     /** {@code permute(Tensor(a) self, int[] dims) -> Tensor(a)} */
     static Tensor permute(Tensor self, long[] dims) {
         return Call.begin("aten::permute", "").tensor(self).ints(dims).tensorResult();
@@ -747,9 +737,39 @@ final class Ops {
         return randn(size, null, null, null);
     }
 
+    /** {@code reflection_pad1d(Tensor self, SymInt[2] padding) -> Tensor} */
+    static Tensor reflection_pad1d(Tensor self, long[] padding) {
+        return Call.begin("aten::reflection_pad1d", "").tensor(self).ints(padding).tensorResult();
+    }
+
+    /** {@code reflection_pad2d(Tensor self, SymInt[4] padding) -> Tensor} */
+    static Tensor reflection_pad2d(Tensor self, long[] padding) {
+        return Call.begin("aten::reflection_pad2d", "").tensor(self).ints(padding).tensorResult();
+    }
+
+    /** {@code reflection_pad3d(Tensor self, SymInt[6] padding) -> Tensor} */
+    static Tensor reflection_pad3d(Tensor self, long[] padding) {
+        return Call.begin("aten::reflection_pad3d", "").tensor(self).ints(padding).tensorResult();
+    }
+
     /** {@code relu(Tensor self) -> Tensor} */
     static Tensor relu(Tensor self) {
         return Call.begin("aten::relu", "").tensor(self).tensorResult();
+    }
+
+    /** {@code replication_pad1d(Tensor self, SymInt[2] padding) -> Tensor} */
+    static Tensor replication_pad1d(Tensor self, long[] padding) {
+        return Call.begin("aten::replication_pad1d", "").tensor(self).ints(padding).tensorResult();
+    }
+
+    /** {@code replication_pad2d(Tensor self, SymInt[4] padding) -> Tensor} */
+    static Tensor replication_pad2d(Tensor self, long[] padding) {
+        return Call.begin("aten::replication_pad2d", "").tensor(self).ints(padding).tensorResult();
+    }
+
+    /** {@code replication_pad3d(Tensor self, SymInt[6] padding) -> Tensor} */
+    static Tensor replication_pad3d(Tensor self, long[] padding) {
+        return Call.begin("aten::replication_pad3d", "").tensor(self).ints(padding).tensorResult();
     }
 
     /** {@code reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)} */
@@ -933,56 +953,6 @@ final class Ops {
         return stack(tensors, 0L);
     }
 
-    /** {@code stft.center(Tensor self, int n_fft, int? hop_length=None, int? win_length=None, Tensor? window=None, bool center=True, str pad_mode="reflect", bool normalized=False, bool? onesided=None, bool? return_complex=None, bool? align_to_window=None) -> Tensor} */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length, Tensor window, boolean center, String pad_mode, boolean normalized, Boolean onesided, Boolean return_complex, Boolean align_to_window) {
-        return Call.begin("aten::stft", "center").tensor(self).i64(n_fft).optI64(hop_length).optI64(win_length).optTensor(window).bool(center).str(pad_mode).bool(normalized).optBool(onesided).optBool(return_complex).optBool(align_to_window).tensorResult();
-    }
-
-    /** {@link #stft_center} with the schema's defaults from align_to_window on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length, Tensor window, boolean center, String pad_mode, boolean normalized, Boolean onesided, Boolean return_complex) {
-        return stft_center(self, n_fft, hop_length, win_length, window, center, pad_mode, normalized, onesided, return_complex, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from return_complex on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length, Tensor window, boolean center, String pad_mode, boolean normalized, Boolean onesided) {
-        return stft_center(self, n_fft, hop_length, win_length, window, center, pad_mode, normalized, onesided, null, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from onesided on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length, Tensor window, boolean center, String pad_mode, boolean normalized) {
-        return stft_center(self, n_fft, hop_length, win_length, window, center, pad_mode, normalized, null, null, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from normalized on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length, Tensor window, boolean center, String pad_mode) {
-        return stft_center(self, n_fft, hop_length, win_length, window, center, pad_mode, false, null, null, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from pad_mode on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length, Tensor window, boolean center) {
-        return stft_center(self, n_fft, hop_length, win_length, window, center, "reflect", false, null, null, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from center on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length, Tensor window) {
-        return stft_center(self, n_fft, hop_length, win_length, window, true, "reflect", false, null, null, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from window on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length, Long win_length) {
-        return stft_center(self, n_fft, hop_length, win_length, null, true, "reflect", false, null, null, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from win_length on. */
-    static Tensor stft_center(Tensor self, long n_fft, Long hop_length) {
-        return stft_center(self, n_fft, hop_length, null, null, true, "reflect", false, null, null, null);
-    }
-
-    /** {@link #stft_center} with the schema's defaults from hop_length on. */
-    static Tensor stft_center(Tensor self, long n_fft) {
-        return stft_center(self, n_fft, null, null, null, true, "reflect", false, null, null, null);
-    }
-
     /** {@code sum(Tensor self, *, ScalarType? dtype=None) -> Tensor} */
     static Tensor sum(Tensor self, DType dtype) {
         return Call.begin("aten::sum", "").tensor(self).optDtype(dtype).tensorResult();
@@ -1132,6 +1102,11 @@ final class Ops {
     /** {@link #triu} with the schema's defaults from diagonal on. */
     static Tensor triu(Tensor self) {
         return triu(self, 0L);
+    }
+
+    /** {@code unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)} */
+    static Tensor unfold(Tensor self, long dimension, long size, long step) {
+        return Call.begin("aten::unfold", "").tensor(self).i64(dimension).i64(size).i64(step).tensorResult();
     }
 
     /** {@code unsqueeze(Tensor(a) self, int dim) -> Tensor(a)} */

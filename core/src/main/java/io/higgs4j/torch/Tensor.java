@@ -701,6 +701,8 @@ public final class Tensor implements AutoCloseable {
     public Tensor sigmoid() { return Ops.sigmoid(this); }
     /** Element-wise max(x, 0). */
     public Tensor relu() { return Ops.relu(this); }
+    /** Element-wise Gauss error function. */
+    public Tensor erf() { return Ops.erf(this); }
     /** Element-wise x * sigmoid(x). */
     public Tensor silu() { return Ops.silu(this); }
 
@@ -709,7 +711,7 @@ public final class Tensor implements AutoCloseable {
 
     /** GELU; tanhApproximation selects the tanh form ("gelu_pytorch_tanh"). */
     public Tensor gelu(boolean tanhApproximation) {
-        return Ops.gelu(this, tanhApproximation ? "tanh" : "none");
+        return StringFreeOps.gelu(this, tanhApproximation);
     }
 
     /** Clamps into [min, max]. */
@@ -1114,7 +1116,7 @@ public final class Tensor implements AutoCloseable {
      * mode "constant" (value, null for 0), "reflect", "replicate" or "circular".
      */
     public Tensor pad(long[] pad, String mode, Double value) {
-        return Ops.pad(this, pad, mode, value);
+        return StringFreeOps.pad(this, pad, mode, value);
     }
 
     /** A real view [..., 2] of a complex tensor (real and imaginary parts last). */
@@ -1129,7 +1131,7 @@ public final class Tensor implements AutoCloseable {
      */
     public Tensor stft(long nFft, long hopLength, long winLength, Tensor window, boolean center, String padMode,
                        boolean normalized, boolean onesided) {
-        return Ops.stft_center(this, nFft, hopLength, winLength, window, center, padMode, normalized, onesided, true, null);
+        return StringFreeOps.stft(this, nFft, hopLength, winLength, window, center, padMode, normalized, onesided);
     }
 
     /** Group normalisation of [B, C, ...] over numGroups groups of channels; weight and bias [C] may be null. */
