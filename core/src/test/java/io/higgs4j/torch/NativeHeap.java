@@ -1,0 +1,59 @@
+package io.higgs4j.torch;
+
+import javax.management.ObjectName;
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * For the soak tests: the C heap in use less what the JVM itself has malloc'd. The JVM's own allocations (the JIT's
+ * arenas above all, which it keeps for seconds after a compilation) move the C heap by megabytes at a time, up and
+ * down, while libtorch's stay put; with Native Memory Tracking on (the test JVM runs with
+ * {@code -XX:NativeMemoryTracking=summary}), the JVM reports them and they are taken out. What remains is libtorch's
+ * memory and the FFM allocations ({@code Other} in the JVM's report, which stays in), i.e. what higgs4j could leak.
+ */
+public final class NativeHeap {
+    private NativeHeap() {}
+
+    private static final Pattern TOTAL_MALLOC = Pattern.compile("Total:.*?\\n\\s*malloc:\\s*(\\d+)", Pattern.DOTALL);
+    private static final Pattern OTHER_MALLOC = Pattern.compile("-\\s+Other \\(.*?\\)\\s*\\n\\s*\\(malloc=(\\d+)");
+
+    /** Bytes of the C heap in use, less the JVM's own mallocs when it tracks them; -1 without glibc's mallinfo2. */
+    public static long inUseWithoutTheJvm() {
+        long heap = Torch.nativeMemoryInUse();
+        if (heap < 0) return heap;
+        long jvm = jvmOwnMallocBytes();
+        return jvm < 0 ? heap : heap - jvm;
+    }
+
+    /** Whether the JVM's own mallocs are known (Native Memory Tracking on), so that they are left out. */
+    public static boolean jvmTracked() {
+        return jvmOwnMallocBytes() >= 0;
+    }
+
+    /** The JVM's malloc'd bytes outside the Other category (FFM and Unsafe allocations), or -1 without tracking. */
+    static long jvmOwnMallocBytes() {
+        String report;
+        try {
+            report = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
+                    new Object[] {new String[] {"summary", "scale=b"}}, new String[] {String[].class.getName()});
+        } catch (Exception e) {
+            return -1;
+        }
+        Matcher total = TOTAL_MALLOC.matcher(report);
+        if (!total.find()) return -1; // "Native memory tracking is not enabled"
+        Matcher other = OTHER_MALLOC.matcher(report);
+        long otherBytes = other.find() ? Long.parseLong(other.group(1)) : 0;
+        return Long.parseLong(total.group(1)) - otherBytes;
+    }
+
+    /** The median of the climbs from one sample to the next: a steady leak's bytes per sample, blind to one-off steps. */
+    public static double medianClimb(List<Long> samples) {
+        long[] climbs = new long[samples.size() - 1];
+        for (int k = 1; k < samples.size(); k++) climbs[k - 1] = samples.get(k) - samples.get(k - 1);
+        java.util.Arrays.sort(climbs);
+        return climbs[climbs.length / 2];
+    }
+}
