@@ -282,12 +282,15 @@ class ModelLocatorTest {
         HubException e = assertThrows(HubException.class, () -> locator(env(hub.endpoint()), 1).resolve(REPO, Kind.MODEL));
         assertTrue(e.getMessage().contains("run again to resume"), e.getMessage());
         Path incomplete = cache.resolve("models--acme--tts-model/blobs/" + weights.sha256 + ".incomplete");
-        assertEquals(100_000, Files.size(incomplete));
+        // at most the 100,000 bytes sent before the cut: the connection is dropped, so bytes still in flight may be
+        // lost (a CI run kept 97,543); never none
+        long kept = Files.size(incomplete);
+        assertTrue(kept > 0 && kept <= 100_000, "kept " + kept);
         assertFalse(Files.exists(cache.resolve("models--acme--tts-model/snapshots/" + COMMIT + "/model.safetensors")));
         assertFalse(Files.exists(cache.resolve("models--acme--tts-model/refs/main")), "no ref before the snapshot is whole");
 
         Path snapshot = locator(env(hub.endpoint())).resolve(REPO, Kind.MODEL);
-        assertEquals("bytes=100000-", hub.requestsFor("/cdn/").getLast().range());
+        assertEquals("bytes=" + kept + "-", hub.requestsFor("/cdn/").getLast().range(), "resumed where the kept bytes end");
         assertArrayEquals(weights.data, Files.readAllBytes(snapshot.resolve("model.safetensors")));
         assertFalse(Files.exists(incomplete));
         assertEquals(List.of("config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors", "model.safetensors"),
