@@ -8,12 +8,15 @@ dev = torch.device("cuda:0")
 L = 1024
 
 
+ROUNDS = 5  # as GpuOpProbe, whose first rounds include the JIT's warm-up: compare the last rounds
+
+
 def probe(what, n, op):
-    for _ in range(20): op()
-    torch.cuda.synchronize(dev); t0 = time.perf_counter()
-    for _ in range(n): op()
-    t1 = time.perf_counter(); torch.cuda.synchronize(dev); t2 = time.perf_counter()
-    print(f"python {what}: host {(t1 - t0) / n * 1e6:.1f} us per call, until done {(t2 - t0) / n * 1e6:.1f} us per call", flush=True)
+    for r in range(1, ROUNDS + 1):
+        torch.cuda.synchronize(dev); t0 = time.perf_counter()
+        for _ in range(n): op()
+        t1 = time.perf_counter(); torch.cuda.synchronize(dev); t2 = time.perf_counter()
+        print(f"python {what}, round {r} of {ROUNDS}: host {(t1 - t0) / n * 1e6:.1f} us per call, until done {(t2 - t0) / n * 1e6:.1f} us per call", flush=True)
 
 
 q = torch.randn(1, 24, L, 128, dtype=torch.bfloat16, device=dev, requires_grad=True)
