@@ -3,7 +3,6 @@ package io.higgs4j.trainer;
 import io.higgs4j.tokenizer.AudioTokenizerLoader;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
 import io.higgs4j.torch.Device;
-import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.hub.ModelLocator;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -46,7 +45,7 @@ final class AudioTokenizerOptions {
 
     HiggsAudioTokenizer load() throws IOException {
         check();
-        Device dev = device != null ? Device.parse(device).checkAvailable() : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
+        Device dev = SharedOptions.device(device, 0);
         return AudioTokenizerLoader.load(ModelLocator.locate(tokenizerPath, ModelLocator.Kind.AUDIO_TOKENIZER), dev);
     }
 }

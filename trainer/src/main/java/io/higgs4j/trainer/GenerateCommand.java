@@ -18,7 +18,6 @@ import io.higgs4j.torch.DType;
 import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
-import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
 import io.higgs4j.trainer.generate.GenerationPrompt;
@@ -181,7 +180,13 @@ public final class GenerateCommand implements Callable<Integer> {
             throw bad("--adapter " + adapter + " has no " + LoraModel.CONFIG_FILE);
         }
         if (maxNewTokens < 1) throw bad("--max_new_tokens must be >= 1, got " + maxNewTokens);
-        if (dtype != null && !List.of("bf16", "fp32").contains(dtype)) throw bad("--dtype must be bf16 or fp32, got " + dtype);
+        if (dtype != null) {
+            try {
+                SharedOptions.dtype(dtype);
+            } catch (IllegalArgumentException e) {
+                throw bad(e.getMessage());
+            }
+        }
         if (tokenLevel()) {
             List<String> userLevel = new ArrayList<>();
             if (text != null) userLevel.add("--text");
@@ -231,15 +236,7 @@ public final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
         }
-        if (device != null) {
-            Device d;
-            try {
-                d = Device.parse(device);
-            } catch (IllegalArgumentException e) {
-                throw bad("--device: " + e.getMessage());
-            }
-            d.checkAvailable(); // one line when this machine lacks it, before libtorch is asked for anything on it
-        }
+        SharedOptions.checkDevice(device, this::bad);
     }
 
     private void requireFile(String option, Path p) {
@@ -272,8 +269,8 @@ public final class GenerateCommand implements Callable<Integer> {
         modelPath = io.higgs4j.trainer.hub.ModelLocator.locate(modelPath, io.higgs4j.trainer.hub.ModelLocator.Kind.MODEL);
         audioTokenizerPath = io.higgs4j.trainer.hub.ModelLocator.locate(audioTokenizerPath, io.higgs4j.trainer.hub.ModelLocator.Kind.AUDIO_TOKENIZER);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
-        DType dt = (dtype != null ? dtype.equals("bf16") : dev.type() == Device.Type.CUDA) ? DType.BFLOAT16 : DType.FLOAT32;
+        Device dev = SharedOptions.device(device, 0);
+        DType dt = dtype != null ? SharedOptions.dtype(dtype) : dev.type() == Device.Type.CUDA ? DType.BFLOAT16 : DType.FLOAT32;
         HiggsAudioConfig cfg = modelPath != null ? HiggsAudioConfig.fromFile(modelPath.resolve("config.json")) : HiggsAudioConfig.resolve(config);
         if (tokenLevel()) {
             try (LoadedModel m = LoadedModel.load(cfg, modelPath, seed, adapter, !unmerged, dev, dt); Scope s = Scope.open()) {

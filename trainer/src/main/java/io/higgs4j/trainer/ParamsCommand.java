@@ -14,7 +14,6 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -77,7 +76,7 @@ public final class ParamsCommand implements Callable<Integer> {
             DType d;
             try {
                 f = MemoryPlan.Finetune.parse(finetune);
-                d = MemoryPlan.parseDtype(dtype);
+                d = SharedOptions.dtype(dtype);
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

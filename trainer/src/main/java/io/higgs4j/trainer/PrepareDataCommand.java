@@ -9,7 +9,6 @@ import io.higgs4j.higgs.HiggsAudioConfig;
 import io.higgs4j.tokenizer.AudioTokenizerLoader;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
 import io.higgs4j.torch.Device;
-import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
@@ -107,7 +106,7 @@ public final class PrepareDataCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%d clips of %d speakers in %s%s%n", clips.size(), clips.stream().map(Clip::speaker).distinct().count(), input,
                 skipped.isEmpty() ? "" : " (" + skipped.size() + " left out: " + skipped.getFirst().message() + (skipped.size() > 1 ? ", ..." : "") + ")");
         Files.createDirectories(outputDir);
-        Device dev = device != null ? Device.parse(device).checkAvailable() : Torch.cudaAvailable() ? Device.cuda(0) : Device.CPU;
+        Device dev = SharedOptions.device(device, 0);
         DataPreparer.Result r;
         try (LazyTokenizer codec = new LazyTokenizer(audioTokenizerPath, dev)) {
             r = new DataPreparer(codec, options, System.err).prepare(clips, skipped, outputDir);

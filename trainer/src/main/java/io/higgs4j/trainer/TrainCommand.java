@@ -269,20 +269,12 @@ public final class TrainCommand implements Callable<Integer> {
         try {
             backendChoice = backend != null ? Backend.parse(backend) : null;
             finetuneChoice = MemoryPlan.Finetune.parse(finetune);
-            dtypeChoice = dtype != null ? MemoryPlan.parseDtype(dtype) : null;
+            dtypeChoice = dtype != null ? SharedOptions.dtype(dtype) : null;
             io.higgs4j.trainer.data.PromptLayout.parse(promptLayout);
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
         }
-        if (device != null) {
-            Device d;
-            try {
-                d = Device.parse(device);
-            } catch (IllegalArgumentException e) {
-                throw bad("--device: " + e.getMessage());
-            }
-            d.checkAvailable(); // one line when this machine lacks it, before libtorch is asked for anything on it
-        }
+        SharedOptions.checkDevice(device, this::bad);
     }
 
     /** --demo's own defaults, for the options not given on the command line: about a minute on 2 CPU cores. */
@@ -318,7 +310,7 @@ public final class TrainCommand implements Callable<Integer> {
         audioTokenizerPath = io.higgs4j.trainer.hub.ModelLocator.locate(audioTokenizerPath, io.higgs4j.trainer.hub.ModelLocator.Kind.AUDIO_TOKENIZER);
         ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
         int localRank = launch.distributed() ? launch.localRank() : 0;
-        Device dev = device != null ? Device.parse(device) : Torch.cudaAvailable() ? Device.cuda(localRank) : Device.CPU;
+        Device dev = SharedOptions.device(device, localRank);
         Backend be = backendChoice != null ? backendChoice : Backend.defaultFor(dev);
         try (ProcessGroup group = ProcessGroups.fromEnvironment(be, dev)) {
             if (group.worldSize() > 1) {

@@ -61,15 +61,6 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
         }
     }
 
-    /** The value of --dtype (train and params), the frozen base's: bf16 or fp32. */
-    public static DType parseDtype(String option) {
-        return switch (option) {
-            case "bf16" -> DType.BFLOAT16;
-            case "fp32" -> DType.FLOAT32;
-            default -> throw new IllegalArgumentException("--dtype must be bf16 or fp32, got '" + option + "'");
-        };
-    }
-
     /**
      * lora is the adapter configuration with Finetune.LORA (ignored with FULL); dtype is the frozen base's (bf16 or
      * float32); trained weights are float32 either way.
