@@ -116,6 +116,7 @@ final class StringFreeOps {
                        boolean normalized, boolean onesided) {
         if (x.dim() != 1 && x.dim() != 2) throw new IllegalArgumentException("stft needs a [samples] or [B, samples] signal, got " + x.describe());
         if (!x.dtype().isFloatingPoint()) throw new IllegalArgumentException("stft needs a real floating-point signal, got " + x.describe());
+        if (nFft <= 0) throw new IllegalArgumentException("stft: nFft must be positive, got " + nFft);
         if (hopLength <= 0) throw new IllegalArgumentException("stft: hopLength must be positive, got " + hopLength);
         if (winLength <= 0 || winLength > nFft) {
             throw new IllegalArgumentException("stft: winLength must be in 1.." + nFft + " (nFft), got " + winLength);
@@ -127,7 +128,7 @@ final class StringFreeOps {
             Tensor signal = x.dim() == 1 ? x.unsqueeze(0) : x;
             if (center) signal = pad(signal.unsqueeze(1), new long[] {nFft / 2, nFft / 2}, padMode, null).squeeze(1);
             long length = signal.size(1);
-            if (nFft <= 0 || nFft > length) {
+            if (nFft > length) {
                 throw new IllegalArgumentException("stft: nFft must be in 1.." + length + " (the " + (center ? "padded " : "")
                         + "signal's length), got " + nFft);
             }

@@ -188,6 +188,8 @@ class StringFreeOpsTest {
             Tensor x = Tensor.zeros(2, 100);
             assertTrue(assertThrows(IllegalArgumentException.class, () -> x.stft(400, 160, 400, null, false, "reflect", false, true))
                     .getMessage().contains("nFft"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> x.stft(0, 16, 1, null, true, "reflect", false, true))
+                    .getMessage().contains("nFft must be positive"));
             assertTrue(assertThrows(IllegalArgumentException.class, () -> x.stft(64, 0, 64, null, true, "reflect", false, true))
                     .getMessage().contains("hopLength"));
             assertTrue(assertThrows(IllegalArgumentException.class, () -> x.stft(64, 16, 80, null, true, "reflect", false, true))
