@@ -79,6 +79,10 @@ public final class TrainingPass {
             Device device = h0.device();
             long[] seeds = layerSeeds(model);
             List<HiggsAudioDecoderLayer> layers = model.layers.items();
+            // The labels read back and the heads' rows sent over now, before the decoder's work is queued: on CUDA a
+            // blocking copy either way waits for the device, which later would idle it while the host caught up.
+            Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            OnDevice d = OnDevice.of(t, device);
 
             // Forward through the decoder: with checkpointing, without a graph, keeping each layer's input.
             List<Tensor> inputs = new ArrayList<>();
@@ -94,8 +98,7 @@ public final class TrainingPass {
             Tensor normed = model.norm.forward(top);
             Tensor leaf = normed.detach().reshape(b * length, hidden).requiresGrad(true);
 
-            Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
-            Sums sums = heads(model, leaf, t, opt, device, chunkElements);
+            Sums sums = heads(model, leaf, t, d, opt, device, chunkElements);
 
             // Backward below the heads: final norm, decoder (re-run layer by layer when checkpointing), embeddings.
             Tensor grad = leaf.grad();
@@ -107,7 +110,7 @@ public final class TrainingPass {
                     if (g != null && h0.requiresGrad()) h0.backward(g, false);
                 }
             }
-            HiggsAudioLoss.Result r = sums.result(t, opt.loss(), device);
+            HiggsAudioLoss.Result r = sums.result(t, d, opt.loss(), device);
             return new HiggsAudioLoss.Result(Scope.keep(r.total()), Scope.keep(r.text()), Scope.keep(r.audio()), Scope.keep(r.codebookLosses()));
         }
     }
@@ -122,19 +125,20 @@ public final class TrainingPass {
         try (Scope scope = Scope.open(); var g = Torch.noGrad()) {
             HiggsAudioModel.Merged m = model.merge(batch, roundTo, false);
             Tensor h = m.h();
-            for (HiggsAudioDecoderLayer layer : model.layers.items()) h = layer.forward(h, m.ctx());
             long b = h.size(0), length = h.size(1), hidden = h.size(2);
             Device device = h.device();
-            Tensor normed = model.norm.forward(h).reshape(b * length, hidden);
             Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            OnDevice d = OnDevice.of(t, device);
+            for (HiggsAudioDecoderLayer layer : model.layers.items()) h = layer.forward(h, m.ctx());
+            Tensor normed = model.norm.forward(h).reshape(b * length, hidden);
             // sums stay on the device; the caller reads the result back once per batch
             Tensor textSum = Tensor.zeros(new long[] {1}, DType.FLOAT64, device);
             int chunk = textChunkRows(model.config, CHUNK_ELEMENTS);
             for (int from = 0; from < t.textRows().length; from += chunk) {
                 int to = Math.min(t.textRows().length, from + chunk);
                 try (Scope s = Scope.open()) {
-                    Tensor ce = textLogits(model, normed, t, from, to, device)
-                            .crossEntropy(textLabels(t, from, to, device), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
+                    Tensor ce = textLogits(model, normed, d, from, to)
+                            .crossEntropy(textLabels(d, from, to), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
                     textSum = Scope.keep(textSum.add(ce.to(DType.FLOAT64)));
                 }
             }
@@ -143,8 +147,8 @@ public final class TrainingPass {
             for (int from = 0; from < t.audioRows().length; from += audioChunk) {
                 int to = Math.min(t.audioRows().length, from + audioChunk), n = to - from;
                 try (Scope s = Scope.open()) {
-                    Tensor logits = audioLogits(model, normed, t, from, to, device);
-                    Tensor labels = audioLabels(t, from, to, k, device);
+                    Tensor logits = audioLogits(model, normed, d, from, to);
+                    Tensor labels = audioLabels(d, from, to, k);
                     Tensor counted = labels.ne((double) HiggsAudioLoss.IGNORE_INDEX);
                     audioSums = Scope.keep(audioSums.add(logits.crossEntropy(labels, HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
                             .view(n, k).sum(0, false).to(DType.FLOAT64)));
@@ -241,12 +245,25 @@ public final class TrainingPass {
         }
     }
 
+    /**
+     * The targets' rows and labels on the device the heads run on, copied once: text rows and labels [n], audio rows
+     * [m] and labels [m K] (int64), and the codebooks' counts [K] (float32, at least 1, the divisors of their losses).
+     */
+    record OnDevice(Tensor textRows, Tensor textLabels, Tensor audioRows, Tensor audioLabels, Tensor codebookCounts) {
+        static OnDevice of(Targets t, Device device) {
+            float[] counts = new float[t.codebookCounts().length];
+            for (int c = 0; c < counts.length; c++) counts[c] = Math.max(1, t.codebookCounts()[c]);
+            return new OnDevice(Tensor.of(t.textRows()).to(device), Tensor.of(t.textLabels()).to(device),
+                    Tensor.of(t.audioRows()).to(device), Tensor.of(t.audioLabels()).to(device), Tensor.of(counts).to(device));
+        }
+    }
+
     /** The detached cross-entropy sums the losses are made of: text [] and per codebook [K], float32. */
     private record Sums(Tensor text, Tensor codebooks) {
-        HiggsAudioLoss.Result result(Targets t, HiggsAudioLoss.Options loss, Device device) {
+        HiggsAudioLoss.Result result(Targets t, OnDevice d, HiggsAudioLoss.Options loss, Device device) {
             try (Scope s = Scope.open(); var g = Torch.noGrad()) {
                 Tensor textLoss = text.div(Tensor.full(new long[] {}, Math.max(1, t.textCount()), DType.FLOAT32, device));
-                Tensor codebookLosses = t.hasAudioOut() ? codebooks.div(counts(t.codebookCounts(), device)) : null;
+                Tensor codebookLosses = t.hasAudioOut() ? codebooks.div(d.codebookCounts()) : null;
                 HiggsAudioLoss.Result r = HiggsAudioLoss.combine(textLoss, codebookLosses, loss);
                 return new HiggsAudioLoss.Result(Scope.keep(r.total()), Scope.keep(r.text()), Scope.keep(r.audio()), Scope.keep(r.codebookLosses()));
             }
@@ -257,7 +274,7 @@ public final class TrainingPass {
      * Both heads on their rows of leaf (the final-norm hidden states [B*L, hidden], a graph leaf), chunk by chunk, each
      * chunk's share of gradientScale * total sent back at once: leaf's gradient and the heads' (when trained) add up.
      */
-    private static Sums heads(HiggsAudioModel model, Tensor leaf, Targets t, Options opt, Device device, long chunkElements) {
+    private static Sums heads(HiggsAudioModel model, Tensor leaf, Targets t, OnDevice d, Options opt, Device device, long chunkElements) {
         HiggsAudioConfig config = model.config;
         HiggsAudioLoss.Options loss = opt.loss();
         Tensor textSum = Tensor.zeros(new long[] {}, DType.FLOAT32, device);
@@ -266,8 +283,8 @@ public final class TrainingPass {
         for (int from = 0; from < t.textRows().length; from += chunk) {
             int to = Math.min(t.textRows().length, from + chunk);
             try (Scope s = Scope.open()) {
-                Tensor ce = textLogits(model, leaf, t, from, to, device)
-                        .crossEntropy(textLabels(t, from, to, device), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
+                Tensor ce = textLogits(model, leaf, d, from, to)
+                        .crossEntropy(textLabels(d, from, to), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.SUM, 0.0);
                 sendBack(ce.mul(Tensor.full(new long[] {}, textWeight, DType.FLOAT32, device)));
                 textSum = Scope.keep(textSum.add(ce.detach()));
             }
@@ -275,19 +292,15 @@ public final class TrainingPass {
         int k = config.audioNumCodebooks();
         Tensor codebookSums = Tensor.zeros(new long[] {k}, DType.FLOAT32, device);
         if (t.audioRows().length == 0) return new Sums(textSum, codebookSums);
-        // d total / d (sum of codebook c's cross-entropies) = (1/K for MEAN, 1 for SUM) / count_c
-        float[] w = new float[k];
-        for (int c = 0; c < k; c++) {
-            double reduce = loss.audioReduction() == HiggsAudioLoss.AudioReduction.MEAN ? 1.0 / k : 1.0;
-            w[c] = (float) (opt.gradientScale() * reduce / Math.max(1, t.codebookCounts()[c]));
-        }
-        Tensor weights = Tensor.of(w, k).to(device);
+        // d total / d (sum of codebook c's cross-entropies) = (1/K for MEAN, 1 for SUM) / count_c, made on the device
+        double reduce = loss.audioReduction() == HiggsAudioLoss.AudioReduction.MEAN ? 1.0 / k : 1.0;
+        Tensor weights = Tensor.full(new long[] {k}, opt.gradientScale() * reduce, DType.FLOAT32, device).div(d.codebookCounts());
         int audioChunk = audioChunkRows(config, chunkElements);
         for (int from = 0; from < t.audioRows().length; from += audioChunk) {
             int to = Math.min(t.audioRows().length, from + audioChunk);
             try (Scope s = Scope.open()) {
-                Tensor perCodebook = audioLogits(model, leaf, t, from, to, device)
-                        .crossEntropy(audioLabels(t, from, to, k, device), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
+                Tensor perCodebook = audioLogits(model, leaf, d, from, to)
+                        .crossEntropy(audioLabels(d, from, to, k), HiggsAudioLoss.IGNORE_INDEX, Tensor.Reduction.NONE, 0.0)
                         .view(to - from, k).sum(0, false);                                          // [K]
                 sendBack(perCodebook.mul(weights).sum());
                 codebookSums = Scope.keep(codebookSums.add(perCodebook.detach()));
@@ -307,37 +320,31 @@ public final class TrainingPass {
     }
 
     /** Float32 text logits [to - from, vocab] of text rows from..to-1 of hidden. */
-    private static Tensor textLogits(HiggsAudioModel model, Tensor hidden, Targets t, int from, int to, Device device) {
-        Tensor rows = hidden.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.textRows(), from, to)).to(device));
+    private static Tensor textLogits(HiggsAudioModel model, Tensor hidden, OnDevice d, int from, int to) {
+        Tensor rows = hidden.indexSelect(0, d.textRows().narrow(0, from, to - from));
         return model.audioDecoderProj.textLmHead.forward(rows).to(DType.FLOAT32);
     }
 
-    private static Tensor textLabels(Targets t, int from, int to, Device device) {
-        return Tensor.of(Arrays.copyOfRange(t.textLabels(), from, to)).to(device);
+    private static Tensor textLabels(OnDevice d, int from, int to) {
+        return d.textLabels().narrow(0, from, to - from);
     }
 
     /**
      * Float32 audio logits of audio rows from..to-1 of hidden, one row per (position, codebook): [(to - from) K, C + 2],
      * a contiguous cross-entropy rather than K of them or a strided one.
      */
-    private static Tensor audioLogits(HiggsAudioModel model, Tensor hidden, Targets t, int from, int to, Device device) {
-        Tensor rows = hidden.indexSelect(0, Tensor.of(Arrays.copyOfRange(t.audioRows(), from, to)).to(device));
+    private static Tensor audioLogits(HiggsAudioModel model, Tensor hidden, OnDevice d, int from, int to) {
+        Tensor rows = hidden.indexSelect(0, d.audioRows().narrow(0, from, to - from));
         long n = (long) (to - from) * model.config.audioNumCodebooks();
         return model.audioDecoderProj.audioLmHead.forward(rows).view(n, model.config.audioCodebookSize() + 2).to(DType.FLOAT32);
     }
 
     /** The labels [(to - from) K] matching {@link #audioLogits}. */
-    private static Tensor audioLabels(Targets t, int from, int to, int k, Device device) {
-        return Tensor.of(Arrays.copyOfRange(t.audioLabels(), from * k, to * k), (long) (to - from) * k).to(device);
+    private static Tensor audioLabels(OnDevice d, int from, int to, int k) {
+        return d.audioLabels().narrow(0, (long) from * k, (long) (to - from) * k);
     }
 
     private static void sendBack(Tensor share) {
         if (share.requiresGrad()) share.backward(null, false);
-    }
-
-    private static Tensor counts(long[] counts, Device device) {
-        float[] f = new float[counts.length];
-        for (int i = 0; i < f.length; i++) f[i] = Math.max(1, counts[i]);
-        return Tensor.of(f, f.length).to(device);
     }
 }
