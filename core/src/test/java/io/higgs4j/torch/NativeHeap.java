@@ -36,10 +36,8 @@ public final class NativeHeap {
     static long jvmOwnMallocBytes() {
         String report;
         try {
-            report = (String) ManagementFactory.getPlatformMBeanServer().invoke(
-                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
-                    new Object[] {new String[] {"summary", "scale=b"}}, new String[] {String[].class.getName()});
-        } catch (Exception e) {
+            report = Jmx.nativeMemorySummary();
+        } catch (Exception | LinkageError e) { // LinkageError: a runtime without java.management (the GPU bundle's)
             return -1;
         }
         Matcher total = TOTAL_MALLOC.matcher(report);
@@ -47,6 +45,15 @@ public final class NativeHeap {
         Matcher other = OTHER_MALLOC.matcher(report);
         long otherBytes = other.find() ? Long.parseLong(other.group(1)) : 0;
         return Long.parseLong(total.group(1)) - otherBytes;
+    }
+
+    /** Kept apart so that a runtime without java.management loads it only when asked, and fails there. */
+    private static final class Jmx {
+        static String nativeMemorySummary() throws Exception {
+            return (String) ManagementFactory.getPlatformMBeanServer().invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
+                    new Object[] {new String[] {"summary", "scale=b"}}, new String[] {String[].class.getName()});
+        }
     }
 
     /** The median of the climbs from one sample to the next: a steady leak's bytes per sample, blind to one-off steps. */
