@@ -23,9 +23,21 @@ public final class NativeHeap {
     public static long inUseWithoutTheJvm() {
         long heap = Torch.nativeMemoryInUse();
         if (heap < 0) return heap;
-        long jvm = jvmOwnMallocBytes();
-        return jvm < 0 ? heap : heap - jvm;
+        // The two readings are not one: the JIT's threads allocate and free megabytes of arenas meanwhile. Read the
+        // JVM's figure on both sides of the heap's and keep a reading during which it held still.
+        for (int attempt = 0; attempt < 50; attempt++) {
+            long before = jvmOwnMallocBytes();
+            if (before < 0) return heap;
+            heap = Torch.nativeMemoryInUse();
+            long after = jvmOwnMallocBytes();
+            if (Math.abs(after - before) <= STILL) return heap - (before + after) / 2;
+            Thread.onSpinWait();
+        }
+        throw new IllegalStateException("the JVM's own mallocs never held still for 50 readings");
     }
+
+    /** How much the JVM's figure may move between the readings around the heap's: a few of its own small blocks. */
+    private static final long STILL = 16 << 10;
 
     /** Whether the JVM's own mallocs are known (Native Memory Tracking on), so that they are left out. */
     public static boolean jvmTracked() {
