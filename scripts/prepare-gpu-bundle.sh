@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 mvn -q -B -DskipTests package
-[ "$mode" = check ] && mvn -q -B -pl core test-compile   # core's tests run there
+[ "$mode" = check ] && mvn -q -B -pl core -am test-compile   # core's tests run there (-am: bindings from the reactor, not ~/.m2)
 rm -rf .device && mkdir -p .device/lib
 "$JAVA_HOME/bin/jlink" --add-modules "java.base,java.logging,jdk.unsupported$extra" \
   --strip-debug --no-header-files --no-man-pages --compress zip-9 --output .device/jdk
