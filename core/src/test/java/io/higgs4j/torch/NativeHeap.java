@@ -25,15 +25,26 @@ public final class NativeHeap {
         if (heap < 0) return heap;
         // The two readings are not one: the JIT's threads allocate and free megabytes of arenas meanwhile. Read the
         // JVM's figure on both sides of the heap's and keep a reading during which it held still.
-        for (int attempt = 0; attempt < 50; attempt++) {
+        long best = Long.MAX_VALUE, bestReading = heap;
+        for (int attempt = 0; attempt < 200; attempt++) {
             long before = jvmOwnMallocBytes();
             if (before < 0) return heap;
             heap = Torch.nativeMemoryInUse();
             long after = jvmOwnMallocBytes();
-            if (Math.abs(after - before) <= STILL) return heap - (before + after) / 2;
-            Thread.onSpinWait();
+            long moved = Math.abs(after - before);
+            if (moved <= STILL) return heap - (before + after) / 2;
+            if (moved < best) {
+                best = moved;
+                bestReading = heap - (before + after) / 2;
+            }
+            try {
+                Thread.sleep(1); // a compilation under way: let it finish
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
         }
-        throw new IllegalStateException("the JVM's own mallocs never held still for 50 readings");
+        return bestReading; // the JIT never paused: the stillest reading, rather than none
     }
 
     /** How much the JVM's figure may move between the readings around the heap's: a few of its own small blocks. */
