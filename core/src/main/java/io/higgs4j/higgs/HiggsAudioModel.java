@@ -125,19 +125,21 @@ public final class HiggsAudioModel extends Module {
         try (Scope scope = Scope.open()) {
             Merged m = merge(batch, roundTo, true);
             Tensor h = m.h();
-            for (HiggsAudioDecoderLayer layer : layers.items()) h = layer.forward(h, m.ctx());
             long b = h.size(0), length = h.size(1), hidden = h.size(2);
             Device device = h.device();
+            // sent to the device before the layers' work is queued, as TrainingPass does (a blocking copy waits for it)
+            long[] outPositions = m.plan().audioOutPositions();
+            Tensor outRows = outPositions.length > 0 ? Tensor.of(outPositions).to(device) : null;
+            Tensor labels = Tensor.of(m.plan().labels(), b, length).to(device);
+            for (HiggsAudioDecoderLayer layer : layers.items()) h = layer.forward(h, m.ctx());
             Tensor normed = norm.forward(h);
             Tensor logits = audioDecoderProj.textLmHead.forward(normed);
             Tensor audioLogits = null;
-            long[] outPositions = m.plan().audioOutPositions();
-            if (outPositions.length > 0) {
-                Tensor rows = normed.reshape(b * length, hidden).indexSelect(0, Tensor.of(outPositions).to(device));
+            if (outRows != null) {
+                Tensor rows = normed.reshape(b * length, hidden).indexSelect(0, outRows);
                 audioLogits = audioDecoderProj.audioLmHead.forward(rows)
                         .view(outPositions.length, config.audioNumCodebooks(), config.audioCodebookSize() + 2);
             }
-            Tensor labels = Tensor.of(m.plan().labels(), b, length).to(device);
             return new Output(Scope.keep(logits), audioLogits == null ? null : Scope.keep(audioLogits), Scope.keep(labels),
                     Scope.keep(m.audioOut()), Scope.keep(m.audioIn()), Scope.keep(m.attention()), Scope.keep(m.positions()));
         }
