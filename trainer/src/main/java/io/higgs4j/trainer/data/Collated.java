@@ -2,7 +2,6 @@ package io.higgs4j.trainer.data;
 
 import io.higgs4j.audio.WhisperFeatureExtractor;
 import io.higgs4j.higgs.HiggsAudioBatch;
-import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 
@@ -72,25 +71,23 @@ public record Collated(long[][] inputIds, long[][] attentionMask, long[][] label
         return inputIds.length == 0 ? 0 : inputIds[0].length;
     }
 
-    /** The batch on the CPU; its tensors belong to the current scope, if one is open. */
+    /**
+     * The batch as int64 tensors on the CPU; its tensors belong to the current scope, if one is open. The model reads
+     * the ids on the host to plan the merge and sends to its device only what it computes with, so a batch is never
+     * moved there whole (which would copy it over and back).
+     */
     public HiggsAudioBatch toBatch() {
-        return toBatch(Device.CPU);
-    }
-
-    /** The batch as int64 tensors on device; its tensors belong to the current scope, if one is open. */
-    public HiggsAudioBatch toBatch(Device device) {
-        Tensor[] whisper = audioInWaveforms == null ? new Tensor[2] : features(device);
-        return new HiggsAudioBatch(tensor(inputIds, device), tensor(attentionMask, device), tensor(audioInIds, device),
-                vector(audioInIdsStart, device), tensor(audioOutIds, device), vector(audioOutIdsStart, device),
-                tensor(labelIds, device), tensor(labelAudioIds, device), whisper[0], whisper[1]);
+        Tensor[] whisper = audioInWaveforms == null ? new Tensor[2] : features();
+        return new HiggsAudioBatch(tensor(inputIds), tensor(attentionMask), tensor(audioInIds), vector(audioInIdsStart),
+                tensor(audioOutIds), vector(audioOutIdsStart), tensor(labelIds), tensor(labelAudioIds), whisper[0], whisper[1]);
     }
 
     /**
      * Whisper log-mel features of the audio-in waveforms, [clips, numMelBins, 3000] float32, and their mask [clips, 3000]
-     * int64 (1 on the first ceil(samples / 160) frames), computed on device as {@link WhisperFeatureExtractor} does,
+     * int64 (1 on the first ceil(samples / 160) frames), computed as {@link WhisperFeatureExtractor} does,
      * each clip zero padded to 30 s. Null, null when there are no waveforms.
      */
-    public Tensor[] features(Device device) {
+    public Tensor[] features() {
         if (audioInWaveforms == null || audioInWaveforms.isEmpty()) return new Tensor[2];
         int clips = audioInWaveforms.size(), chunk = WhisperFeatureExtractor.CHUNK_SAMPLES, frames = WhisperFeatureExtractor.CHUNK_FRAMES;
         float[] padded = new float[Math.multiplyExact(clips, chunk)];
@@ -102,8 +99,8 @@ public record Collated(long[][] inputIds, long[][] attentionMask, long[][] label
         }
         WhisperFeatureExtractor fx = extractor(numMelBins);
         Tensor[] out = Scope.run(() -> {
-            Tensor x = Tensor.of(padded, clips, chunk).to(device);
-            return new Tensor[] {fx.logMel(x), Tensor.of(mask, clips, frames).to(device)};
+            Tensor x = Tensor.of(padded, clips, chunk);
+            return new Tensor[] {fx.logMel(x), Tensor.of(mask, clips, frames)};
         });
         return out;
     }
@@ -114,22 +111,15 @@ public record Collated(long[][] inputIds, long[][] attentionMask, long[][] label
         return EXTRACTORS.computeIfAbsent(nMels, WhisperFeatureExtractor::new);
     }
 
-    private static Tensor tensor(long[][] a, Device device) {
+    private static Tensor tensor(long[][] a) {
         if (a == null) return null;
         int r = a.length, c = r == 0 ? 0 : a[0].length;
         long[] flat = new long[r * c];
         for (int i = 0; i < r; i++) System.arraycopy(a[i], 0, flat, i * c, c);
-        return onDevice(Tensor.of(flat, r, c), device);
+        return Tensor.of(flat, r, c);
     }
 
-    private static Tensor vector(long[] a, Device device) {
-        return a == null ? null : onDevice(Tensor.of(a, a.length), device);
-    }
-
-    private static Tensor onDevice(Tensor cpu, Device device) {
-        if (device.equals(Device.CPU)) return cpu;
-        try (cpu) {
-            return cpu.to(device);
-        }
+    private static Tensor vector(long[] a) {
+        return a == null ? null : Tensor.of(a, a.length);
     }
 }

@@ -4,7 +4,6 @@ import io.higgs4j.higgs.HiggsAudioBatch;
 import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.TrainingPass;
 import io.higgs4j.higgs.HiggsAudioModel;
-import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.data.Collator;
@@ -48,14 +47,14 @@ public final class Evaluation {
     }
 
     /** Evaluates the model as it is after step; the model's training flag is restored. */
-    public EvalMetrics evaluate(HiggsAudioModel model, long step, Device device, ProcessGroup group) {
+    public EvalMetrics evaluate(HiggsAudioModel model, long step, ProcessGroup group) {
         double[] sums = new double[2 + 3 * numCodebooks];
         boolean wasTraining = model.isTraining();
         model.train(false);
         try (var noGrad = Torch.noGrad()) {
             for (int i = group.rank(); i < batches.size(); i += group.worldSize()) {
                 try (Scope s = Scope.open()) {
-                    HiggsAudioBatch b = collator.collate(batches.get(i)).toBatch(device);
+                    HiggsAudioBatch b = collator.collate(batches.get(i)).toBatch(); // the model sends what it needs to device
                     // the heads on the labelled rows only, as in training (TrainingPass)
                     double[] part = TrainingPass.evaluationSums(model, b, 8).toDoubleArray();
                     for (int j = 0; j < sums.length; j++) sums[j] += part[j];

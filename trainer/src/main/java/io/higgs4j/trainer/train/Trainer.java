@@ -260,8 +260,8 @@ public final class Trainer {
             // micro * world + rank: the global index of this micro-batch (just micro in one process)
             Torch.manualSeed(s.seed() * 1_000_003L + micro * world + group.rank());
             try (Scope step = Scope.open()) {
-                HiggsAudioBatch batch = onDevice(cpuBatch);
-                HiggsAudioLoss.Result r = TrainingPass.run(model, batch, 8,
+                // the batch stays on the CPU: the model reads its ids there and sends what it computes with to its device
+                HiggsAudioLoss.Result r = TrainingPass.run(model, cpuBatch, 8,
                         new TrainingPass.Options(s.loss(), s.gradientCheckpointing(), 1.0 / s.gradientAccumulationSteps()));
                 float[] read = readBack(r);
                 return Double.isFinite(read[0]) ? read : null;
@@ -354,11 +354,6 @@ public final class Trainer {
         }
     }
 
-    private HiggsAudioBatch onDevice(HiggsAudioBatch b) {
-        if (s.device().type() == Device.Type.CPU) return b;
-        return b.to(s.device());
-    }
-
     /** checkpoint-N: the PEFT adapter, the optimizer state, trainer_state.json and eval_state.json, written atomically. */
     private Path save(CheckpointStore store, TrainerState state, EvalState evalState) throws IOException {
         Path p = store.save(state.globalStep(), dir -> fill(dir, state, evalState));
@@ -376,7 +371,7 @@ public final class Trainer {
     /** One evaluation on every rank; on the main rank its record, its log line and, when it is the best, best/. */
     private EvalState evaluate(MetricsLog metrics, CheckpointStore store, TrainerState state, EvalState before) throws IOException {
         long t0 = System.nanoTime();
-        EvalMetrics e = evaluation.evaluate(model, state.globalStep(), s.device(), group);
+        EvalMetrics e = evaluation.evaluate(model, state.globalStep(), group);
         EvalState after = before.after(state.globalStep(), e.loss());
         metrics.writeEval(e);
         if (group.isMain()) {

@@ -6,7 +6,6 @@ import io.higgs4j.higgs.HiggsAudioLoss;
 import io.higgs4j.higgs.HiggsAudioModel;
 import io.higgs4j.nn.Init;
 import io.higgs4j.torch.DType;
-import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.data.Collator;
@@ -53,7 +52,7 @@ class EvaluationTest {
     void oneBatchGivesTheTrainingLossAndBatchingChangesNothing(@TempDir Path dir) throws Exception {
         List<EncodedSample> samples = samples(dir, 5);
         try (HiggsAudioModel m = model(); Scope s = Scope.open(); var g = Torch.noGrad()) {
-            EvalMetrics all = evaluation(samples, 5).evaluate(m, 7, Device.CPU, ProcessGroups.single());
+            EvalMetrics all = evaluation(samples, 5).evaluate(m, 7, ProcessGroups.single());
             HiggsAudioBatch b = new Collator(TINY).collate(samples).toBatch();
             m.train(false);
             HiggsAudioModel.Output out = m.forward(b, 8);
@@ -68,7 +67,7 @@ class EvaluationTest {
                 assertTrue(all.codebookAccuracy()[k] >= 0 && all.codebookAccuracy()[k] <= 1);
             }
             assertTrue(all.textTargets() > 0 && all.audioTargets() > 0);
-            EvalMetrics pairs = evaluation(samples, 2).evaluate(m, 7, Device.CPU, ProcessGroups.single());
+            EvalMetrics pairs = evaluation(samples, 2).evaluate(m, 7, ProcessGroups.single());
             assertEquals(all.loss(), pairs.loss(), 1e-5, "batches of 2 add up to the one batch");
             assertEquals(all.textTargets(), pairs.textTargets());
             assertEquals(all.audioTargets(), pairs.audioTargets());
@@ -85,7 +84,7 @@ class EvaluationTest {
             try (TcpProcessGroup group = TcpProcessGroup.connect(rank, 2, "127.0.0.1", port, TcpProcessGroupTest.FAST);
                  HiggsAudioModel m = model()) {
                 m.train(true);
-                EvalMetrics e = evaluation(samples, 2).evaluate(m, 3, Device.CPU, group);
+                EvalMetrics e = evaluation(samples, 2).evaluate(m, 3, group);
                 assertTrue(m.isTraining(), "training mode restored");
                 return e;
             } catch (Exception e) {
@@ -96,7 +95,7 @@ class EvaluationTest {
         EvalMetrics r0 = (EvalMetrics) ranks.get(0), r1 = (EvalMetrics) ranks.get(1);
         EvalMetrics single;
         try (HiggsAudioModel m = model()) {
-            single = evaluation(samples, 2).evaluate(m, 3, Device.CPU, ProcessGroups.single());
+            single = evaluation(samples, 2).evaluate(m, 3, ProcessGroups.single());
         }
         assertEquals(r0.loss(), r1.loss(), 0.0, "every rank derives the same metrics");
         assertArrayEquals(r0.codebookLosses(), r1.codebookLosses(), 0.0);
