@@ -24,7 +24,8 @@ import java.util.Random;
  * is forward, loss, backward and fused AdamW over rank-16 LoRA adapters on every attention and MLP projection (base
  * frozen); {@code FWDBWD} is forward, loss and backward with every parameter trainable and no optimizer
  * (HiggsModelBenchmark's step). float32 on CPU for the CPU benchmarks, a bf16 base on CUDA for GpuStepTimer. The batch
- * is SyntheticBatch.mixed, built on the CPU by {@link #use} and moved to the device inside each step.
+ * is SyntheticBatch.mixed, built on the CPU by {@link #use} and handed over there each step, as the trainer does (the
+ * model sends what it computes with to its device).
  */
 final class StepRig implements AutoCloseable {
 
@@ -32,7 +33,6 @@ final class StepRig implements AutoCloseable {
 
     final HiggsAudioConfig config;
     final Mode mode;
-    private final Device device;
     private final HiggsAudioModel model;
     private final LoraModel lora;
     private final AdamW optimizer;
@@ -51,7 +51,6 @@ final class StepRig implements AutoCloseable {
     StepRig(HiggsAudioConfig config, Mode mode, DType baseDtype, Device device) {
         this.config = config;
         this.mode = mode;
-        this.device = device;
         Torch.manualSeed(0);
         model = new HiggsAudioModel(config, new Init(baseDtype, device, 0.02));
         if (mode == Mode.LORA) {
@@ -103,7 +102,7 @@ final class StepRig implements AutoCloseable {
 
     /** The step in the caller's scope; the loss tensor. */
     private Tensor run(Runnable afterForward) {
-        HiggsAudioBatch batch = device.type() == Device.Type.CPU ? input : input.to(device);
+        HiggsAudioBatch batch = input; // on the CPU, as the trainer hands it over: the model sends what it needs to device
         Tensor loss;
         if (afterForward == null && pass != Pass.PLAIN) {
             // the trainer's pass: heads only where there are labels, backward fused with the chunked loss
