@@ -3,9 +3,12 @@ fp32 LoRA via PEFT, fused AdamW), on the same batches (rows half text, half one 
 (five warm-up steps, then the mean and the median of STEPS steps).
 On CUDA (GpuStepTimer, scripts/gpu-bench.sh) the base is bf16; on CPU (benchmarks/CpuStepTimer, run-quick.sh) it is
 float32, as on our side: both run the same dtype on the same device.
-usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|fwdbwd, comma-separated)] [DEVICE(cuda|cpu)]
-   or: torch_step_peer.py CONFIG SIZES STEPS [MODES] [DEVICE], SIZES as BxT[:ckpt] separated by commas (GpuStepTimer's
+usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|fwdbwd, comma-separated)] [DEVICE(cuda|cpu)] [LABELS]
+   or: torch_step_peer.py CONFIG SIZES STEPS [MODES] [DEVICE] [LABELS], SIZES as BxT[:ckpt] separated by commas (GpuStepTimer's
        form: one model for every size; ":ckpt" checkpoints each decoder layer with torch.utils.checkpoint)
+  LABELS: mixed (every text token labelled, the default) or voice (only the voice-cloning turn's three text tokens
+          around the clip, as SyntheticBatch.voiceCloning); the model computes full logits either way, as the official
+          one does
   lora:   forward, loss, backward, AdamW step on the LoRA parameters (default)
   fwdbwd: forward, loss, backward of the whole model (every parameter trainable, no LoRA, no optimizer), the step
           of HiggsModelBenchmark.forwardBackward
@@ -124,6 +127,9 @@ def main():
                  num_key_value_heads=t["num_key_value_heads"], head_dim=t["head_dim"], intermediate_size=t["intermediate_size"],
                  vocab_size=t["vocab_size"], rms_norm_eps=t["rms_norm_eps"], rope_theta=t["rope_theta"], audio_inter=j["audio_ffn_intermediate_size"])
     dev = torch.device(rest[1] if len(rest) > 1 else "cuda:0" if torch.cuda.is_available() else "cpu")
+    labels = rest[2] if len(rest) > 2 else "mixed"
+    if labels not in ("mixed", "voice"):
+        sys.exit(f"unknown labels {labels!r}: expected mixed or voice")
     ceiling = matmul_tflops(dev) if dev.type == "cuda" else None
     if ceiling:
         print(f"bf16 matmul 8192^3: {ceiling:.0f} TFLOP/s", flush=True)
@@ -132,7 +138,7 @@ def main():
         for b, seq, ckpt in sizes:
             inner.ckpt = ckpt
             try:
-                time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling)
+                time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling, labels)
             except torch.cuda.OutOfMemoryError as e:
                 print(f"PyTorch {which} batch {b} x {seq} tokens{', checkpointing' if ckpt else ''}: failed: {str(e).splitlines()[0]}", flush=True)
                 model.zero_grad(set_to_none=True)
@@ -176,7 +182,7 @@ def build(c, mode, dev):
     return model, inner, opt
 
 
-def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling):
+def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling, labels="mixed"):
     cuda = dev.type == "cuda"
     dtype = torch.bfloat16 if cuda else torch.float32
     sync = (lambda: torch.cuda.synchronize(dev)) if cuda else (lambda: None)
@@ -190,7 +196,10 @@ def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling):
         sync(); t0 = time.perf_counter()
         logits, alog, audio = model(text_ids, codes, b, text, clip)
         lab = torch.full(audio.shape, -100, dtype=torch.long, device=dev)
-        lab[:, :text // 2] = text_ids[:, :text // 2]; lab[:, text // 2 + clip:] = text_ids[:, text // 2:]
+        if labels == "mixed":
+            lab[:, :text // 2] = text_ids[:, :text // 2]; lab[:, text // 2 + clip:] = text_ids[:, text // 2:]
+        else:  # the token before the clip and the two after it
+            lab[:, text // 2 - 1] = text_ids[:, text // 2 - 1]; lab[:, text // 2 + clip:text // 2 + clip + 2] = text_ids[:, text // 2:text // 2 + 2]
         tl = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), lab[:, 1:].reshape(-1), ignore_index=-100)
         al = torch.stack([F.cross_entropy(alog[:-1, k].float(), codes[k, 1:]) for k in range(8)]).mean()
         (tl + al).backward()
@@ -209,7 +218,7 @@ def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling):
         free, total = torch.cuda.mem_get_info(dev)
         extra = (f", MFU {flops(c, b, seq) / step / (ceiling * 1e12):.3f}, memory in use {(total - free) / 2**30:.1f} GiB"
                  f" (tensors' peak {torch.cuda.max_memory_allocated(dev) / 2**30:.1f} GiB)")
-    print(f"PyTorch {torch.__version__} {which} {what}, batch {b} x {seq} tokens, {str(dtype).replace('torch.', '').replace('bfloat16', 'bf16')}"
+    print(f"PyTorch {torch.__version__} {which} {what}, batch {b} x {seq} tokens, {labels} labels, {str(dtype).replace('torch.', '').replace('bfloat16', 'bf16')}"
           f"{', checkpointing' if ckpt else ''}{where}: {step * 1e3:.1f} ms, {b * seq / step:.0f} tokens/s, median {median * 1e3:.1f} ms{extra}", flush=True)
 
 

@@ -10,8 +10,9 @@ import java.util.Locale;
  * steps, then STEPS steps, each from before the forward to after the optimizer (or the gradient reset); prints the mean
  * and the median, one line per mode. Run it on the libtorch that PyTorch ships (LIBTORCH=.../site-packages/torch/lib)
  * to compare the two on the same kernels (benchmarks/run-quick.sh does). Args: config (small | tiny), batch, seqLen,
- * steps, modes (lora | fwdbwd, comma-separated; see StepRig).
- * <pre>LIBTORCH=... java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar io.higgs4j.benchmarks.CpuStepTimer small 1 256 10 lora,fwdbwd</pre>
+ * steps, modes (lora | fwdbwd, comma-separated; see StepRig), labels (mixed: every text token labelled, the default;
+ * voice: a voice-cloning turn's, SyntheticBatch.voiceCloning; the peer takes the same word after its device).
+ * <pre>LIBTORCH=... java --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar io.higgs4j.benchmarks.CpuStepTimer small 1 256 10 lora,fwdbwd voice</pre>
  */
 public final class CpuStepTimer {
     /**
@@ -25,6 +26,12 @@ public final class CpuStepTimer {
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1, seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
         int steps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
         String[] modes = (args.length > 4 ? args[4] : "lora").split(",");
+        String labelsArg = args.length > 5 ? args[5] : "mixed";
+        StepRig.Labels labels = switch (labelsArg) {
+            case "mixed" -> StepRig.Labels.MIXED;
+            case "voice" -> StepRig.Labels.VOICE;
+            default -> throw new IllegalArgumentException("unknown labels " + labelsArg + ": mixed or voice");
+        };
         Torch.RuntimeInfo info = Torch.info();
         System.out.printf("libtorch %s from %s (%s), %d threads%n", info.version(), info.directory(), info.source(), info.threads());
         for (String m : modes) {
@@ -35,7 +42,7 @@ public final class CpuStepTimer {
                     : parts[1].equals("ckpt") ? StepRig.Pass.CHECKPOINTED : null;
             if (pass == null) throw new IllegalArgumentException("unknown mode " + m + ": lora, fwdbwd, with _plain or _ckpt");
             double[] times = new double[steps];
-            try (StepRig rig = new StepRig(which, mode, batch, seq)) {
+            try (StepRig rig = new StepRig(which, mode, batch, seq, labels)) {
                 rig.pass = pass;
                 for (int i = 0; i < steps + WARMUP; i++) {
                     long t0 = System.nanoTime();
@@ -47,9 +54,9 @@ public final class CpuStepTimer {
             double[] sorted = times.clone();
             Arrays.sort(sorted);
             double median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
-            System.out.printf(Locale.ROOT, "higgs4j libtorch %s %s %s, batch %d x %d tokens, float32 on cpu, %d threads: %.1f ms, %.0f tokens/s, median %.1f ms%n",
+            System.out.printf(Locale.ROOT, "higgs4j libtorch %s %s %s, batch %d x %d tokens, %s labels, float32 on cpu, %d threads: %.1f ms, %.0f tokens/s, median %.1f ms%n",
                     info.version(), which, (mode == StepRig.Mode.LORA ? "LoRA step" : "forward+backward")
-                            + (pass == StepRig.Pass.LEAN ? "" : pass == StepRig.Pass.PLAIN ? " (plain)" : " (checkpointed)"), batch, seq, info.threads(),
+                            + (pass == StepRig.Pass.LEAN ? "" : pass == StepRig.Pass.PLAIN ? " (plain)" : " (checkpointed)"), batch, seq, labelsArg, info.threads(),
                     mean * 1e3, batch * seq / mean, median * 1e3);
         }
     }

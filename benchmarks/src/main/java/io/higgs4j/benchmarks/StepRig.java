@@ -43,8 +43,13 @@ final class StepRig implements AutoCloseable {
 
     /** A preset in float32 on CPU, with a batch x seqLen batch. */
     StepRig(String configName, Mode mode, int batch, int seqLen) {
+        this(configName, mode, batch, seqLen, Labels.MIXED);
+    }
+
+    /** The same with the given labels. */
+    StepRig(String configName, Mode mode, int batch, int seqLen, Labels labels) {
         this(HiggsAudioConfig.preset(configName), mode, DType.FLOAT32, Device.CPU);
-        use(batch, seqLen);
+        use(batch, seqLen, labels);
     }
 
     /** config's model with its base in baseDtype on device (adapters in float32); give it a batch with {@link #use}. */
@@ -63,9 +68,18 @@ final class StepRig implements AutoCloseable {
         }
     }
 
-    /** Steps from now on take a batch x seqLen batch (owned by the rig: no scope is open). */
+    /** Which text tokens carry labels: every one (SyntheticBatch.mixed) or a voice-cloning turn's (voiceCloning). */
+    enum Labels { MIXED, VOICE }
+
+    /** Steps from now on take a batch x seqLen batch, every text token labelled (owned by the rig: no scope is open). */
     void use(int batch, int seqLen) {
-        input = SyntheticBatch.mixed(config, batch, seqLen, new Random(1));
+        use(batch, seqLen, Labels.MIXED);
+    }
+
+    /** Steps from now on take a batch x seqLen batch with the given labels. */
+    void use(int batch, int seqLen, Labels labels) {
+        input = labels == Labels.MIXED ? SyntheticBatch.mixed(config, batch, seqLen, new Random(1))
+                : SyntheticBatch.voiceCloning(config, batch, seqLen, new Random(1));
     }
 
     long parameterCount() {

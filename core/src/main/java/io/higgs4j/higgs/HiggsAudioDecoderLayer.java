@@ -91,21 +91,32 @@ public final class HiggsAudioDecoderLayer extends Module {
 
     /**
      * Audio positions take the audio norms and MLP. The MLPs run only on their own positions (gathered by index and
-     * scattered back), so the layer costs what one Llama layer costs, as in the reference.
+     * added back in place of a residual add), so the layer costs what one Llama layer costs, as in the reference.
      */
     private Tensor dualLayer(Tensor h, Context ctx, KvCache.Layer cache) {
-        Tensor normed = Tensor.where(ctx.audioMask().unsqueeze(-1), audioInputLayernorm.forward(h), inputLayernorm.forward(h));
-        Tensor attended = h.add(selfAttn.forward(normed, ctx.cos(), ctx.sin(), ctx.attentionMask(), cache, null));
+        Tensor attended = h.add(selfAttn.forward(dualInputNorm(h, ctx), ctx.cos(), ctx.sin(), ctx.attentionMask(), cache, null));
         long b = h.size(0), l = h.size(1), hidden = h.size(2);
         Tensor flat = attended.reshape(b * l, hidden);
         Tensor audioOut = audioMlp.forward(audioPostAttentionLayernorm.forward(flat.indexSelect(0, ctx.audioIndex())));
-        Tensor delta;
+        // flat + (each position's MLP output): every position is in exactly one of the two index lists, so this adds
+        // what a zero-filled delta scattered from both would, element for element, without building the delta
+        Tensor out = flat.scatterAdd(0, ctx.audioIndex().unsqueeze(1).expand(audioOut.size(0), hidden), audioOut);
         if (ctx.textIndex().numel() > 0) {
             Tensor textOut = mlp.forward(postAttentionLayernorm.forward(flat.indexSelect(0, ctx.textIndex())));
-            delta = Tensor.zerosLike(flat).indexCopy(0, ctx.textIndex(), textOut).indexCopy(0, ctx.audioIndex(), audioOut);
-        } else {
-            delta = Tensor.zerosLike(flat).indexCopy(0, ctx.audioIndex(), audioOut);
+            out = out.scatterAdd(0, ctx.textIndex().unsqueeze(1).expand(textOut.size(0), hidden), textOut);
         }
-        return flat.add(delta).view(b, l, hidden);
+        return out.view(b, l, hidden);
+    }
+
+    /**
+     * where(audio, audio_input_layernorm(h), input_layernorm(h)), as the reference computes it, with the normalisation
+     * (the same for both norms when their eps agree) done once and only the weight chosen per position.
+     */
+    private Tensor dualInputNorm(Tensor h, Context ctx) {
+        if (audioInputLayernorm.eps != inputLayernorm.eps) {
+            return Tensor.where(ctx.audioMask().unsqueeze(-1), audioInputLayernorm.forward(h), inputLayernorm.forward(h));
+        }
+        Tensor weight = Tensor.where(ctx.audioMask().unsqueeze(-1), audioInputLayernorm.weight(), inputLayernorm.weight());
+        return inputLayernorm.normalize(h).mul(weight);
     }
 }

@@ -28,7 +28,10 @@ public final class LoraAdapter {
             io.higgs4j.torch.DType own = loraA.weight().dtype();
             Tensor h = x.dtype() == own ? x : x.to(own);
             if (dropout > 0 && training) h = h.dropout(dropout, true);
-            Tensor y = loraB.forward(loraA.forward(h)).mul(scaling);
+            // scaling applied to the rank-r activation, not the [.., out] result: the same product (PEFT scales the
+            // result) for r/out of the elementwise work, forward and backward
+            Tensor a = loraA.forward(h);
+            Tensor y = loraB.forward(scaling == 1.0 ? a : a.mul(scaling));
             return Scope.keep(y.dtype() == x.dtype() ? y : y.to(x.dtype()));
         }
     }

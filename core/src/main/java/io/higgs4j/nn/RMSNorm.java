@@ -23,9 +23,19 @@ public class RMSNorm extends Module {
     /** x * rsqrt(mean(x^2) + eps) in float32 (float64 stays float64), cast back, times the weight. */
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
+            return Scope.keep(normalize(x).mul(weight.get()));
+        }
+    }
+
+    /**
+     * forward without the weight: x * rsqrt(mean(x^2) + eps) in float32 (float64 stays float64), cast back to x's dtype.
+     * normalize(x).mul(weight()) is forward(x), element for element.
+     */
+    public Tensor normalize(Tensor x) {
+        try (Scope s = Scope.open()) {
             Tensor h = x.dtype() == DType.FLOAT64 ? x : x.to(DType.FLOAT32);
             Tensor normed = h.mul(h.mul(h).mean(-1, true).add(eps).rsqrt()); // x*x: pow with a tensor exponent takes the generic powf
-            return Scope.keep(normed.to(x.dtype()).mul(weight.get()));
+            return Scope.keep(normed.to(x.dtype()));
         }
     }
 }

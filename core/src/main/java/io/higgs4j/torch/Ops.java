@@ -837,6 +837,11 @@ final class Ops {
         return Call.begin("aten::scatter", "src").tensor(self).i64(dim).tensor(index).tensor(src).tensorResult();
     }
 
+    /** {@code scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor} */
+    static Tensor scatter_add(Tensor self, long dim, Tensor index, Tensor src) {
+        return Call.begin("aten::scatter_add", "").tensor(self).i64(dim).tensor(index).tensor(src).tensorResult();
+    }
+
     /** {@code select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)} */
     static Tensor select_int(Tensor self, long dim, long index) {
         return Call.begin("aten::select", "int").tensor(self).i64(dim).i64(index).tensorResult();

@@ -1096,6 +1096,11 @@ public final class Tensor implements AutoCloseable {
         return Ops.scatter_src(this, dim, index, src);
     }
 
+    /** A copy with src's values added at index along dim (torch.scatter_add): out[index[i][j]][j] += src[i][j] for dim 0. */
+    public Tensor scatterAdd(int dim, Tensor index, Tensor src) {
+        return Ops.scatter_add(this, dim, index, src);
+    }
+
     /** The values sorted along dim, and their original indices. */
     public List<Tensor> sort(int dim, boolean descending) {
         return Ops.sort(this, dim, descending);
