@@ -8,6 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 source "$root/bin/malloc-env.sh" # for every JVM and the PyTorch peer alike
+source "$root/bin/jvm-opts.sh"    # higgs4j_jvm_opts: the flags bin/higgs4j runs the trainer with, for our step timer
 jar=benchmarks/target/benchmarks.jar
 if [ ! -f "$jar" ] || ! unzip -l "$jar" 2>/dev/null | grep -q "native/lib/pytorch.properties" || \
    [ -n "$(find core/src trainer/src bindings/src benchmarks/src -newer "$jar" -type f -print -quit)" ]; then
@@ -58,12 +59,15 @@ else
   echo "torch $torch_version, peft $peft_version" >> "$peer"
   echo "== pytorch (torch $torch_version, peft $peft_version)" >&2
   rm -f "$out/pytorch.na"
-  ours() { LIBTORCH=$lib "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" io.higgs4j.benchmarks.CpuStepTimer "$@"; }
-  theirs() { "$py" scripts/parity/torch_step_peer.py "$@" cpu; }
-  for side in ours theirs theirs ours; do
+  ours() { LIBTORCH=$lib "$JAVA_HOME/bin/java" "${higgs4j_jvm_opts[@]}" -cp "$jar" io.higgs4j.benchmarks.CpuStepTimer "$@"; }
+  theirs() { local labels=$1; shift; "$py" scripts/parity/torch_step_peer.py "$@" cpu "$labels"; }
+  ours_labelled() { local labels=$1; shift; ours "$@" "$labels"; }
+  # Two label layouts of the same batch: voice (a voice-cloning sample: only the assistant turn's few text tokens and
+  # the clip are supervised, the rest is prompt) and mixed (every text token labelled too).
+  for side in ours_labelled theirs theirs ours_labelled; do
     # ours also times the plain pass (full logits, then backward), the step as it was before TrainingPass
-    modes=lora,fwdbwd; [ "$side" = ours ] && modes=lora,lora_plain,fwdbwd
-    if ! $side small 1 256 6 $modes >> "$peer" 2>"$out/pytorch.err"; then
+    modes=lora,fwdbwd; [ "$side" = ours_labelled ] && modes=lora,lora_plain,fwdbwd
+    if ! { $side voice small 1 256 6 $modes && $side mixed small 1 256 6 lora; } >> "$peer" 2>"$out/pytorch.err"; then
       echo "n/a ($side failed: $(grep -v '^WARNING' "$out/pytorch.err" | tail -n 1); see $out/pytorch.err)" > "$out/pytorch.na"
       break
     fi
@@ -169,22 +173,25 @@ else:
     for line in open(os.path.join(out, "pytorch.log")):
         if line.startswith("torch "):
             head = line.strip()
-        x = re.match(r"(higgs4j|PyTorch) .* (LoRA step|forward\+backward), .*?(\d+) threads: .* median ([\d.]+) ms", line)
+        x = re.match(r"(higgs4j|PyTorch) .* (LoRA step|forward\+backward), batch .*? tokens, (\w+) labels, .*?(\d+) threads: .* median ([\d.]+) ms", line)
         if x:
-            med.setdefault((x.group(1), x.group(2)), []).append(float(x.group(4)))
-            threads = x.group(3)
-    for key, label in (("LoRA step", "small_step"), ("forward+backward", "small_fwdbwd")):
-        if ("higgs4j", key) not in med or ("PyTorch", key) not in med:
-            print(f"{label}_vs_pytorch: n/a (no {key} line from both sides in {out}/pytorch.log)")
+            med.setdefault((x.group(1), x.group(2), x.group(3)), []).append(float(x.group(5)))
+            threads = x.group(4)
+    # voice: a voice-cloning batch (the assistant turn's three text tokens and the clip supervised); mixed: every text
+    # token labelled as well, which leaves the text head nothing to skip
+    for key, labels, label in (("LoRA step", "voice", "small_step"), ("LoRA step", "mixed", "small_step_mixed_labels"),
+                               ("forward+backward", "voice", "small_fwdbwd")):
+        if ("higgs4j", key, labels) not in med or ("PyTorch", key, labels) not in med:
+            print(f"{label}_vs_pytorch: n/a (no {key} line with {labels} labels from both sides in {out}/pytorch.log)")
             continue
-        a, b = statistics.mean(med[("higgs4j", key)]), statistics.mean(med[("PyTorch", key)])
-        print(f"{label}_vs_pytorch: {a / b:.2f}  ({key}, batch 1 x 256, float32 CPU, {threads} threads; {head})")
+        a, b = statistics.mean(med[("higgs4j", key, labels)]), statistics.mean(med[("PyTorch", key, labels)])
+        print(f"{label}_vs_pytorch: {a / b:.2f}  ({key}, batch 1 x 256, {labels} labels, float32 CPU, {threads} threads; {head})")
         print(f"{label}_ms: higgs4j {a:.1f}, pytorch {b:.1f}  (mean of two runs' medians of 6 steps each)")
     plain = [float(x.group(1)) for line in open(os.path.join(out, "pytorch.log"))
-             for x in [re.match(r"higgs4j .* LoRA step \(plain\), .* median ([\d.]+) ms", line)] if x]
-    if plain and ("PyTorch", "LoRA step") in med:
-        print(f"small_step_plain_vs_pytorch: {statistics.mean(plain) / statistics.mean(med[('PyTorch', 'LoRA step')]):.2f}"
-              f"  (our step the plain way: full logits, then backward; the step before TrainingPass)")
+             for x in [re.match(r"higgs4j .* LoRA step \(plain\), .*voice labels.* median ([\d.]+) ms", line)] if x]
+    if plain and ("PyTorch", "LoRA step", "voice") in med:
+        print(f"small_step_plain_vs_pytorch: {statistics.mean(plain) / statistics.mean(med[('PyTorch', 'LoRA step', 'voice')]):.2f}"
+              f"  (our step the plain way: full logits, then backward; the step before TrainingPass; voice labels)")
 for line in open(os.path.join(out, "step_peak.log")):
     x = re.match(r"step_peak small batch 1 seq (\d+) pass (\w+): peak_rss_over_model_mib ([\d.]+)", line)
     if x:
