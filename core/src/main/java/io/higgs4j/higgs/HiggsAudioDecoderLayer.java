@@ -72,6 +72,49 @@ public final class HiggsAudioDecoderLayer extends Module {
     }
 
     /**
+     * Which positions a caller reads of a layer's output (training's last layer: only those a head reads): per batch row
+     * n positions, a row with fewer repeating one of its own (that slot's output is discarded). flat [B n] indexes the
+     * flattened [B L] positions; mask [B, 1, n, L] bool is where each kept position's query may look (causal, and not
+     * at padding); audio and text [*] index the B n kept slots by kind (every slot in exactly one).
+     */
+    public record Kept(long n, Tensor flat, Tensor mask, Tensor audio, Tensor text) {}
+
+    /** Whether {@link #forwardKept} can run this layer (a fast-forward layer hides audio from text and is not cut). */
+    public boolean canCut() {
+        return kind != Kind.FAST_FORWARD;
+    }
+
+    /**
+     * The layer's output at the kept positions only, [B, n, hidden]: equal to forward(h, ctx) gathered there (up to
+     * the rounding of a masked against a causal attention kernel). Keys and values still come from every position;
+     * the queries, output projection and MLPs run on the kept rows.
+     */
+    public Tensor forwardKept(Tensor h, Context ctx, Kept kept) {
+        if (!canCut()) throw new IllegalStateException("a fast-forward layer runs whole");
+        try (Scope s = Scope.open()) {
+            long b = h.size(0), l = h.size(1), hidden = h.size(2), n = kept.n(), d = ctx.cos().size(-1);
+            boolean dual = kind == Kind.DUAL_FFN && ctx.hasAudio();
+            Tensor normed = dual ? dualInputNorm(h, ctx) : inputLayernorm.forward(h);
+            Tensor normedQ = normed.reshape(b * l, hidden).indexSelect(0, kept.flat()).view(b, n, hidden);
+            Tensor cosQ = ctx.cos().reshape(b * l, d).indexSelect(0, kept.flat()).view(b, n, d);
+            Tensor sinQ = ctx.sin().reshape(b * l, d).indexSelect(0, kept.flat()).view(b, n, d);
+            Tensor attn = selfAttn.forwardQueries(normed, normedQ, ctx.cos(), ctx.sin(), cosQ, sinQ, kept.mask());
+            Tensor attended = h.reshape(b * l, hidden).indexSelect(0, kept.flat()).add(attn.reshape(b * n, hidden));
+            if (!dual) return Scope.keep(attended.add(mlp.forward(postAttentionLayernorm.forward(attended))).view(b, n, hidden));
+            Tensor out = attended;
+            if (kept.audio().numel() > 0) {
+                Tensor audioOut = audioMlp.forward(audioPostAttentionLayernorm.forward(attended.indexSelect(0, kept.audio())));
+                out = out.scatterAdd(0, kept.audio().unsqueeze(1).expand(audioOut.size(0), hidden), audioOut);
+            }
+            if (kept.text().numel() > 0) {
+                Tensor textOut = mlp.forward(postAttentionLayernorm.forward(attended.indexSelect(0, kept.text())));
+                out = out.scatterAdd(0, kept.text().unsqueeze(1).expand(textOut.size(0), hidden), textOut);
+            }
+            return Scope.keep(out.view(b, n, hidden));
+        }
+    }
+
+    /**
      * One new position h [1, 1, hidden] after the cached ones: an audio-out position takes the audio norms and MLP of
      * a dual-FFN layer and passes a fast-forward layer unchanged (which then stores nothing).
      */

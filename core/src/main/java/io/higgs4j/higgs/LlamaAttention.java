@@ -57,4 +57,20 @@ public final class LlamaAttention extends Module {
             return Scope.keep(oProj.forward(out.transpose(1, 2).reshape(b, l, heads * headDim)));
         }
     }
+
+    /**
+     * Attention for some queries over every key: x [B, L, hidden] gives the keys and values (rotated by cos/sin [B, L,
+     * head_dim]), xq [B, N, hidden] the queries (rotated by cosQ/sinQ [B, N, head_dim], their positions' tables); mask
+     * [B, 1, N, L] bool, true where a query may look. [B, N, hidden].
+     */
+    public Tensor forwardQueries(Tensor x, Tensor xq, Tensor cos, Tensor sin, Tensor cosQ, Tensor sinQ, Tensor mask) {
+        try (Scope s = Scope.open()) {
+            long b = x.size(0), l = x.size(1), n = xq.size(1);
+            Tensor q = LlamaRotaryEmbedding.apply(qProj.forward(xq).view(b, n, heads, headDim).transpose(1, 2), cosQ, sinQ);
+            Tensor k = LlamaRotaryEmbedding.apply(kProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2), cos, sin);
+            Tensor v = vProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
+            Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+            return Scope.keep(oProj.forward(out.transpose(1, 2).reshape(b, n, heads * headDim)));
+        }
+    }
 }

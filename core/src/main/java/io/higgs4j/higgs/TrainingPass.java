@@ -81,7 +81,9 @@ public final class TrainingPass {
             List<HiggsAudioDecoderLayer> layers = model.layers.items();
             // The labels read back and the heads' rows sent over now, before the decoder's work is queued: on CUDA a
             // blocking copy either way waits for the device, which later would idle it while the host caught up.
-            Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            Targets all = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            Cut cut = Cut.of(all, m, layers.getLast());
+            Targets t = cut == null ? all : cut.targets();
             OnDevice d = OnDevice.of(t, device);
 
             // Forward through the decoder: with checkpointing, without a graph, keeping each layer's input.
@@ -91,22 +93,22 @@ public final class TrainingPass {
                 for (int i = 0; i < layers.size(); i++) {
                     inputs.add(h);
                     if (seeds != null) Torch.manualSeed(seeds[i]);
-                    h = layers.get(i).forward(h, m.ctx());
+                    h = layerForward(layers, i, h, m.ctx(), cut);
                 }
             }
             Tensor top = opt.gradientCheckpointing() ? h.requiresGrad(true) : h;
             Tensor normed = model.norm.forward(top);
-            Tensor leaf = normed.detach().reshape(b * length, hidden).requiresGrad(true);
+            Tensor leaf = normed.detach().reshape(normed.size(0) * normed.size(1), hidden).requiresGrad(true);
 
             Sums sums = heads(model, leaf, t, d, opt, device, chunkElements);
 
             // Backward below the heads: final norm, decoder (re-run layer by layer when checkpointing), embeddings.
             Tensor grad = leaf.grad();
             if (grad != null && normed.requiresGrad()) {
-                normed.backward(grad.view(b, length, hidden), false);
+                normed.backward(grad.view(normed.shape()), false);
                 if (opt.gradientCheckpointing()) {
                     Tensor g = top.grad();
-                    for (int i = layers.size() - 1; i >= 0 && g != null; i--) g = recompute(layers.get(i), inputs.get(i), m.ctx(), g, seeds, i);
+                    for (int i = layers.size() - 1; i >= 0 && g != null; i--) g = recompute(layers, i, inputs.get(i), m.ctx(), cut, g, seeds);
                     if (g != null && h0.requiresGrad()) h0.backward(g, false);
                 }
             }
@@ -127,10 +129,13 @@ public final class TrainingPass {
             Tensor h = m.h();
             long b = h.size(0), length = h.size(1), hidden = h.size(2);
             Device device = h.device();
-            Targets t = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            List<HiggsAudioDecoderLayer> layers = model.layers.items();
+            Targets all = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
+            Cut cut = Cut.of(all, m, layers.getLast());
+            Targets t = cut == null ? all : cut.targets();
             OnDevice d = OnDevice.of(t, device);
-            for (HiggsAudioDecoderLayer layer : model.layers.items()) h = layer.forward(h, m.ctx());
-            Tensor normed = model.norm.forward(h).reshape(b * length, hidden);
+            for (int i = 0; i < layers.size(); i++) h = layerForward(layers, i, h, m.ctx(), cut);
+            Tensor normed = model.norm.forward(h).reshape(h.size(0) * h.size(1), hidden);
             // sums stay on the device; the caller reads the result back once per batch
             Tensor textSum = Tensor.zeros(new long[] {1}, DType.FLOAT64, device);
             int chunk = textChunkRows(model.config, CHUNK_ELEMENTS);
@@ -164,13 +169,19 @@ public final class TrainingPass {
         }
     }
 
+    /** Layer i of the pass: the last one at the cut's positions only when there is a cut. */
+    private static Tensor layerForward(List<HiggsAudioDecoderLayer> layers, int i, Tensor h, HiggsAudioDecoderLayer.Context ctx, Cut cut) {
+        HiggsAudioDecoderLayer layer = layers.get(i);
+        return cut != null && i == layers.size() - 1 ? layer.forwardKept(h, ctx, cut.kept()) : layer.forward(h, ctx);
+    }
+
     /** Layer i re-run with a graph on its saved input, and its output's gradient sent through it: its input's gradient. */
-    private static Tensor recompute(HiggsAudioDecoderLayer layer, Tensor input, HiggsAudioDecoderLayer.Context ctx, Tensor gradOut,
-                                    long[] seeds, int i) {
+    private static Tensor recompute(List<HiggsAudioDecoderLayer> layers, int i, Tensor input, HiggsAudioDecoderLayer.Context ctx, Cut cut,
+                                    Tensor gradOut, long[] seeds) {
         try (Scope s = Scope.open()) {
             Tensor x = input.requiresGrad(true);
             if (seeds != null) Torch.manualSeed(seeds[i]);
-            Tensor y = layer.forward(x, ctx);
+            Tensor y = layerForward(layers, i, x, ctx, cut);
             if (!y.requiresGrad()) return null; // nothing below or in this layer is trained
             y.backward(gradOut, false);
             Tensor g = x.grad();
@@ -242,6 +253,69 @@ public final class TrainingPass {
             }
             return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), true, Arrays.copyOf(audioRows, m),
                     Arrays.copyOf(picked, m * k), n, counts);
+        }
+    }
+
+    /**
+     * The last decoder layer cut to the positions the heads read: its output elsewhere feeds nothing (the keys and
+     * values of every position are still computed there, since the kept queries attend to them). kept: what
+     * {@link HiggsAudioDecoderLayer#forwardKept} takes; targets: the batch's targets with their rows renumbered to the
+     * kept slots (b n + k).
+     */
+    record Cut(HiggsAudioDecoderLayer.Kept kept, Targets targets) {
+
+        /** The cut for these targets, or null when the last layer reads every position anyway or cannot be cut. */
+        static Cut of(Targets t, HiggsAudioModel.Merged m, HiggsAudioDecoderLayer last) {
+            AudioMerge plan = m.plan();
+            int b = plan.batch(), length = plan.length();
+            if (!last.canCut()) return null;
+            boolean[] read = new boolean[b * length];
+            for (long r : t.textRows()) read[(int) r] = true;
+            for (long r : t.audioRows()) read[(int) r] = true;
+            int[] counts = new int[b];
+            int n = 0;
+            for (int i = 0; i < read.length; i++) if (read[i]) n = Math.max(n, ++counts[i / length]);
+            if (n == 0 || n == length) return null;
+            long[] mask = plan.attentionMask();
+            long[] flat = new long[b * n], position = new long[b * n], slot = new long[b * length];
+            for (int r = 0; r < b; r++) {
+                // a row's spare slots repeat a real position of it (their outputs are never read, but a query must
+                // see at least one key, or its softmax has no terms)
+                int spare = -1;
+                for (int p = 0; p < length && spare < 0; p++) if (mask[r * length + p] != 0) spare = p;
+                if (spare < 0) return null; // a row of padding only: run the layer whole
+                int k = 0;
+                for (int p = 0; p < length; p++) {
+                    if (!read[r * length + p]) continue;
+                    slot[r * length + p] = (long) r * n + k;
+                    flat[r * n + k] = (long) r * length + p;
+                    position[r * n + k++] = p;
+                }
+                for (; k < n; k++) {
+                    flat[r * n + k] = (long) r * length + spare;
+                    position[r * n + k] = spare;
+                }
+            }
+            boolean[] audio = new boolean[b * length];
+            for (long p : plan.audioPositions()) audio[(int) p] = true;
+            long[] audioSlots = new long[b * n], textSlots = new long[b * n];
+            int na = 0, nt = 0;
+            for (int k = 0; k < b * n; k++) {
+                if (audio[(int) flat[k]]) audioSlots[na++] = k;
+                else textSlots[nt++] = k;
+            }
+            Device device = m.h().device();
+            // query k may look at key j when j <= its position and j is not padding
+            Tensor look = Tensor.arange(length).to(device).view(1, 1, 1, length)
+                    .le(Tensor.of(position, b, 1, n, 1).to(device))
+                    .logicalAnd(m.attention().view(b, 1, 1, length).ne(0.0));
+            HiggsAudioDecoderLayer.Kept kept = new HiggsAudioDecoderLayer.Kept(n, Tensor.of(flat).to(device), look,
+                    Tensor.of(Arrays.copyOf(audioSlots, na)).to(device), Tensor.of(Arrays.copyOf(textSlots, nt)).to(device));
+            long[] textRows = t.textRows().clone(), audioRows = t.audioRows().clone();
+            for (int i = 0; i < textRows.length; i++) textRows[i] = slot[(int) textRows[i]];
+            for (int i = 0; i < audioRows.length; i++) audioRows[i] = slot[(int) audioRows[i]];
+            return new Cut(kept, new Targets(textRows, t.textLabels(), t.hasAudioOut(), audioRows, t.audioLabels(),
+                    t.textCount(), t.codebookCounts()));
         }
     }
 

@@ -74,6 +74,35 @@ class TrainingPassTest {
                 HiggsAudioLoss.Options.defaults(), 3 * 1024);
     }
 
+    /**
+     * The cut: the last layer runs where a head reads (the mixed batch leaves the prompt, the audio-in clip, the rows'
+     * last positions and row 1's padding out, and row 1 has fewer such positions than row 0, so spare slots too), and
+     * there equals the whole layer.
+     */
+    @Test
+    void theLastLayerRunsOnlyWhereAHeadReads() {
+        try (HiggsAudioModel m = model(HiggsAudioConfig.preset("tiny")); Scope s = Scope.open(); var g = Torch.noGrad()) {
+            for (HiggsAudioBatch batch : List.of(TinyBatches.mixed(11), TinyBatches.textOnly(5, 6, 7, 8, 9))) {
+                HiggsAudioModel.Merged merged = m.merge(batch, 8, false);
+                long b = merged.h().size(0), length = merged.h().size(1), hidden = merged.h().size(2);
+                TrainingPass.Targets t = TrainingPass.Targets.of(m.config, merged.plan(), length, batch.labelAudioIds());
+                TrainingPass.Cut cut = TrainingPass.Cut.of(t, merged, m.layers.items().getLast());
+                assertNotNull(cut, "positions no head reads");
+                long n = cut.kept().n();
+                assertTrue(n < length, n + " kept of " + length);
+                long[] flat = cut.kept().flat().toLongArray();
+                for (int i = 0; i < t.textRows().length; i++) assertEquals(t.textRows()[i], flat[(int) cut.targets().textRows()[i]], "text row " + i);
+                for (int i = 0; i < t.audioRows().length; i++) assertEquals(t.audioRows()[i], flat[(int) cut.targets().audioRows()[i]], "audio row " + i);
+                assertEquals(b * n, cut.kept().audio().numel() + cut.kept().text().numel(), "every slot audio or text");
+                for (HiggsAudioDecoderLayer layer : m.layers.items()) {
+                    float[] whole = layer.forward(merged.h(), merged.ctx()).reshape(b * length, hidden).indexSelect(0, cut.kept().flat()).toFloatArray();
+                    float[] kept = layer.forwardKept(merged.h(), merged.ctx(), cut.kept()).toFloatArray();
+                    assertGradClose(whole, kept, "layer output at the kept positions");
+                }
+            }
+        }
+    }
+
     @Test
     void textOnlyBatchHasNoAudioLoss() {
         try (HiggsAudioModel m = model(HiggsAudioConfig.preset("tiny")); Scope s = Scope.open()) {

@@ -22,8 +22,9 @@ import java.util.Locale;
  * </ul>
  * in the activation dtype. With gradient checkpointing only each layer's input is kept, plus one layer re-run at a
  * time. On top: the final norm, one chunk of head logits with its log-softmax and gradient (float32), the additive
- * attention masks (B T^2), and backward's transient gradients (one layer's worth). The sum is multiplied by
- * {@link #OVERHEAD}, measured on CPU (libtorch 2.13, glibc malloc with bin/malloc-env.sh's settings) against the peak
+ * attention masks (B T^2), and backward's transient gradients (one layer's worth). The sum, the head chunk aside
+ * (three tensors of known size), is multiplied by {@link #OVERHEAD}, measured on CPU (libtorch 2.13, glibc malloc
+ * with bin/malloc-env.sh's settings) against the peak
  * resident set of the small preset's step: what this count misses (kernels' temporaries, the allocator's
  * fragmentation). It is a plan, not a bound: on CUDA, where the caching allocator rounds blocks up, compare it with the
  * peak the trainer prints at the end.
@@ -127,7 +128,8 @@ public record MemoryPlan(long weights, long trainableWeights, long gradients, lo
         long masks = c.audioAdapterType().contains("fast_forward") ? 2 : 1;
         double mask = masks * (double) r.batchSize() * r.seqLen() * r.seqLen() * a;
         double backward = layer;                                              // backward's gradients of one layer
-        return (long) (OVERHEAD * (tokens * (kept + top + backward) + heads + mask));
+        // the head chunks are three exact-size tensors, not the many small per-op tensors the overhead factor is for
+        return (long) (OVERHEAD * (tokens * (kept + top + backward) + mask) + heads);
     }
 
     /** Rows of head logits alive at once: one chunk of TrainingPass (2^24 elements), at most every token. */
