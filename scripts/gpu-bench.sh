@@ -5,8 +5,10 @@
 # per-call host probes (GpuOpProbe and scripts/parity/gpu_op_probe.py).
 # Each side builds its model once and times the sizes in ascending memory order (see GpuStepTimer on "memory in use").
 # Needs the bundle of `scripts/prepare-gpu-bundle.sh bench` (GpuStepTimer is in its lib/higgs4j-benchmarks.jar) and
-# PyTorch >= 2.10 with peft.
+# PyTorch >= 2.10 with peft. LABELS=voice labels the batches as voice-cloning samples (SyntheticBatch.voiceCloning: the
+# clip and three text tokens; where the text head and the last layer's cut skip work), default mixed (every text token).
 set -uo pipefail
+labels=${LABELS:-mixed}
 bundle=${BUNDLE:-.device}
 config3b=${CONFIG_3B:-$bundle/fixtures/higgs-audio-v2-3b/config.json}
 steps=${STEPS:-5}
@@ -15,8 +17,8 @@ java=("$bundle/jdk/bin/java" --enable-native-access=ALL-UNNAMED -cp "$bundle/tes
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 for run in "$config3b 1x1024,4x1024,8x2048:ckpt,8x2048" "small 4x1024"; do
   set -- $run
-  "${java[@]}" io.higgs4j.benchmarks.GpuStepTimer "$1" "$steps" "$2" 2>&1 | grep "step\|TFLOP\|built\|rror"
-  python3 scripts/parity/torch_step_peer.py "$1" "$2" "$steps" 2>&1 | grep "PyTorch\|TFLOP\|rror"
+  "${java[@]}" io.higgs4j.benchmarks.GpuStepTimer "$1" "$steps" "$2" "$labels" 2>&1 | grep "step\|TFLOP\|built\|rror"
+  python3 scripts/parity/torch_step_peer.py "$1" "$2" "$steps" lora cuda "$labels" 2>&1 | grep "PyTorch\|TFLOP\|rror"
 done
 # Host time per call of a few ops at the 3B shapes, ours and PyTorch's, five rounds each: the last rounds are the
 # steady state, which tells whether the 1 x 1024 step's host-bound gap is per-call overhead on CUDA.

@@ -14,7 +14,8 @@ import java.nio.file.Path;
  * TrainingPass, fused AdamW; StepRig's step) of a Higgs config in bf16 on cuda:0 for a list of batch sizes, with tokens/s, MFU
  * against that ceiling, and the device memory in use after the size's steps. Args: config (small | path to
  * config.json), steps, sizes as BxT[:ckpt|:plain] separated by commas (":ckpt" turns gradient checkpointing on,
- * ":plain" times the plain pass instead: full logits, the loss, one backward). "host" is the part of a step before its
+ * ":plain" times the plain pass instead: full logits, the loss, one backward), and optionally labels (mixed, the
+ * default, or voice: SyntheticBatch.voiceCloning; the peer takes the same word after its device). "host" is the part of a step before its
  * final synchronise: when it is close to the step, the step is bound by the host, not by the GPU. One model
  * and one optimizer serve every size; list sizes in ascending memory order, since the caching allocator keeps what it
  * reserved and "memory in use" (cudaMemGetInfo: total minus free) is then the peak so far.
@@ -23,10 +24,11 @@ public final class GpuStepTimer {
     private static final int WARMUP = 5; // as the peer
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 3) {
-            System.err.println("usage: GpuStepTimer CONFIG(small|config.json) STEPS SIZES(BxT[:ckpt],...)");
+        if (args.length != 3 && args.length != 4 || args.length == 4 && !args[3].matches("mixed|voice")) {
+            System.err.println("usage: GpuStepTimer CONFIG(small|config.json) STEPS SIZES(BxT[:ckpt],...) [LABELS(mixed|voice)]");
             System.exit(2);
         }
+        StepRig.Labels labels = args.length == 4 && args[3].equals("voice") ? StepRig.Labels.VOICE : StepRig.Labels.MIXED;
         Device cuda = Device.cuda(0);
         String which = args[0];
         int steps = Integer.parseInt(args[1]);
@@ -43,12 +45,12 @@ public final class GpuStepTimer {
                 String[] bt = size.replaceAll(":.*", "").split("x");
                 int batch = Integer.parseInt(bt[0]), seq = Integer.parseInt(bt[1]);
                 rig.pass = ckpt ? StepRig.Pass.CHECKPOINTED : plain ? StepRig.Pass.PLAIN : StepRig.Pass.LEAN;
-                rig.use(batch, seq);
+                rig.use(batch, seq, labels);
                 try {
                     double[] t = time(rig, steps);
                     double step = t[0], tokens = (double) batch * seq;
-                    System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: %.1f ms (host %.1f ms), %.0f tokens/s, MFU %.3f, memory in use %.1f GiB%n",
-                            which, batch, seq, ckpt ? ", checkpointing" : plain ? ", plain pass" : "", step * 1e3, t[1] * 1e3, tokens / step,
+                    System.out.printf("%s LoRA step, batch %d x %d tokens, %s labels, bf16%s: %.1f ms (host %.1f ms), %.0f tokens/s, MFU %.3f, memory in use %.1f GiB%n",
+                            which, batch, seq, labels.name().toLowerCase(java.util.Locale.ROOT), ckpt ? ", checkpointing" : plain ? ", plain pass" : "", step * 1e3, t[1] * 1e3, tokens / step,
                             flops(c, batch, seq) / step / (ceiling * 1e12), Torch.cudaMemoryInUse() / (double) (1L << 30));
                 } catch (RuntimeException e) { // out of memory at this size: say so, go on with the next
                     System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: failed: %s%n", which, batch, seq,
