@@ -58,6 +58,13 @@ public final class LlamaAttention extends Module {
         }
     }
 
+    /** [B, kvHeads, L, D] to [B, heads, L, D], each key/value head once per query head of its group. */
+    private Tensor repeatHeads(Tensor t) {
+        if (kvHeads == heads) return t;
+        long b = t.size(0), l = t.size(2);
+        return t.unsqueeze(2).expand(b, kvHeads, heads / kvHeads, l, headDim).reshape(b, heads, l, headDim);
+    }
+
     /**
      * Attention for some queries over every key: x [B, L, hidden] gives the keys and values (rotated by cos/sin [B, L,
      * head_dim]), xq [B, N, hidden] the queries (rotated by cosQ/sinQ [B, N, head_dim], their positions' tables); mask
@@ -69,7 +76,9 @@ public final class LlamaAttention extends Module {
             Tensor q = LlamaRotaryEmbedding.apply(qProj.forward(xq).view(b, n, heads, headDim).transpose(1, 2), cosQ, sinQ);
             Tensor k = LlamaRotaryEmbedding.apply(kProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2), cos, sin);
             Tensor v = vProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
-            Tensor out = Tensor.scaledDotProductAttention(q, k, v, mask, 0.0, false, null);
+            // each key/value head repeated for its query heads: with a mask, CUDA's attention kernels that take one
+            // (memory-efficient) do not take grouped heads, and grouped heads would fall back to the math kernel
+            Tensor out = Tensor.scaledDotProductAttention(q, repeatHeads(k), repeatHeads(v), mask, 0.0, false, null);
             return Scope.keep(oProj.forward(out.transpose(1, 2).reshape(b, n, heads * headDim)));
         }
     }
