@@ -97,7 +97,9 @@ class WhisperTowerCacheTest {
         List<Collated> batches = twoEpochs(tmp.resolve("data"));
         Path root = tmp.resolve("cache");
         float[] plain = train(batches, false, 0, null).losses();
-        long live = Tensor.liveCount(); // after the first run: the feature extractor keeps its mel filters
+        // after the first run (the feature extractor keeps its mel filters), and once the garbage of earlier tests in
+        // this JVM is freed: a Cleaner freeing it during the runs would lower the count under them
+        long live = settledLiveCount(), leaked = Tensor.leakedCount();
 
         Run cold = train(batches, true, 64 << 20, root);
         assertArrayEquals(plain, cold.losses(), "cache filled in the first epoch, read from memory in the second");
@@ -124,7 +126,20 @@ class WhisperTowerCacheTest {
         Run repaired = train(batches, true, 0, root);
         assertArrayEquals(plain, repaired.losses(), "damaged entries are recomputed, never used");
         assertEquals(new WhisperTowerCache.Stats(0, 6, 2, 2, 0, 0), repaired.stats(), "2 rejected and recomputed in epoch 1, all read in epoch 2");
-        assertEquals(live, Tensor.liveCount(), "no tensor left alive by the runs");
+        assertEquals(live, settledLiveCount(), "no tensor left alive by the runs");
+        assertEquals(leaked, Tensor.leakedCount(), "none dropped unclosed either (the collector freed none of theirs)");
+    }
+
+    /** Tensor.liveCount() once two readings around a collection agree (unreachable tensors' Cleaners have run). */
+    private static long settledLiveCount() throws InterruptedException {
+        long before = -1, now = Tensor.liveCount();
+        for (int i = 0; i < 50 && now != before; i++) {
+            System.gc();
+            Thread.sleep(20);
+            before = now;
+            now = Tensor.liveCount();
+        }
+        return now;
     }
 
     /** A tiny tower (d_model 32) to size entries by: a clip of 100 frames keeps tokenCount(100) = 25 rows, 3200 bytes. */
