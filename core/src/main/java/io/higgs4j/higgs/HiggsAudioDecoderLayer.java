@@ -100,16 +100,8 @@ public final class HiggsAudioDecoderLayer extends Module {
             Tensor sinQ = ctx.sin().reshape(b * l, d).indexSelect(0, kept.flat()).view(b, n, d);
             Tensor attn = selfAttn.forwardQueries(normed, normedQ, ctx.cos(), ctx.sin(), cosQ, sinQ, kept.mask());
             Tensor attended = h.reshape(b * l, hidden).indexSelect(0, kept.flat()).add(attn.reshape(b * n, hidden));
-            if (!dual) return Scope.keep(attended.add(mlp.forward(postAttentionLayernorm.forward(attended))).view(b, n, hidden));
-            Tensor out = attended;
-            if (kept.audio().numel() > 0) {
-                Tensor audioOut = audioMlp.forward(audioPostAttentionLayernorm.forward(attended.indexSelect(0, kept.audio())));
-                out = out.scatterAdd(0, kept.audio().unsqueeze(1).expand(audioOut.size(0), hidden), audioOut);
-            }
-            if (kept.text().numel() > 0) {
-                Tensor textOut = mlp.forward(postAttentionLayernorm.forward(attended.indexSelect(0, kept.text())));
-                out = out.scatterAdd(0, kept.text().unsqueeze(1).expand(textOut.size(0), hidden), textOut);
-            }
+            Tensor out = dual ? addMlps(attended, kept.audio(), kept.text())
+                    : attended.add(mlp.forward(postAttentionLayernorm.forward(attended)));
             return Scope.keep(out.view(b, n, hidden));
         }
     }
@@ -139,16 +131,26 @@ public final class HiggsAudioDecoderLayer extends Module {
     private Tensor dualLayer(Tensor h, Context ctx, KvCache.Layer cache) {
         Tensor attended = h.add(selfAttn.forward(dualInputNorm(h, ctx), ctx.cos(), ctx.sin(), ctx.attentionMask(), cache, null));
         long b = h.size(0), l = h.size(1), hidden = h.size(2);
-        Tensor flat = attended.reshape(b * l, hidden);
-        Tensor audioOut = audioMlp.forward(audioPostAttentionLayernorm.forward(flat.indexSelect(0, ctx.audioIndex())));
-        // flat + (each position's MLP output): every position is in exactly one of the two index lists, so this adds
-        // what a zero-filled delta scattered from both would, element for element, without building the delta
-        Tensor out = flat.scatterAdd(0, ctx.audioIndex().unsqueeze(1).expand(audioOut.size(0), hidden), audioOut);
-        if (ctx.textIndex().numel() > 0) {
-            Tensor textOut = mlp.forward(postAttentionLayernorm.forward(flat.indexSelect(0, ctx.textIndex())));
-            out = out.scatterAdd(0, ctx.textIndex().unsqueeze(1).expand(textOut.size(0), hidden), textOut);
+        return addMlps(attended.reshape(b * l, hidden), ctx.audioIndex(), ctx.textIndex()).view(b, l, hidden);
+    }
+
+    /**
+     * rows [N, hidden] plus each row's MLP output: the audio norm and MLP on the rows in audio, the text ones on the rows
+     * in text (every row in exactly one). Scatter-added, which adds what a zero-filled delta scattered from both would,
+     * element for element, without building the delta.
+     */
+    private Tensor addMlps(Tensor rows, Tensor audio, Tensor text) {
+        long hidden = rows.size(1);
+        Tensor out = rows;
+        if (audio.numel() > 0) {
+            Tensor audioOut = audioMlp.forward(audioPostAttentionLayernorm.forward(rows.indexSelect(0, audio)));
+            out = out.scatterAdd(0, audio.unsqueeze(1).expand(audioOut.size(0), hidden), audioOut);
         }
-        return out.view(b, l, hidden);
+        if (text.numel() > 0) {
+            Tensor textOut = mlp.forward(postAttentionLayernorm.forward(rows.indexSelect(0, text)));
+            out = out.scatterAdd(0, text.unsqueeze(1).expand(textOut.size(0), hidden), textOut);
+        }
+        return out;
     }
 
     /**
