@@ -41,7 +41,10 @@ public final class HiggsAudioDecoderLayer extends Module {
         postAttentionLayernorm = child("post_attention_layernorm", new RMSNorm(c.hiddenSize(), c.rmsNormEps(), init));
     }
 
-    /** Per-forward state shared by every layer: RoPE tables, masks, and where the audio positions are. */
+    /**
+     * Per-forward state shared by every layer: RoPE tables (cos, and sin with its first half negated, as
+     * LlamaRotaryEmbedding.cosSin gives them), masks, and where the audio positions are.
+     */
     public record Context(Tensor cos, Tensor sin, Tensor attentionMask, Tensor fastForwardMask,
                           Tensor audioMask, Tensor audioIndex, Tensor textIndex) {
         boolean hasAudio() { return audioIndex != null; }

@@ -43,7 +43,10 @@ public final class LlamaRotaryEmbedding {
         return invFreq.clone();
     }
 
-    /** cos and sin for position ids [B, L]: each [B, L, head_dim], in dtype. */
+    /**
+     * cos and sin for position ids [B, L]: each [B, L, head_dim], in dtype, the sin with its first half negated (the
+     * sign of rotate_half folded in, for {@link #apply}).
+     */
     public List<Tensor> cosSin(Tensor positionIds, DType dtype) {
         try (Scope s = Scope.open()) {
             float[] inv = new float[invFreq.length];
@@ -51,17 +54,22 @@ public final class LlamaRotaryEmbedding {
             Tensor freqs = positionIds.to(positionIds.device(), DType.FLOAT32).unsqueeze(-1)
                     .mul(Tensor.of(inv, inv.length).to(positionIds.device()));
             Tensor emb = Tensor.cat(List.of(freqs, freqs), -1);
-            return List.of(Scope.keep(emb.cos().to(dtype)), Scope.keep(emb.sin().to(dtype)));
+            Tensor sin = emb.sin().to(dtype);
+            long half = sin.size(-1) / 2;
+            Tensor signedSin = Tensor.cat(List.of(sin.narrow(-1, 0, half).neg(), sin.narrow(-1, half, half)), -1);
+            return List.of(Scope.keep(emb.cos().to(dtype)), Scope.keep(signedSin));
         }
     }
 
-    /** x * cos + rotate_half(x) * sin for x [B, H, L, D] and cos/sin [B, L, D]. */
-    public static Tensor apply(Tensor x, Tensor cos, Tensor sin) {
+    /**
+     * x * cos + rotate_half(x) * sin for x [B, H, L, D] and cos/signedSin [B, L, D] from {@link #cosSin}: rotate_half(x)
+     * is cat(-x2, x1), and cat(-x2, x1) * sin = roll(x, D/2) * cat(-sin1, sin2) element for element (negation is
+     * exact), one copy where neg and cat are two.
+     */
+    public static Tensor apply(Tensor x, Tensor cos, Tensor signedSin) {
         try (Scope s = Scope.open()) {
             long d = x.size(-1);
-            Tensor x1 = x.narrow(-1, 0, d / 2), x2 = x.narrow(-1, d / 2, d / 2);
-            Tensor rotated = Tensor.cat(List.of(x2.neg(), x1), -1);
-            return Scope.keep(x.mul(cos.unsqueeze(1)).add(rotated.mul(sin.unsqueeze(1))));
+            return Scope.keep(x.mul(cos.unsqueeze(1)).add(x.roll(d / 2, -1).mul(signedSin.unsqueeze(1))));
         }
     }
 }

@@ -797,6 +797,16 @@ final class Ops {
         return rms_norm(input, normalized_shape, null, null);
     }
 
+    /** {@code roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor} */
+    static Tensor roll(Tensor self, long[] shifts, long[] dims) {
+        return Call.begin("aten::roll", "").tensor(self).ints(shifts).ints(dims).tensorResult();
+    }
+
+    /** {@link #roll} with the schema's defaults from dims on. */
+    static Tensor roll(Tensor self, long[] shifts) {
+        return roll(self, shifts, new long[] {});
+    }
+
     /** {@code rsqrt(Tensor self) -> Tensor} */
     static Tensor rsqrt(Tensor self) {
         return Call.begin("aten::rsqrt", "").tensor(self).tensorResult();

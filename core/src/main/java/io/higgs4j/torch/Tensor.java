@@ -1096,6 +1096,11 @@ public final class Tensor implements AutoCloseable {
         return Ops.scatter_src(this, dim, index, src);
     }
 
+    /** A copy shifted by shift along dim, wrapping around (torch.roll): out[(i + shift) mod n] = self[i]. */
+    public Tensor roll(long shift, int dim) {
+        return Ops.roll(this, new long[] {shift}, new long[] {dim});
+    }
+
     /** A copy with src's values added at index along dim (torch.scatter_add): out[index[i][j]][j] += src[i][j] for dim 0. */
     public Tensor scatterAdd(int dim, Tensor index, Tensor src) {
         return Ops.scatter_add(this, dim, index, src);
