@@ -59,14 +59,14 @@ else
   echo "torch $torch_version, peft $peft_version" >> "$peer"
   echo "== pytorch (torch $torch_version, peft $peft_version)" >&2
   rm -f "$out/pytorch.na"
-  ours() { LIBTORCH=$lib "$JAVA_HOME/bin/java" "${higgs4j_jvm_opts[@]}" -cp "$jar" io.higgs4j.benchmarks.CpuStepTimer "$@"; }
+  # both take LABELS CONFIG BATCH SEQ STEPS MODES
+  ours() { local labels=$1; shift; LIBTORCH=$lib "$JAVA_HOME/bin/java" "${higgs4j_jvm_opts[@]}" -cp "$jar" io.higgs4j.benchmarks.CpuStepTimer "$@" "$labels"; }
   theirs() { local labels=$1; shift; "$py" scripts/parity/torch_step_peer.py "$@" cpu "$labels"; }
-  ours_labelled() { local labels=$1; shift; ours "$@" "$labels"; }
   # Two label layouts of the same batch: voice (a voice-cloning sample: only the assistant turn's few text tokens and
   # the clip are supervised, the rest is prompt) and mixed (every text token labelled too).
-  for side in ours_labelled theirs theirs ours_labelled; do
+  for side in ours theirs theirs ours; do
     # ours also times the plain pass (full logits, then backward), the step as it was before TrainingPass
-    modes=lora,fwdbwd; [ "$side" = ours_labelled ] && modes=lora,lora_plain,fwdbwd
+    modes=lora,fwdbwd; [ "$side" = ours ] && modes=lora,lora_plain,fwdbwd
     if ! { $side voice small 1 256 6 $modes && $side mixed small 1 256 6 lora; } >> "$peer" 2>"$out/pytorch.err"; then
       echo "n/a ($side failed: $(grep -v '^WARNING' "$out/pytorch.err" | tail -n 1); see $out/pytorch.err)" > "$out/pytorch.na"
       break

@@ -26,12 +26,7 @@ public final class CpuStepTimer {
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1, seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
         int steps = args.length > 3 ? Integer.parseInt(args[3]) : 10;
         String[] modes = (args.length > 4 ? args[4] : "lora").split(",");
-        String labelsArg = args.length > 5 ? args[5] : "mixed";
-        StepRig.Labels labels = switch (labelsArg) {
-            case "mixed" -> StepRig.Labels.MIXED;
-            case "voice" -> StepRig.Labels.VOICE;
-            default -> throw new IllegalArgumentException("unknown labels " + labelsArg + ": mixed or voice");
-        };
+        StepRig.Labels labels = StepRig.Labels.parse(args.length > 5 ? args[5] : "mixed");
         Torch.RuntimeInfo info = Torch.info();
         System.out.printf("libtorch %s from %s (%s), %d threads%n", info.version(), info.directory(), info.source(), info.threads());
         for (String m : modes) {
@@ -56,7 +51,7 @@ public final class CpuStepTimer {
             double median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
             System.out.printf(Locale.ROOT, "higgs4j libtorch %s %s %s, batch %d x %d tokens, %s labels, float32 on cpu, %d threads: %.1f ms, %.0f tokens/s, median %.1f ms%n",
                     info.version(), which, (mode == StepRig.Mode.LORA ? "LoRA step" : "forward+backward")
-                            + (pass == StepRig.Pass.LEAN ? "" : pass == StepRig.Pass.PLAIN ? " (plain)" : " (checkpointed)"), batch, seq, labelsArg, info.threads(),
+                            + (pass == StepRig.Pass.LEAN ? "" : pass == StepRig.Pass.PLAIN ? " (plain)" : " (checkpointed)"), batch, seq, labels.word(), info.threads(),
                     mean * 1e3, batch * seq / mean, median * 1e3);
         }
     }

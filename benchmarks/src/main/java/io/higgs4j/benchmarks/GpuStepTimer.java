@@ -24,11 +24,16 @@ public final class GpuStepTimer {
     private static final int WARMUP = 5; // as the peer
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 3 && args.length != 4 || args.length == 4 && !args[3].matches("mixed|voice")) {
+        StepRig.Labels labels = null;
+        try {
+            if (args.length == 3 || args.length == 4) labels = StepRig.Labels.parse(args.length == 4 ? args[3] : "mixed");
+        } catch (IllegalArgumentException e) {
+            // the usage below says what is allowed
+        }
+        if (labels == null) {
             System.err.println("usage: GpuStepTimer CONFIG(small|config.json) STEPS SIZES(BxT[:ckpt],...) [LABELS(mixed|voice)]");
             System.exit(2);
         }
-        StepRig.Labels labels = args.length == 4 && args[3].equals("voice") ? StepRig.Labels.VOICE : StepRig.Labels.MIXED;
         Device cuda = Device.cuda(0);
         String which = args[0];
         int steps = Integer.parseInt(args[1]);
@@ -50,7 +55,7 @@ public final class GpuStepTimer {
                     double[] t = time(rig, steps);
                     double step = t[0], tokens = (double) batch * seq;
                     System.out.printf("%s LoRA step, batch %d x %d tokens, %s labels, bf16%s: %.1f ms (host %.1f ms), %.0f tokens/s, MFU %.3f, memory in use %.1f GiB%n",
-                            which, batch, seq, labels.name().toLowerCase(java.util.Locale.ROOT), ckpt ? ", checkpointing" : plain ? ", plain pass" : "", step * 1e3, t[1] * 1e3, tokens / step,
+                            which, batch, seq, labels.word(), ckpt ? ", checkpointing" : plain ? ", plain pass" : "", step * 1e3, t[1] * 1e3, tokens / step,
                             flops(c, batch, seq) / step / (ceiling * 1e12), Torch.cudaMemoryInUse() / (double) (1L << 30));
                 } catch (RuntimeException e) { // out of memory at this size: say so, go on with the next
                     System.out.printf("%s LoRA step, batch %d x %d tokens, bf16%s: failed: %s%n", which, batch, seq,

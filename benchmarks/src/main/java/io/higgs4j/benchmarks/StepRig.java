@@ -17,6 +17,7 @@ import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -69,14 +70,21 @@ final class StepRig implements AutoCloseable {
     }
 
     /** Which text tokens carry labels: every one (SyntheticBatch.mixed) or a voice-cloning turn's (voiceCloning). */
-    enum Labels { MIXED, VOICE }
+    enum Labels {
+        MIXED, VOICE;
 
-    /** Steps from now on take a batch x seqLen batch, every text token labelled (owned by the rig: no scope is open). */
-    void use(int batch, int seqLen) {
-        use(batch, seqLen, Labels.MIXED);
+        /** The word the step timers and the PyTorch peer take and print: mixed or voice. */
+        String word() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static Labels parse(String word) {
+            for (Labels l : values()) if (l.word().equals(word)) return l;
+            throw new IllegalArgumentException("unknown labels " + word + ": mixed or voice");
+        }
     }
 
-    /** Steps from now on take a batch x seqLen batch with the given labels. */
+    /** Steps from now on take a batch x seqLen batch with the given labels (owned by the rig: no scope is open). */
     void use(int batch, int seqLen, Labels labels) {
         input = labels == Labels.MIXED ? SyntheticBatch.mixed(config, batch, seqLen, new Random(1))
                 : SyntheticBatch.voiceCloning(config, batch, seqLen, new Random(1));

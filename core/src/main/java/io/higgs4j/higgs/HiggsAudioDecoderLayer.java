@@ -95,18 +95,21 @@ public final class HiggsAudioDecoderLayer extends Module {
     public Tensor forwardKept(Tensor h, Context ctx, Kept kept) {
         if (!canCut()) throw new IllegalStateException("a fast-forward layer runs whole");
         try (Scope s = Scope.open()) {
-            long b = h.size(0), l = h.size(1), hidden = h.size(2), n = kept.n(), d = ctx.cos().size(-1);
+            long b = h.size(0), hidden = h.size(2), n = kept.n(), d = ctx.cos().size(-1);
             boolean dual = kind == Kind.DUAL_FFN && ctx.hasAudio();
             Tensor normed = dual ? dualInputNorm(h, ctx) : inputLayernorm.forward(h);
-            Tensor normedQ = normed.reshape(b * l, hidden).indexSelect(0, kept.flat()).view(b, n, hidden);
-            Tensor cosQ = ctx.cos().reshape(b * l, d).indexSelect(0, kept.flat()).view(b, n, d);
-            Tensor sinQ = ctx.sin().reshape(b * l, d).indexSelect(0, kept.flat()).view(b, n, d);
-            Tensor attn = selfAttn.forwardQueries(normed, normedQ, ctx.cos(), ctx.sin(), cosQ, sinQ, kept.mask());
-            Tensor attended = h.reshape(b * l, hidden).indexSelect(0, kept.flat()).add(attn.reshape(b * n, hidden));
+            Tensor attn = selfAttn.forwardQueries(normed, atKept(normed, kept).view(b, n, hidden), ctx.cos(), ctx.sin(),
+                    atKept(ctx.cos(), kept).view(b, n, d), atKept(ctx.sin(), kept).view(b, n, d), kept.mask());
+            Tensor attended = atKept(h, kept).add(attn.reshape(b * n, hidden));
             Tensor out = dual ? addMlps(attended, kept.audio(), kept.text())
                     : attended.add(mlp.forward(postAttentionLayernorm.forward(attended)));
             return Scope.keep(out.view(b, n, hidden));
         }
+    }
+
+    /** t [B, L, X] at the kept positions: [B n, X]. */
+    private static Tensor atKept(Tensor t, Kept kept) {
+        return t.reshape(t.size(0) * t.size(1), t.size(2)).indexSelect(0, kept.flat());
     }
 
     /**

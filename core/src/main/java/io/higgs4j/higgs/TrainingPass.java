@@ -75,16 +75,14 @@ public final class TrainingPass {
         try (Scope scope = Scope.open()) {
             HiggsAudioModel.Merged m = model.merge(batch, roundTo, false);
             Tensor h0 = m.h();
-            long b = h0.size(0), length = h0.size(1), hidden = h0.size(2);
+            long hidden = h0.size(2);
             Device device = h0.device();
             long[] seeds = layerSeeds(model);
             List<HiggsAudioDecoderLayer> layers = model.layers.items();
-            // The labels read back and the heads' rows sent over now, before the decoder's work is queued: on CUDA a
-            // blocking copy either way waits for the device, which later would idle it while the host caught up.
-            Targets all = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
-            Cut cut = Cut.of(all, m, layers.getLast());
-            Targets t = cut == null ? all : cut.targets();
-            OnDevice d = OnDevice.of(t, device);
+            Planned p = Planned.of(model, m, batch);
+            Targets t = p.targets();
+            OnDevice d = p.onDevice();
+            Cut cut = p.cut();
 
             // Forward through the decoder: with checkpointing, without a graph, keeping each layer's input.
             List<Tensor> inputs = new ArrayList<>();
@@ -127,14 +125,13 @@ public final class TrainingPass {
         try (Scope scope = Scope.open(); var g = Torch.noGrad()) {
             HiggsAudioModel.Merged m = model.merge(batch, roundTo, false);
             Tensor h = m.h();
-            long b = h.size(0), length = h.size(1), hidden = h.size(2);
+            long hidden = h.size(2);
             Device device = h.device();
             List<HiggsAudioDecoderLayer> layers = model.layers.items();
-            Targets all = Targets.of(model.config, m.plan(), length, batch.labelAudioIds());
-            Cut cut = Cut.of(all, m, layers.getLast());
-            Targets t = cut == null ? all : cut.targets();
-            OnDevice d = OnDevice.of(t, device);
-            for (int i = 0; i < layers.size(); i++) h = layerForward(layers, i, h, m.ctx(), cut);
+            Planned p = Planned.of(model, m, batch);
+            Targets t = p.targets();
+            OnDevice d = p.onDevice();
+            for (int i = 0; i < layers.size(); i++) h = layerForward(layers, i, h, m.ctx(), p.cut());
             Tensor normed = model.norm.forward(h).reshape(h.size(0) * h.size(1), hidden);
             // sums stay on the device; the caller reads the result back once per batch
             Tensor textSum = Tensor.zeros(new long[] {1}, DType.FLOAT64, device);
@@ -253,6 +250,20 @@ public final class TrainingPass {
             }
             return new Targets(Arrays.copyOf(textRows, n), Arrays.copyOf(textLabels, n), true, Arrays.copyOf(audioRows, m),
                     Arrays.copyOf(picked, m * k), n, counts);
+        }
+    }
+
+    /**
+     * What the heads read of a merged batch, planned on the host before the decoder's work is queued (on CUDA a
+     * blocking copy either way waits for the device, which later would idle it while the host caught up): the targets,
+     * renumbered to the kept slots when the last layer is cut, the cut (or null), and the targets' rows on the device.
+     */
+    private record Planned(Targets targets, Cut cut, OnDevice onDevice) {
+        static Planned of(HiggsAudioModel model, HiggsAudioModel.Merged m, HiggsAudioBatch batch) {
+            Targets all = Targets.of(model.config, m.plan(), m.plan().length(), batch.labelAudioIds());
+            Cut cut = Cut.of(all, m, model.layers.items().getLast());
+            Targets t = cut == null ? all : cut.targets();
+            return new Planned(t, cut, OnDevice.of(t, m.h().device()));
         }
     }
 

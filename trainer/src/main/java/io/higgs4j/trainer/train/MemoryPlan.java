@@ -24,9 +24,8 @@ import java.util.Locale;
  * time. On top: the final norm, one chunk of head logits with its log-softmax and gradient (float32), the additive
  * attention masks (B T^2), and backward's transient gradients (one layer's worth). The sum, the head chunk aside
  * (three tensors of known size), is multiplied by {@link #OVERHEAD}, measured on CPU (libtorch 2.13, glibc malloc
- * with bin/malloc-env.sh's settings) against the peak
- * resident set of the small preset's step: what this count misses (kernels' temporaries, the allocator's
- * fragmentation). It is a plan, not a bound: on CUDA, where the caching allocator rounds blocks up, compare it with the
+ * with bin/malloc-env.sh's settings) against the peak resident set of the small preset's step: what this count misses
+ * (kernels' temporaries, the allocator's fragmentation). It is a plan, not a bound: on CUDA, where the caching allocator rounds blocks up, compare it with the
  * peak the trainer prints at the end.
  */
 public record MemoryPlan(long weights, long trainableWeights, long gradients, long optimizerState, long activations,
