@@ -67,7 +67,10 @@ else
   for side in ours theirs theirs ours; do
     # ours also times the plain pass (full logits, then backward), the step as it was before TrainingPass
     modes=lora,fwdbwd; [ "$side" = ours ] && modes=lora,lora_plain,fwdbwd
-    if ! { $side voice small 1 256 6 $modes && $side mixed small 1 256 6 lora; } >> "$peer" 2>"$out/pytorch.err"; then
+    # and the tiny preset's LoRA step, where every kernel is small and the step is bound by each side's front end
+    # (the dispatcher calls and the autograd engine), as a GPU step is at 1 x 1024 on the 3B model
+    if ! { $side voice small 1 256 10 $modes && $side mixed small 1 256 10 lora && $side voice tiny 1 64 30 lora; } \
+        >> "$peer" 2>"$out/pytorch.err"; then
       echo "n/a ($side failed: $(grep -v '^WARNING' "$out/pytorch.err" | tail -n 1); see $out/pytorch.err)" > "$out/pytorch.na"
       break
     fi
@@ -173,24 +176,27 @@ else:
     for line in open(os.path.join(out, "pytorch.log")):
         if line.startswith("torch "):
             head = line.strip()
-        x = re.match(r"(higgs4j|PyTorch) .* (LoRA step|forward\+backward), batch .*? tokens, (\w+) labels, .*?(\d+) threads: .* median ([\d.]+) ms", line)
+        x = re.match(r"(higgs4j|PyTorch) .* (\w+) (LoRA step|forward\+backward), batch .*? tokens, (\w+) labels, .*?(\d+) threads: .* median ([\d.]+) ms", line)
         if x:
-            med.setdefault((x.group(1), x.group(2), x.group(3)), []).append(float(x.group(5)))
-            threads = x.group(4)
+            med.setdefault((x.group(1), x.group(2), x.group(3), x.group(4)), []).append(float(x.group(6)))
+            threads = x.group(5)
     # voice: a voice-cloning batch (the assistant turn's three text tokens and the clip supervised); mixed: every text
     # token labelled as well, which leaves the text head nothing to skip
-    for key, labels, label in (("LoRA step", "voice", "small_step"), ("LoRA step", "mixed", "small_step_mixed_labels"),
-                               ("forward+backward", "voice", "small_fwdbwd")):
-        if ("higgs4j", key, labels) not in med or ("PyTorch", key, labels) not in med:
-            print(f"{label}_vs_pytorch: n/a (no {key} line with {labels} labels from both sides in {out}/pytorch.log)")
+    # tiny: the host-bound step (hidden 64), where the two front ends are what is compared
+    for config, key, labels, label, steps in (("small", "LoRA step", "voice", "small_step", 10),
+                                              ("small", "LoRA step", "mixed", "small_step_mixed_labels", 10),
+                                              ("small", "forward+backward", "voice", "small_fwdbwd", 10),
+                                              ("tiny", "LoRA step", "voice", "tiny_step", 30)):
+        if ("higgs4j", config, key, labels) not in med or ("PyTorch", config, key, labels) not in med:
+            print(f"{label}_vs_pytorch: n/a (no {config} {key} line with {labels} labels from both sides in {out}/pytorch.log)")
             continue
-        a, b = statistics.mean(med[("higgs4j", key, labels)]), statistics.mean(med[("PyTorch", key, labels)])
-        print(f"{label}_vs_pytorch: {a / b:.2f}  ({key}, batch 1 x 256, {labels} labels, float32 CPU, {threads} threads; {head})")
-        print(f"{label}_ms: higgs4j {a:.1f}, pytorch {b:.1f}  (mean of two runs' medians of 6 steps each)")
+        a, b = statistics.mean(med[("higgs4j", config, key, labels)]), statistics.mean(med[("PyTorch", config, key, labels)])
+        print(f"{label}_vs_pytorch: {a / b:.2f}  ({config} {key}, batch 1 x {64 if config == 'tiny' else 256}, {labels} labels, float32 CPU, {threads} threads; {head})")
+        print(f"{label}_ms: higgs4j {a:.1f}, pytorch {b:.1f}  (mean of two runs' medians of {steps} steps each, after warm-ups of at least 10 steps and 3 s)")
     plain = [float(x.group(1)) for line in open(os.path.join(out, "pytorch.log"))
              for x in [re.match(r"higgs4j .* LoRA step \(plain\), .*voice labels.* median ([\d.]+) ms", line)] if x]
-    if plain and ("PyTorch", "LoRA step", "voice") in med:
-        print(f"small_step_plain_vs_pytorch: {statistics.mean(plain) / statistics.mean(med[('PyTorch', 'LoRA step', 'voice')]):.2f}"
+    if plain and ("PyTorch", "small", "LoRA step", "voice") in med:
+        print(f"small_step_plain_vs_pytorch: {statistics.mean(plain) / statistics.mean(med[('PyTorch', 'small', 'LoRA step', 'voice')]):.2f}"
               f"  (our step the plain way: full logits, then backward; the step before TrainingPass; voice labels)")
 for line in open(os.path.join(out, "step_peak.log")):
     x = re.match(r"step_peak small batch 1 seq (\d+) pass (\w+): peak_rss_over_model_mib ([\d.]+)", line)

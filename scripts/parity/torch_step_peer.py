@@ -1,9 +1,9 @@
 """The PyTorch peer of our step timers: the same Higgs Audio LoRA training step in eager PyTorch (base weights frozen,
 fp32 LoRA via PEFT, fused AdamW), on the same batches (rows half text, half one audio-out clip), timed the same way
-(five warm-up steps, then the mean and the median of STEPS steps).
+(warm-up steps, then the mean and the median of STEPS steps).
 On CUDA (GpuStepTimer, scripts/gpu-bench.sh) the base is bf16; on CPU (benchmarks/CpuStepTimer, run-quick.sh) it is
 float32, as on our side: both run the same dtype on the same device.
-usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|fwdbwd, comma-separated)] [DEVICE(cuda|cpu)] [LABELS]
+usage: torch_step_peer.py CONFIG(small|tiny|config.json) BATCH SEQ STEPS [MODES(lora|fwdbwd, comma-separated)] [DEVICE(cuda|cpu)] [LABELS]
    or: torch_step_peer.py CONFIG SIZES STEPS [MODES] [DEVICE] [LABELS], SIZES as BxT[:ckpt] separated by commas (GpuStepTimer's
        form: one model for every size; ":ckpt" checkpoints each decoder layer with torch.utils.checkpoint)
   LABELS: mixed (every text token labelled, the default) or voice (only the voice-cloning turn's three text tokens
@@ -13,17 +13,23 @@ usage: torch_step_peer.py CONFIG(small|config.json) BATCH SEQ STEPS [MODES(lora|
   fwdbwd: forward, loss, backward of the whole model (every parameter trainable, no LoRA, no optimizer), the step
           of HiggsModelBenchmark.forwardBackward
   Several modes run one after the other in this process (one import of torch and peft), one line each.
+  CURVE=N (environment) also prints the median of every N steps from the first, warm-up included (CpuStepTimer: -Dcurve=N).
   DEVICE defaults to cuda:0 when CUDA is available, else cpu.
 Written here from docs/MODEL.md; it mirrors our module names so PEFT's targets are the same."""
-import json, math, statistics, sys, time
+import json, math, os, statistics, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-WARMUP = 5  # as CpuStepTimer: fewer left the first measured mode paying for the heap's first growth
+# Warm-up before the timed steps, as our timers do it: on CPU at least 10 steps and at least 3 s (CpuStepTimer: our JVM
+# compiles the model's code during its first steps; PyTorch's steps are flat from the first), on CUDA 5 steps
+# (GpuStepTimer warms its JIT on a tiny model first; the 3B steps take up to seconds each on a device budget).
+WARMUP = {"cpu": (10, 3.0), "cuda": (5, 0.0)}
 
 SMALL = dict(hidden_size=512, num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=2, head_dim=64,
              intermediate_size=1408, vocab_size=4096, rms_norm_eps=1e-5, rope_theta=500000.0)
+TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+            intermediate_size=128, vocab_size=1024, rms_norm_eps=1e-5, rope_theta=500000.0)
 
 
 class RMSNorm(nn.Module):
@@ -121,6 +127,8 @@ def main():
             sys.exit(f"unknown mode {mode!r}: expected lora or fwdbwd")
     if which == "small":
         c = dict(SMALL, audio_inter=1408)
+    elif which == "tiny":
+        c = dict(TINY, audio_inter=128)
     else:
         j = json.load(open(which)); t = j["text_config"]
         c = dict(hidden_size=t["hidden_size"], num_hidden_layers=t["num_hidden_layers"], num_attention_heads=t["num_attention_heads"],
@@ -192,7 +200,9 @@ def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling, lab
     text_ids = torch.randint(0, 1000, (b, text), generator=g).to(dev)
     codes = torch.randint(0, 1024, (8, b * clip), generator=g).to(dev)
     times = []
-    for i in range(steps + WARMUP):
+    warmup_steps, warmup_seconds = WARMUP[dev.type]
+    start, warmed, every = time.perf_counter(), 0, []
+    while len(times) < steps:
         sync(); t0 = time.perf_counter()
         logits, alog, audio = model(text_ids, codes, b, text, clip)
         lab = torch.full(audio.shape, -100, dtype=torch.long, device=dev)
@@ -208,9 +218,17 @@ def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling, lab
         else:
             for p in model.parameters(): p.grad = None
         sync()
-        if i >= WARMUP: times.append(time.perf_counter() - t0)
+        every.append(time.perf_counter() - t0)
+        if warmed >= warmup_steps and t0 - start >= warmup_seconds:
+            times.append(time.perf_counter() - t0)
+        else:
+            warmed += 1
     step = sum(times) / len(times)
     median = statistics.median(times)
+    curve = int(os.environ.get("CURVE", "0"))  # as CpuStepTimer's -Dcurve: the median of every CURVE steps from the first
+    if curve > 0:
+        print(f"PyTorch {which} {mode}, median ms of each {curve} steps from the first (warm-up included): "
+              + " ".join(f"{statistics.median(every[i:i + curve]) * 1e3:.1f}" for i in range(0, len(every) - curve + 1, curve)), flush=True)
     what = "LoRA step" if mode == "lora" else "forward+backward"
     where = "" if cuda else f" on cpu, {torch.get_num_threads()} threads"
     extra = ""

@@ -2,12 +2,14 @@ package io.higgs4j.benchmarks;
 
 import io.higgs4j.torch.Torch;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * The CPU counterpart of GpuStepTimer, timed exactly as scripts/parity/torch_step_peer.py times PyTorch: five warm-up
- * steps, then STEPS steps, each from before the forward to after the optimizer (or the gradient reset); prints the mean
+ * The CPU counterpart of GpuStepTimer, timed exactly as scripts/parity/torch_step_peer.py times PyTorch: warm-up steps
+ * (at least 10 and 3 s), then STEPS steps, each from before the forward to after the optimizer (or the gradient reset); prints the mean
  * and the median, one line per mode. Run it on the libtorch that PyTorch ships (LIBTORCH=.../site-packages/torch/lib)
  * to compare the two on the same kernels (benchmarks/run-quick.sh does). Args: config (small | tiny), batch, seqLen,
  * steps, modes (lora | fwdbwd, comma-separated; see StepRig), labels (mixed: every text token labelled, the default;
@@ -16,10 +18,17 @@ import java.util.Locale;
  */
 public final class CpuStepTimer {
     /**
-     * Warm-up steps per mode, as the peer: with two, the first mode of a process still paid for faulting in its heap
-     * (a pass measured first came out 15-40 % slower than the same pass measured second).
+     * Warm-up per mode, as the peer on CPU: at least WARMUP_STEPS steps and at least WARMUP_SECONDS of them, so that
+     * both sides are timed in their steady state. Our JVM compiles the model's code while it runs: with C1 only (the
+     * launcher's flags on 2 cores), the tiny preset's LoRA step took 16.1-16.5 ms over its first 20 steps and reached
+     * its steady 8.7-9.7 ms after 140-160 steps (about 2 s), where PyTorch's steps were flat at 10.4-12.2 ms from the
+     * first (-Dcurve=20; results/2026-12-04-warmup-curves.txt). With 10 warm-up steps the timer measured the JIT, not
+     * the step (benchmarks/README.md, "Warm-up").
      */
-    static final int WARMUP = 5;
+    static final int WARMUP_STEPS = 10;
+    static final double WARMUP_SECONDS = 3.0;
+    /** With -Dcurve=N, also the median of every N steps from the first (the JIT's warm-up curve); the peer: CURVE=N. */
+    static final int CURVE = Integer.getInteger("curve", 0);
 
     public static void main(String[] args) {
         String which = args.length > 0 ? args[0] : "small";
@@ -37,13 +46,29 @@ public final class CpuStepTimer {
                     : parts[1].equals("ckpt") ? StepRig.Pass.CHECKPOINTED : null;
             if (pass == null) throw new IllegalArgumentException("unknown mode " + m + ": lora, fwdbwd, with _plain or _ckpt");
             double[] times = new double[steps];
+            List<Double> all = new ArrayList<>(); // every step from the first, for -Dcurve
             try (StepRig rig = new StepRig(which, mode, batch, seq, labels)) {
                 rig.pass = pass;
-                for (int i = 0; i < steps + WARMUP; i++) {
+                long start = System.nanoTime();
+                for (int i = 0; i < WARMUP_STEPS || System.nanoTime() - start < WARMUP_SECONDS * 1e9; i++) {
                     long t0 = System.nanoTime();
                     rig.step();
-                    if (i >= WARMUP) times[i - WARMUP] = (System.nanoTime() - t0) / 1e9;
+                    all.add((System.nanoTime() - t0) / 1e9);
                 }
+                for (int i = 0; i < steps; i++) {
+                    long t0 = System.nanoTime();
+                    rig.step();
+                    times[i] = (System.nanoTime() - t0) / 1e9;
+                    all.add(times[i]);
+                }
+            }
+            if (CURVE > 0) {
+                StringBuilder sb = new StringBuilder();
+                for (int i = 0; i + CURVE <= all.size(); i += CURVE) {
+                    double[] bucket = all.subList(i, i + CURVE).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                    sb.append(String.format(Locale.ROOT, " %.1f", bucket[CURVE / 2] * 1e3));
+                }
+                System.out.printf("higgs4j %s %s, median ms of each %d steps from the first (warm-up included):%s%n", which, m, CURVE, sb);
             }
             double mean = Arrays.stream(times).average().orElseThrow();
             double[] sorted = times.clone();

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 /**
  * For the GPU machine (scripts/gpu-bench.sh): the bf16 matmul ceiling, then LoRA training steps (the trainer's
  * TrainingPass, fused AdamW; StepRig's step) of a Higgs config in bf16 on cuda:0 for a list of batch sizes, with tokens/s, MFU
- * against that ceiling, and the device memory in use after the size's steps. Args: config (small | path to
+ * against that ceiling, and the device memory in use after the size's steps. Args: config (small | tiny | path to
  * config.json), steps, sizes as BxT[:ckpt|:plain] separated by commas (":ckpt" turns gradient checkpointing on,
  * ":plain" times the plain pass instead: full logits, the loss, one backward), and optionally labels (mixed, the
  * default, or voice: SyntheticBatch.voiceCloning; the peer takes the same word after its device). "host" is the part of a step before its
@@ -31,7 +31,7 @@ public final class GpuStepTimer {
             // the usage below says what is allowed
         }
         if (labels == null) {
-            System.err.println("usage: GpuStepTimer CONFIG(small|config.json) STEPS SIZES(BxT[:ckpt],...) [LABELS(mixed|voice)]");
+            System.err.println("usage: GpuStepTimer CONFIG(small|tiny|config.json) STEPS SIZES(BxT[:ckpt],...) [LABELS(mixed|voice)]");
             System.exit(2);
         }
         Device cuda = Device.cuda(0);
@@ -39,7 +39,8 @@ public final class GpuStepTimer {
         int steps = Integer.parseInt(args[1]);
         double ceiling = matmulTflops(cuda);
         System.out.printf("bf16 matmul 8192^3: %.0f TFLOP/s%n", ceiling);
-        HiggsAudioConfig c = which.equals("small") ? HiggsAudioConfig.preset("small") : HiggsAudioConfig.fromFile(Path.of(which));
+        HiggsAudioConfig c = HiggsAudioConfig.PRESETS.contains(which) ? HiggsAudioConfig.preset(which) : HiggsAudioConfig.fromFile(Path.of(which));
+        warmJit(cuda, labels, args[2]);
         long t0 = System.nanoTime();
         try (StepRig rig = new StepRig(c, StepRig.Mode.LORA, DType.BFLOAT16, cuda)) {
             Torch.cudaSynchronize(0);
@@ -64,6 +65,39 @@ public final class GpuStepTimer {
                 }
             }
         }
+    }
+
+    /** Seconds of tiny-model steps per pass before the timed model is built. */
+    static final double JIT_WARMUP_SECONDS = 4.0;
+
+    /**
+     * Runs the tiny preset's LoRA step on the device, in bf16 with the same labels, for JIT_WARMUP_SECONDS per pass that
+     * the sizes use, so that the timed steps run compiled code. Our JVM compiles the model's code while it runs: on CPU
+     * the tiny step took 24.9 ms over its first 20 steps and 8.4-9.5 ms from the 40th (C1; with C2 longer still), and the
+     * five warm-up steps of a size did not reach that (benchmarks/README.md, "Warm-up"). The code is the same for every
+     * config, so the tiny model warms it in seconds where the 3B model's steps would take minutes of device time.
+     */
+    static void warmJit(Device device, StepRig.Labels labels, String sizes) {
+        long t0 = System.nanoTime();
+        int n = 0;
+        try (StepRig rig = new StepRig(HiggsAudioConfig.preset("tiny"), StepRig.Mode.LORA, DType.BFLOAT16, device)) {
+            rig.use(1, 64, labels);
+            for (StepRig.Pass pass : StepRig.Pass.values()) {
+                boolean used = switch (pass) {
+                    case LEAN -> java.util.Arrays.stream(sizes.split(",")).anyMatch(z -> !z.contains(":"));
+                    case CHECKPOINTED -> sizes.contains(":ckpt");
+                    case PLAIN -> sizes.contains(":plain");
+                };
+                if (!used) continue;
+                rig.pass = pass;
+                long start = System.nanoTime();
+                while (System.nanoTime() - start < JIT_WARMUP_SECONDS * 1e9) {
+                    rig.step();
+                    n++;
+                }
+            }
+        }
+        System.out.printf("JIT warm-up: %d steps of the tiny preset in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
     }
 
     /** Mean seconds of a step after the warm-ups, and of its host part (before the final synchronise). */
