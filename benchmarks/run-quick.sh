@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A short run of every benchmark (about 6 minutes on 2 cores): builds the benchmark jar when needed (with DJL's native
+# A short run of every benchmark (about 6-7 minutes on 2 cores): builds the benchmark jar when needed (with DJL's native
 # libtorch, profile `djl`), runs JMH with short settings, the native-memory benchmark, and the small config's steps
 # against PyTorch (when a Python with torch and peft is there: $HIGGS4J_PYTHON, else python3), prints a table with
 # the ratios, and ends with one line per headline number, `name: value`. Results land in benchmarks/target/quick/.
