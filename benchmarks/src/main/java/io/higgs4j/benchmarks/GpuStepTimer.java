@@ -73,9 +73,11 @@ public final class GpuStepTimer {
     /**
      * Runs the tiny preset's LoRA step on the device, in bf16 with the same labels, for JIT_WARMUP_SECONDS per pass that
      * the sizes use, so that the timed steps run compiled code. Our JVM compiles the model's code while it runs: on CPU
-     * the tiny step took 24.9 ms over its first 20 steps and 8.4-9.5 ms from the 40th (C1; with C2 longer still), and the
-     * five warm-up steps of a size did not reach that (benchmarks/README.md, "Warm-up"). The code is the same for every
-     * config, so the tiny model warms it in seconds where the 3B model's steps would take minutes of device time.
+     * the tiny step took 16.1-16.5 ms over its first 20 steps with C1 only and 35.5 ms with the default JIT (C1, then C2,
+     * as on a GPU host's many cores), and 8.5-9.7 ms after about 150 steps either way (benchmarks/README.md, "Warm-up").
+     * The 5 warm-up steps of a size do not get there: a layer method runs once per layer and step, and HotSpot compiles
+     * it after about 200 calls. The code is the same for every config, so the tiny model warms it in seconds where the
+     * 3B model's steps would take minutes of device time.
      */
     static void warmJit(Device device, StepRig.Labels labels, String sizes) {
         long t0 = System.nanoTime();
