@@ -218,9 +218,10 @@ def time_step(which, c, model, opt, b, seq, steps, mode, dev, ckpt, ceiling, lab
         else:
             for p in model.parameters(): p.grad = None
         sync()
-        every.append(time.perf_counter() - t0)
+        dt = time.perf_counter() - t0
+        every.append(dt)
         if warmed >= warmup_steps and t0 - start >= warmup_seconds:
-            times.append(time.perf_counter() - t0)
+            times.append(dt)
         else:
             warmed += 1
     step = sum(times) / len(times)

@@ -30,6 +30,13 @@ public final class CpuStepTimer {
     /** With -Dcurve=N, also the median of every N steps from the first (the JIT's warm-up curve); the peer: CURVE=N. */
     static final int CURVE = Integer.getInteger("curve", 0);
 
+    /** Seconds of one step. */
+    private static double timedStep(StepRig rig) {
+        long t0 = System.nanoTime();
+        rig.step();
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
     public static void main(String[] args) {
         String which = args.length > 0 ? args[0] : "small";
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1, seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
@@ -50,17 +57,8 @@ public final class CpuStepTimer {
             try (StepRig rig = new StepRig(which, mode, batch, seq, labels)) {
                 rig.pass = pass;
                 long start = System.nanoTime();
-                for (int i = 0; i < WARMUP_STEPS || System.nanoTime() - start < WARMUP_SECONDS * 1e9; i++) {
-                    long t0 = System.nanoTime();
-                    rig.step();
-                    all.add((System.nanoTime() - t0) / 1e9);
-                }
-                for (int i = 0; i < steps; i++) {
-                    long t0 = System.nanoTime();
-                    rig.step();
-                    times[i] = (System.nanoTime() - t0) / 1e9;
-                    all.add(times[i]);
-                }
+                for (int i = 0; i < WARMUP_STEPS || System.nanoTime() - start < WARMUP_SECONDS * 1e9; i++) all.add(timedStep(rig));
+                for (int i = 0; i < steps; i++) all.add(times[i] = timedStep(rig));
             }
             if (CURVE > 0) {
                 StringBuilder sb = new StringBuilder();

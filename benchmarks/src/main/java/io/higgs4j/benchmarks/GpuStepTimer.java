@@ -8,6 +8,11 @@ import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * For the GPU machine (scripts/gpu-bench.sh): the bf16 matmul ceiling, then LoRA training steps (the trainer's
@@ -40,17 +45,17 @@ public final class GpuStepTimer {
         double ceiling = matmulTflops(cuda);
         System.out.printf("bf16 matmul 8192^3: %.0f TFLOP/s%n", ceiling);
         HiggsAudioConfig c = HiggsAudioConfig.PRESETS.contains(which) ? HiggsAudioConfig.preset(which) : HiggsAudioConfig.fromFile(Path.of(which));
-        warmJit(cuda, labels, args[2]);
+        List<Size> sizes = Arrays.stream(args[2].split(",")).map(Size::parse).toList();
+        warmJit(cuda, labels, sizes.stream().map(Size::pass).collect(Collectors.toCollection(() -> EnumSet.noneOf(StepRig.Pass.class))));
         long t0 = System.nanoTime();
         try (StepRig rig = new StepRig(c, StepRig.Mode.LORA, DType.BFLOAT16, cuda)) {
             Torch.cudaSynchronize(0);
             System.out.printf("%s: %,d parameters built on cuda:0 in %.1f s, memory in use %.1f GiB%n", which, rig.parameterCount(),
                     (System.nanoTime() - t0) / 1e9, Torch.cudaMemoryInUse() / (double) (1L << 30));
-            for (String size : args[2].split(",")) {
-                boolean ckpt = size.endsWith(":ckpt"), plain = size.endsWith(":plain");
-                String[] bt = size.replaceAll(":.*", "").split("x");
-                int batch = Integer.parseInt(bt[0]), seq = Integer.parseInt(bt[1]);
-                rig.pass = ckpt ? StepRig.Pass.CHECKPOINTED : plain ? StepRig.Pass.PLAIN : StepRig.Pass.LEAN;
+            for (Size size : sizes) {
+                int batch = size.batch(), seq = size.seq();
+                boolean ckpt = size.pass() == StepRig.Pass.CHECKPOINTED, plain = size.pass() == StepRig.Pass.PLAIN;
+                rig.pass = size.pass();
                 rig.use(batch, seq, labels);
                 try {
                     double[] t = time(rig, steps);
@@ -67,30 +72,33 @@ public final class GpuStepTimer {
         }
     }
 
+    /** One entry of SIZES: BxT, with ":ckpt" for the checkpointed pass or ":plain" for the plain one. */
+    record Size(int batch, int seq, StepRig.Pass pass) {
+        static Size parse(String size) {
+            String[] bt = size.replaceAll(":.*", "").split("x");
+            StepRig.Pass pass = size.endsWith(":ckpt") ? StepRig.Pass.CHECKPOINTED : size.endsWith(":plain") ? StepRig.Pass.PLAIN : StepRig.Pass.LEAN;
+            return new Size(Integer.parseInt(bt[0]), Integer.parseInt(bt[1]), pass);
+        }
+    }
+
     /** Seconds of tiny-model steps per pass before the timed model is built. */
     static final double JIT_WARMUP_SECONDS = 4.0;
 
     /**
-     * Runs the tiny preset's LoRA step on the device, in bf16 with the same labels, for JIT_WARMUP_SECONDS per pass that
-     * the sizes use, so that the timed steps run compiled code. Our JVM compiles the model's code while it runs: on CPU
+     * Runs the tiny preset's LoRA step on the device, in bf16 with the same labels, for JIT_WARMUP_SECONDS per pass the
+     * sizes use, so that the timed steps run compiled code. Our JVM compiles the model's code while it runs: on CPU
      * the tiny step took 16.1-16.5 ms over its first 20 steps with C1 only and 35.5 ms with the default JIT (C1, then C2,
      * as on a GPU host's many cores), and 8.5-9.7 ms after about 150 steps either way (benchmarks/README.md, "Warm-up").
      * The 5 warm-up steps of a size do not get there: a layer method runs once per layer and step, and HotSpot compiles
      * it after about 200 calls. The code is the same for every config, so the tiny model warms it in seconds where the
      * 3B model's steps would take minutes of device time.
      */
-    static void warmJit(Device device, StepRig.Labels labels, String sizes) {
+    static void warmJit(Device device, StepRig.Labels labels, Set<StepRig.Pass> passes) {
         long t0 = System.nanoTime();
         int n = 0;
         try (StepRig rig = new StepRig(HiggsAudioConfig.preset("tiny"), StepRig.Mode.LORA, DType.BFLOAT16, device)) {
             rig.use(1, 64, labels);
-            for (StepRig.Pass pass : StepRig.Pass.values()) {
-                boolean used = switch (pass) {
-                    case LEAN -> java.util.Arrays.stream(sizes.split(",")).anyMatch(z -> !z.contains(":"));
-                    case CHECKPOINTED -> sizes.contains(":ckpt");
-                    case PLAIN -> sizes.contains(":plain");
-                };
-                if (!used) continue;
+            for (StepRig.Pass pass : passes) {
                 rig.pass = pass;
                 long start = System.nanoTime();
                 while (System.nanoTime() - start < JIT_WARMUP_SECONDS * 1e9) {

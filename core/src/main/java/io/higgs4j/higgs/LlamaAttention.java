@@ -36,11 +36,9 @@ public final class LlamaAttention extends Module {
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache.Layer cache, Tensor keep) {
         try (Scope s = Scope.open()) {
             long b = x.size(0), l = x.size(1);
-            Tensor q = qProj.forward(x).view(b, l, heads, headDim).transpose(1, 2);
-            Tensor k = kProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
-            Tensor v = vProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
-            q = LlamaRotaryEmbedding.apply(q, cos, sin);
-            k = LlamaRotaryEmbedding.apply(k, cos, sin);
+            Tensor q = LlamaRotaryEmbedding.apply(project(qProj, x, heads), cos, sin);
+            Tensor k = LlamaRotaryEmbedding.apply(project(kProj, x, kvHeads), cos, sin);
+            Tensor v = project(vProj, x, kvHeads);
             Tensor out;
             // no mask over several positions: plain causal attention, which the kernels do without a [L, L] mask
             boolean causal = mask == null && l > 1;
@@ -54,8 +52,18 @@ public final class LlamaAttention extends Module {
                 cache.append(k, v);
                 out = Tensor.scaledDotProductAttention(q, cache.keys(), cache.values(), null, 0.0, false, null);
             }
-            return Scope.keep(oProj.forward(out.transpose(1, 2).reshape(b, l, heads * headDim)));
+            return Scope.keep(merge(out));
         }
+    }
+
+    /** proj(x) for x [B, L, hidden], split into n heads: [B, n, L, head_dim]. */
+    private Tensor project(Linear proj, Tensor x, int n) {
+        return proj.forward(x).view(x.size(0), x.size(1), n, headDim).transpose(1, 2);
+    }
+
+    /** The output projection of attention's result [B, heads, L, head_dim]: [B, L, hidden]. */
+    private Tensor merge(Tensor out) {
+        return oProj.forward(out.transpose(1, 2).reshape(out.size(0), out.size(2), heads * headDim));
     }
 
     /** [B, kvHeads, L, D] to [B, heads, L, D], each key/value head once per query head of its group. */
@@ -72,14 +80,13 @@ public final class LlamaAttention extends Module {
      */
     public Tensor forwardQueries(Tensor x, Tensor xq, Tensor cos, Tensor sin, Tensor cosQ, Tensor sinQ, Tensor mask) {
         try (Scope s = Scope.open()) {
-            long b = x.size(0), l = x.size(1), n = xq.size(1);
-            Tensor q = LlamaRotaryEmbedding.apply(qProj.forward(xq).view(b, n, heads, headDim).transpose(1, 2), cosQ, sinQ);
-            Tensor k = LlamaRotaryEmbedding.apply(kProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2), cos, sin);
-            Tensor v = vProj.forward(x).view(b, l, kvHeads, headDim).transpose(1, 2);
+            Tensor q = LlamaRotaryEmbedding.apply(project(qProj, xq, heads), cosQ, sinQ);
+            Tensor k = LlamaRotaryEmbedding.apply(project(kProj, x, kvHeads), cos, sin);
+            Tensor v = project(vProj, x, kvHeads);
             // each key/value head repeated for its query heads: with a mask, CUDA's attention kernels that take one
             // (memory-efficient) do not take grouped heads, and grouped heads would fall back to the math kernel
             Tensor out = Tensor.scaledDotProductAttention(q, repeatHeads(k), repeatHeads(v), mask, 0.0, false, null);
-            return Scope.keep(oProj.forward(out.transpose(1, 2).reshape(b, n, heads * headDim)));
+            return Scope.keep(merge(out));
         }
     }
 }

@@ -29,15 +29,12 @@ public class RMSNorm extends Module {
     }
 
     /**
-     * forward without the weight: x * rsqrt(mean(x^2) + eps) in float32 (float64 stays float64), cast back to x's dtype.
-     * normalize(x).mul(weight()) is forward(x), element for element.
+     * forward without the weight: x * rsqrt(mean(x^2) + eps) in float32 (float64 stays float64), cast back to x's dtype;
+     * normalize(x).mul(weight()) is forward(x), element for element. One aten::rms_norm call without a weight: on CPU
+     * libtorch runs the same kernels the seven calls of the composite did; on CUDA one fused kernel (_fused_rms_norm).
+     * The weight stays out of the call so that it is applied after the cast, as Hugging Face's LlamaRMSNorm does.
      */
     public Tensor normalize(Tensor x) {
-        // aten::rms_norm without a weight computes x * rsqrt(mean(x^2) + eps) in float32 (float64 stays float64) and
-        // casts back: on CPU the same kernels as the composite we had, element for element, in one call where that made
-        // seven; on CUDA, where libtorch has a fused kernel for it (_fused_rms_norm), one kernel forward and one backward
-        // instead of seven and about as many. The weight is applied after the cast, as Hugging Face's LlamaRMSNorm does,
-        // so it stays out of the call.
         return x.rmsNorm(new long[] {dim}, null, eps);
     }
 }
