@@ -26,7 +26,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class OpLeakTest {
 
-    private static final int WARMUP = 1_000, CALLS_PER_SAMPLE = 1_000, SAMPLES = 7;
+    private static final int WARMUP = 1_000, CALLS_PER_SAMPLE = 1_000, SAMPLES = 7, TRIES = 3;
+    /** Bytes per call an op may climb: a leaked block per call is at least 32 bytes (glibc's smallest). */
+    private static final double LIMIT = 8;
 
     @Test
     void noOpLeavesNativeMemoryBehind() {
@@ -75,10 +77,9 @@ class OpLeakTest {
             });
             try (optimizer) {
                 for (Map.Entry<String, Runnable> op : ops.entrySet()) {
-                    double perCall = climbPerCall(op.getValue());
+                    double perCall = lowestClimbPerCall(op.getValue());
                     System.out.printf("%s: %.2f bytes per call%n", op.getKey(), perCall);
-                    // A leaked block per call is at least 32 bytes (glibc's smallest); the str leak was 48.
-                    assertTrue(perCall < 8, op.getKey() + " leaves " + perCall + " bytes of native memory per call");
+                    assertTrue(perCall < LIMIT, op.getKey() + " leaves " + perCall + " bytes of native memory per call");
                 }
             }
         }
@@ -86,7 +87,7 @@ class OpLeakTest {
 
     /**
      * The probe sees a leak of the size that matters: 40 bytes malloc'd per call and not freed (until the end) measure
-     * as at least 32 per call, where the ops above must stay under 8. (libtorch 2.10's str leak measured 49-52.)
+     * as at least 32 per call in every one of its readings, where the ops above must stay under 8. (libtorch 2.10's str leak measured 49-52.)
      */
     @Test
     void theProbeSeesAFortyByteLeakPerCall() throws Throwable {
@@ -95,11 +96,23 @@ class OpLeakTest {
                 FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
         List<Long> blocks = new ArrayList<>();
         try {
-            double perCall = climbPerCall(() -> blocks.add(Native.malloc(40)));
+            double perCall = lowestClimbPerCall(() -> blocks.add(Native.malloc(40)));
             assertTrue(perCall >= 32, "a 40-byte leak per call measured as " + perCall + " bytes per call");
         } finally {
             for (long block : blocks) free.invokeExact(block);
         }
+    }
+
+    /**
+     * The lowest of up to TRIES readings of {@link #climbPerCall}, stopping at the first under the limit. A leak climbs
+     * in every reading; a busy machine's noise does not: once in several CI runs, one op's median climb read 9.5 bytes
+     * per call (the same op reads 0-0.7 alone), from allocations outside libtorch that happened to fall in most of one
+     * reading's samples.
+     */
+    private static double lowestClimbPerCall(Runnable op) {
+        double lowest = Double.MAX_VALUE;
+        for (int attempt = 0; attempt < TRIES && lowest >= LIMIT; attempt++) lowest = Math.min(lowest, climbPerCall(op));
+        return lowest;
     }
 
     /** The median climb of the C heap (less the JVM's own) per call, over SAMPLES samples after a warm-up. */
