@@ -94,7 +94,7 @@ public final class AudioFiles {
         if (start > bytes.length) {
             throw error(source, "truncated: its ID3v2 tag declares " + start + " bytes but the file has " + bytes.length);
         }
-        if (startsWith(bytes, start, "fLaC")) return readFlac(bytes, source);
+        if (startsWith(bytes, start, "fLaC")) return readFlac(bytes, start, source);
         if (start > 0 || isMpegHeader(bytes, 0)) return readMp3(bytes, source);
         throw error(source, "unknown audio format (the file starts with " + hex(bytes, 0, 8)
                 + "); expected WAV (\"RIFF\"), FLAC (\"fLaC\") or MP3 (an ID3 tag or an MPEG frame header)");
@@ -102,8 +102,8 @@ public final class AudioFiles {
 
     // ---------------------------------------------------------------- FLAC
 
-    private static Audio readFlac(byte[] bytes, String source) throws IOException {
-        FLACDecoder decoder = new FLACDecoder(new ByteArrayInputStream(bytes));
+    private static Audio readFlac(byte[] bytes, int start, String source) throws IOException {
+        FLACDecoder decoder = new FLACDecoder(new ByteArrayInputStream(withOnlyStreamInfo(bytes, start, source)));
         // jFLAC reports a frame that fails its CRC only to listeners (and hands out zeros for it), and skips frames
         // it cannot parse after reporting them; a lossless stream with either is corrupt, so the first report is kept.
         String[] firstError = {null};
@@ -152,6 +152,32 @@ public final class AudioFiles {
             throw error(source, "corrupt FLAC stream (" + e + ")");
         }
     }
+
+    /**
+     * A copy of the FLAC stream at start whose metadata blocks other than STREAMINFO are marked PADDING, which jFLAC
+     * skips unread. Nothing here needs them (tags, pictures, cue sheets, the seek table), and jFLAC sizes the arrays of
+     * a VORBIS_COMMENT or PICTURE block by counts it reads from the file: a corrupt count of 2^31 in a 58-byte file
+     * exhausted the heap. Every block must lie inside the file.
+     */
+    private static byte[] withOnlyStreamInfo(byte[] bytes, int start, String source) throws IOException {
+        byte[] copy = bytes.clone();
+        int at = start + 4; // past "fLaC"
+        while (true) {
+            if (at + 4 > copy.length) throw error(source, "truncated FLAC stream (it ends inside its metadata)");
+            int header = copy[at] & 0xFF, type = header & 0x7F;
+            int length = (copy[at + 1] & 0xFF) << 16 | (copy[at + 2] & 0xFF) << 8 | (copy[at + 3] & 0xFF);
+            if ((long) at + 4 + length > copy.length) {
+                throw error(source, "truncated FLAC stream: its metadata block at byte " + at + " declares " + length
+                        + " bytes, past the end of the file");
+            }
+            if (type == 127) throw error(source, "corrupt FLAC stream: invalid metadata block type 127 at byte " + at);
+            if (type != FLAC_STREAMINFO) copy[at] = (byte) (header & 0x80 | FLAC_PADDING);
+            if ((header & 0x80) != 0) return copy; // the last metadata block
+            at += 4 + length;
+        }
+    }
+
+    private static final int FLAC_STREAMINFO = 0, FLAC_PADDING = 1;
 
     private static void checkFlacBits(int bits, String source) throws IOException {
         // jFLAC decodes into ints and its own PCM output stops at 24 bits; deeper streams (FLAC allows 32) are refused

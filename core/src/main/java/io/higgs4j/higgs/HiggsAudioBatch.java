@@ -21,6 +21,9 @@ public record HiggsAudioBatch(Tensor inputIds, Tensor attentionMask, Tensor audi
 
     public HiggsAudioBatch {
         if (inputIds == null || inputIds.dim() != 2) throw new IllegalArgumentException("input_ids must be [batch, seq], got " + inputIds);
+        if (inputIds.size(0) == 0 || inputIds.size(1) == 0) {
+            throw new IllegalArgumentException("input_ids must hold at least one token in at least one row, got " + inputIds);
+        }
         if (attentionMask != null && !java.util.Arrays.equals(attentionMask.shape(), inputIds.shape())) {
             throw new IllegalArgumentException("attention_mask " + attentionMask + " must match input_ids " + inputIds);
         }

@@ -94,7 +94,15 @@ public record HiggsAudioConfig(
             }
         }
         if (audioNumCodebooks < 1) throw new ConfigException("audio_num_codebooks must be >= 1, got " + audioNumCodebooks);
-        if (audioCodebookSize < 1) throw new ConfigException("audio_codebook_size must be >= 1, got " + audioCodebookSize);
+        // + 2: the stream BOS and EOS rows; audioVocabSize() and the code tensors index them as ints
+        if (audioCodebookSize < 1 || audioCodebookSize > Integer.MAX_VALUE - 2) {
+            throw new ConfigException("audio_codebook_size must be in [1, " + (Integer.MAX_VALUE - 2) + "], got " + audioCodebookSize);
+        }
+        checkStreamCode("audio_stream_bos_id", audioStreamBosId, audioCodebookSize);
+        checkStreamCode("audio_stream_eos_id", audioStreamEosId, audioCodebookSize);
+        if (audioStreamBosId == audioStreamEosId) {
+            throw new ConfigException("audio_stream_bos_id and audio_stream_eos_id must differ, both are " + audioStreamBosId);
+        }
         if (audioFfnIntermediateSize < 1) {
             throw new ConfigException("audio_ffn_intermediate_size must be >= 1, got " + audioFfnIntermediateSize);
         }
@@ -104,9 +112,16 @@ public record HiggsAudioConfig(
         audioDualFfnLayers = Set.copyOf(audioDualFfnLayers);
     }
 
+    /** The stream BOS and EOS are codes of each codebook's embedding, which has audio_codebook_size + 2 rows. */
+    private static void checkStreamCode(String key, int id, int codebookSize) {
+        if (id < 0 || id >= codebookSize + 2) {
+            throw new ConfigException(key + " must be a code in [0, audio_codebook_size + 2) = [0, " + (codebookSize + 2) + "), got " + id);
+        }
+    }
+
     /** Rows of the audio codebook embedding and of the audio head: K * (C + 2) (codes plus stream BOS and EOS). */
     public long audioVocabSize() {
-        return (long) audioNumCodebooks * (audioCodebookSize + 2);
+        return (long) audioNumCodebooks * (audioCodebookSize + 2L);
     }
 
     /** A layer listed in audio_dual_ffn_layers of a dual-FFN adapter: audio positions take its audio norms and FFN. */

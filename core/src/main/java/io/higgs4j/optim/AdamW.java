@@ -45,6 +45,10 @@ public final class AdamW implements AutoCloseable {
     public AdamW(List<Tensor> params, Options options) {
         for (Tensor p : params) {
             if (!p.requiresGrad()) throw new IllegalArgumentException("AdamW: a parameter does not require grad: " + p);
+            if (!p.isLeaf()) {
+                throw new IllegalArgumentException("AdamW: a parameter is computed from other tensors, not a leaf, so backward "
+                        + "never fills its gradient: " + p + " (optimise the leaf it comes from)");
+            }
         }
         this.params = List.copyOf(params);
         this.options = options;

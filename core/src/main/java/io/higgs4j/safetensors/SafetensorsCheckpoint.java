@@ -8,6 +8,7 @@ import io.higgs4j.torch.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -102,8 +103,13 @@ public final class SafetensorsCheckpoint implements CheckpointReader {
                 throw new SafetensorsException(index, e.getKey(), "weight_map value must be a shard file name, got " + v);
             }
             String shard = v.textValue();
-            Path p = dir.resolve(shard).normalize();
-            if (Path.of(shard).isAbsolute() || !p.getParent().equals(dir)) {
+            Path p;
+            try {
+                p = dir.resolve(shard).normalize();
+            } catch (InvalidPathException bad) {
+                throw new SafetensorsException(index, e.getKey(), "shard '" + shard + "' is not a valid file name: " + bad.getReason());
+            }
+            if (Path.of(shard).isAbsolute() || !dir.equals(p.getParent())) {
                 throw new SafetensorsException(index, e.getKey(), "shard '" + shard
                         + "' is not a file name in the index's directory");
             }

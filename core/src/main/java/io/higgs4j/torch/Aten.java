@@ -20,7 +20,10 @@ import java.util.List;
  * <p>Every call is checked against the op's schema, read from libtorch's dispatcher, before anything runs: an unknown
  * op, a wrong argument count, an argument of another kind (an {@code int} where the schema has {@code Tensor}, a bare
  * value for an optional) or a result asked for as the wrong kind is refused with a {@link TorchException} quoting the
- * schema. Tensor results not asked for are freed. Use the typed methods of {@link Tensor} where they exist.
+ * schema. Tensor results not asked for are freed; an undefined tensor result (one the op left empty) comes back as
+ * null. An in-place op ({@code Tensor(a!)} in its schema) may change a tensor's shape ({@code aten::set_},
+ * {@code resize_}, {@code squeeze_}): every handle to it, {@link Tensor#share}d ones too, reads its shape again after
+ * it. Use the typed methods of {@link Tensor} where they exist.
  *
  * <pre>{@code
  * Tensor y = Aten.callTensor("aten::flip", "", x, new long[] {0});     // one tensor result
@@ -50,6 +53,11 @@ public final class Aten {
 
     /** Calls op.overload and returns its results as listed in returns (Tensor, List of Tensor, Long, Double, Boolean). */
     public static List<Object> call(String op, String overload, List<Ret> returns, Object... args) {
+        if (op == null) throw new IllegalArgumentException("Aten.call: the op name is null");
+        if (returns == null || returns.stream().anyMatch(r -> r == null)) {
+            throw new IllegalArgumentException(op + ": the list of results asked for is null or holds null: " + returns);
+        }
+        if (args == null) throw new IllegalArgumentException(op + ": the arguments are a null array (pass no arguments as none)");
         String ov = overload == null ? "" : overload;
         OpSchema schema = OpSchema.of(op, ov);
         if (schema != null) checkReturns(OpSchema.fullName(op, ov), schema, returns);
@@ -60,12 +68,20 @@ public final class Aten {
             c.abandon();
             throw e;
         }
-        c.invoke();
-        for (Object a : args) forget(a);
+        try {
+            c.invoke();
+        } finally {
+            // An in-place op may have changed the shape of any handle to its tensors (a failed resize_ too);
+            // without the schema to tell, assume it did.
+            if (schema == null || schema.mutatesArguments) {
+                Tensor.metadataMayHaveChanged();
+                for (Object a : args) forget(a);
+            }
+        }
         List<Object> out = new ArrayList<>(returns.size());
         for (int i = 0; i < returns.size(); i++) {
             out.add(switch (returns.get(i)) {
-                case TENSOR -> c.resultTensor(i);
+                case TENSOR -> definedOrNull(c.resultTensor(i));
                 case TENSOR_LIST -> c.resultTensorList(i);
                 case INT -> c.resultLong(i);
                 case FLOAT -> c.resultDouble(i);
@@ -74,6 +90,23 @@ public final class Aten {
         }
         if (schema != null) freeUnread(c, schema, returns.size());
         return out;
+    }
+
+    /**
+     * An undefined tensor (the result an op leaves empty, e.g. a gradient its output mask did not ask for) as null,
+     * as {@link Tensor#grad()} gives it, rather than a handle that fails on every use.
+     */
+    private static Tensor definedOrNull(Tensor t) {
+        long h = t.acquire();
+        boolean defined;
+        try {
+            defined = Native.isDefined(h);
+        } finally {
+            t.release();
+        }
+        if (defined) return t;
+        t.close();
+        return null;
     }
 
     /** Results beyond those asked for would be read as other kinds, or not at all: refused before the call. */
@@ -119,7 +152,7 @@ public final class Aten {
         call(op, overload, List.of(), args);
     }
 
-    /** In-place ops may change a tensor argument's shape or dtype; drop what the Java side cached. */
+    /** An in-place op's tensor arguments: drop the dtype and device the Java side cached for them. */
     private static void forget(Object a) {
         if (a instanceof Tensor t) t.forgetMetadata();
         else if (a instanceof Some s) forget(s.value());

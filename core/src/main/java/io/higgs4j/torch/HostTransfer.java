@@ -42,9 +42,13 @@ final class HostTransfer {
         }
     }
 
-    /** The bytes of host (from {@link #hostCopy}); valid only while the caller holds host (acquire..release). */
-    private static MemorySegment hostBytes(Tensor t, DType as, long hostHandle) {
-        long bytes = t.numel() * as.elementSize();
+    /**
+     * The bytes of host (from {@link #hostCopy}); valid only while the caller holds host (acquire..release). Their
+     * count comes from host's sizes as libtorch has them now, not from a Java-side cache: a raw copy must never run
+     * past the tensor's memory.
+     */
+    private static MemorySegment hostBytes(DType as, long hostHandle) {
+        long bytes = Math.multiplyExact(Tensor.numel(Native.sizes(hostHandle)), as.elementSize());
         if (bytes == 0) return MemorySegment.NULL;
         return Native.ptr(Native.dataPtr(hostHandle)).reinterpret(bytes);
     }
@@ -55,7 +59,7 @@ final class HostTransfer {
         try {
             long h = host.acquire();
             try {
-                return read.apply(hostBytes(t, as, h));
+                return read.apply(hostBytes(as, h));
             } finally {
                 host.release();
             }

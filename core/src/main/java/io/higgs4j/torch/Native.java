@@ -198,6 +198,12 @@ final class Native {
         return new TorchException(what + " failed" + failureReason());
     }
 
+    /** As {@link #error(String)}, claiming libtorch's reason before what is built: building it may itself fail. */
+    static TorchException error(Supplier<String> what) {
+        String reason = failureReason();
+        return new TorchException(what.get() + " failed" + reason);
+    }
+
     /**
      * ": reason" for the libtorch call that just failed on this thread: libtorch's first line, or its whole report
      * with HIGGS4J_DEBUG=1. Call right after the failing call, once.
@@ -298,7 +304,7 @@ final class Native {
             MemorySegment out = scratch();
             int rc = LibTorch.aoti_torch_empty_strided(shape.length, longs(a, shape), longs(a, strides), dtype, deviceType,
                     deviceIndex, out);
-            if (rc != 0) throw error(what.get());
+            if (rc != 0) throw error(what);
             return outHandle();
         }
     }
@@ -310,7 +316,7 @@ final class Native {
             int rc = LibTorch.aoti_torch_aten_full(longs(a, shape), shape.length, value,
                     a.allocateFrom(ValueLayout.JAVA_INT, dtype), MemorySegment.NULL,
                     a.allocateFrom(ValueLayout.JAVA_INT, deviceType), deviceIndex, MemorySegment.NULL, out);
-            if (rc != 0) throw error(what.get());
+            if (rc != 0) throw error(what);
             return outHandle();
         }
     }
@@ -344,26 +350,26 @@ final class Native {
 
     /** self - alpha * other; a new handle. */
     static long subtract(long self, long other, double alpha, Supplier<String> what) {
-        if (LibTorch.aoti_torch_aten_subtract_Tensor(ptr(self), ptr(other), alpha, scratch()) != 0) throw error(what.get());
+        if (LibTorch.aoti_torch_aten_subtract_Tensor(ptr(self), ptr(other), alpha, scratch()) != 0) throw error(what);
         return outHandle();
     }
 
     /** Fills the tensor with value in place. */
     static void fill(long handle, double value, Supplier<String> what) {
-        if (LibTorch.aoti_torch_aten_fill__Scalar(ptr(handle), value) != 0) throw error(what.get());
+        if (LibTorch.aoti_torch_aten_fill__Scalar(ptr(handle), value) != 0) throw error(what);
     }
 
     // ---- scalars out ----
 
     static double itemDouble(long handle, Supplier<String> what) {
         MemorySegment out = scratch();
-        if (LibTorch.aoti_torch_item_float64(ptr(handle), out) != 0) throw error(what.get());
+        if (LibTorch.aoti_torch_item_float64(ptr(handle), out) != 0) throw error(what);
         return out.get(ValueLayout.JAVA_DOUBLE, 0);
     }
 
     static long itemLong(long handle, Supplier<String> what) {
         MemorySegment out = scratch();
-        if (LibTorch.aoti_torch_item_int64(ptr(handle), out) != 0) throw error(what.get());
+        if (LibTorch.aoti_torch_item_int64(ptr(handle), out) != 0) throw error(what);
         return out.get(ValueLayout.JAVA_LONG, 0);
     }
 
@@ -374,7 +380,7 @@ final class Native {
     }
 
     static void setRequiresGrad(long handle, boolean requiresGrad, Supplier<String> what) {
-        if (LibTorch.torch_set_requires_grad(ptr(handle), requiresGrad) != 0) throw error(what.get());
+        if (LibTorch.torch_set_requires_grad(ptr(handle), requiresGrad) != 0) throw error(what);
     }
 
     /**

@@ -59,11 +59,14 @@ final class OpSchema {
     final List<Arg> args;
     /** Result types, alias annotations removed. */
     final List<String> returns;
+    /** Whether the op writes into an argument ({@code Tensor(a!)}): an in-place op, which may change its shape. */
+    final boolean mutatesArguments;
 
-    private OpSchema(String text, List<Arg> args, List<String> returns) {
+    private OpSchema(String text, List<Arg> args, List<String> returns, boolean mutatesArguments) {
         this.text = text;
         this.args = args;
         this.returns = returns;
+        this.mutatesArguments = mutatesArguments;
     }
 
     private static MethodHandle find(String symbol, FunctionDescriptor descriptor) {
@@ -155,12 +158,15 @@ final class OpSchema {
         int open = schema.indexOf('(');
         int close = matching(schema, open);
         List<Arg> args = new ArrayList<>();
+        boolean mutates = false;
         for (String a : splitTopLevel(schema.substring(open + 1, close))) {
             if (a.isEmpty() || a.equals("*")) continue; // '*' only marks the keyword-only arguments that follow
             int eq = topLevelIndex(a, '=');
             String decl = (eq < 0 ? a : a.substring(0, eq)).trim();
             int space = decl.lastIndexOf(' ');
-            args.add(new Arg(stripAlias(decl.substring(0, space)), decl.substring(space + 1)));
+            String type = decl.substring(0, space);
+            mutates |= type.contains("!)");
+            args.add(new Arg(stripAlias(type), decl.substring(space + 1)));
         }
         String results = schema.substring(close + 1).trim();
         if (results.startsWith("->")) results = results.substring(2).trim();
@@ -171,7 +177,7 @@ final class OpSchema {
             int space = topLevelIndex(r, ' ');
             returns.add(stripAlias(space < 0 ? r : r.substring(0, space)));
         }
-        return new OpSchema(schema, List.copyOf(args), List.copyOf(returns));
+        return new OpSchema(schema, List.copyOf(args), List.copyOf(returns), mutates);
     }
 
     /**

@@ -465,6 +465,11 @@ final class Ops {
         return Call.begin("aten::index_select", "").tensor(self).i64(dim).tensor(index).tensorResult();
     }
 
+    /** {@code is_leaf(Tensor self) -> bool} */
+    static boolean is_leaf(Tensor self) {
+        return Call.begin("aten::is_leaf", "").tensor(self).invoke().resultBool(0);
+    }
+
     /** {@code layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1e-05, bool cudnn_enable=True) -> Tensor} */
     static Tensor layer_norm(Tensor input, long[] normalized_shape, Tensor weight, Tensor bias, double eps, boolean cudnn_enable) {
         return Call.begin("aten::layer_norm", "").tensor(input).ints(normalized_shape).optTensor(weight).optTensor(bias).f64(eps).bool(cudnn_enable).tensorResult();

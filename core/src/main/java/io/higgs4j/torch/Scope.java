@@ -56,16 +56,22 @@ public final class Scope implements AutoCloseable {
     public static <T> T run(Supplier<T> body) {
         try (Scope s = open()) {
             T result = body.get();
-            keepAll(result);
+            s.keepAll(result);
             return result;
         }
     }
 
-    private static void keepAll(Object result) {
+    /**
+     * Keeps the tensors of result that this scope owns. Only those: a tensor the body kept itself, one listed twice,
+     * or one an outer scope owns is where it should be already, and keeping it again would move it one scope too far.
+     */
+    private void keepAll(Object result) {
         switch (result) {
-            case Tensor t -> keep(t);
-            case Collection<?> c -> c.forEach(Scope::keepAll);
-            case Object[] a -> Arrays.stream(a).forEach(Scope::keepAll);
+            case Tensor t -> {
+                if (t.scope == this) keep(t);
+            }
+            case Collection<?> c -> c.forEach(this::keepAll);
+            case Object[] a -> Arrays.stream(a).forEach(this::keepAll);
             case null, default -> { }
         }
     }
@@ -77,6 +83,7 @@ public final class Scope implements AutoCloseable {
     public static <T extends Tensor> T keep(T t) {
         Scope s = t.scope;
         if (s != null) {
+            s.checkThread("keep");
             s.remove(t);
             t.scope = null;
             if (s.parent != null) s.parent.register(t);
@@ -92,6 +99,7 @@ public final class Scope implements AutoCloseable {
     public static <T extends Tensor> T disown(T t) {
         Scope s = t.scope;
         if (s != null) {
+            s.checkThread("disown");
             s.remove(t);
             t.scope = null;
         }
@@ -127,6 +135,14 @@ public final class Scope implements AutoCloseable {
     /** Number of tensors this scope owns now (closed ones included until it compacts). */
     public int size() {
         return size;
+    }
+
+    /** A scope's list of tensors is its thread's alone: changing it from another would race with that thread. */
+    private void checkThread(String what) {
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException("Scope." + what + ": the tensor belongs to a scope of thread " + thread.getName()
+                    + "; keep or disown it there, before handing it to this thread");
+        }
     }
 
     @Override

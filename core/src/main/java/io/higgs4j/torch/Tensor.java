@@ -5,8 +5,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.math.BigInteger;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A libtorch tensor. Each instance owns one native handle and frees it on {@link #close()}; a {@link Scope} closes
@@ -28,7 +30,14 @@ public final class Tensor implements AutoCloseable {
     private final HandleRef ref;
     private final Cleaner.Cleanable cleanable;
     Scope scope;
-    private long[] shape;   // cached on first use: the ops we expose never change a tensor's shape in place
+    /**
+     * The shape, read once and kept: the typed ops never change a tensor's shape in place. The escape hatch's in-place
+     * ops can ({@code aten::set_}, {@code resize_}, {@code squeeze_}, ...), on every handle to the tensor, {@link #share}d
+     * ones included; each such call moves {@link #METADATA_EPOCH}, and a shape read under an older one is read again.
+     */
+    private CachedShape shape;
+    private record CachedShape(long[] dims, int epoch) {}
+    private static final AtomicInteger METADATA_EPOCH = new AtomicInteger();
     private DType dtype;
     private Device device;
 
@@ -133,7 +142,11 @@ public final class Tensor implements AutoCloseable {
         long n = 1;
         for (long d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
-            n = Math.multiplyExact(n, d);
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has more than 2^63 elements");
+            }
         }
         return n;
     }
@@ -197,16 +210,33 @@ public final class Tensor implements AutoCloseable {
     /** start, start+step, ... up to (not including) end, as int64. */
     public static Tensor arange(long start, long end, long step) {
         if (step == 0) throw new IllegalArgumentException("arange: step must not be 0");
-        long n = Math.max(0, (end - start + step - Long.signum(step)) / step);
-        long[] v = new long[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) v[i] = start + i * step;
-        return of(v, v.length);
+        // In BigInteger: end - start overflows a long for ranges wider than 2^63
+        BigInteger distance = BigInteger.valueOf(end).subtract(BigInteger.valueOf(start));
+        BigInteger count = distance.add(BigInteger.valueOf(step - Long.signum(step))).divide(BigInteger.valueOf(step));
+        int n = arangeLength(count.max(BigInteger.ZERO).min(BigInteger.valueOf(Integer.MAX_VALUE)).longValueExact(),
+                start + ", " + end + ", " + step);
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) v[i] = start + i * step;
+        return of(v, n);
+    }
+
+    /** The values are made in a Java array: refuse more than one can hold, naming the range. */
+    private static int arangeLength(long n, String range) {
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("arange(" + range + "): at least " + n + " values, more than "
+                    + (Integer.MAX_VALUE - 8) + " (arange builds its values in a Java array)");
+        }
+        return (int) n;
     }
 
     /** start, start+step, ... below end, as float32 (like torch.arange with float arguments). */
     public static Tensor arange(double start, double end, double step) {
         if (step == 0) throw new IllegalArgumentException("arange: step must not be 0");
-        int n = (int) Math.max(0, Math.ceil((end - start) / step));
+        if (!Double.isFinite(start) || !Double.isFinite(end) || !Double.isFinite(step)) {
+            throw new IllegalArgumentException("arange: start, end and step must be finite, got " + start + ", " + end + ", " + step);
+        }
+        double count = Math.ceil((end - start) / step); // a double: the long cast saturates, as arangeLength needs
+        int n = arangeLength(Math.max(0, (long) count), start + ", " + end + ", " + step);
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) (start + i * step);
         return of(v, n);
@@ -300,32 +330,27 @@ public final class Tensor implements AutoCloseable {
 
     /** The sizes of every dimension (a copy). */
     public long[] shape() {
-        long[] s = shape;
-        if (s == null) {
-            long h = acquire();
-            try {
-                s = Native.sizes(h);
-            } finally {
-                release();
-            }
-            shape = s;
-        }
-        return s.clone();
+        return shapeRef().clone();
     }
 
-    /** The shape itself, not a copy: for reading in this package only. */
+    /** The shape itself, not a copy: for reading in this package only. Throws once the tensor is closed. */
     long[] shapeRef() {
-        long[] s = shape;
-        if (s == null) {
-            long h = acquire();
-            try {
-                s = Native.sizes(h);
-            } finally {
-                release();
-            }
-            shape = s;
+        CachedShape s = shape;
+        int epoch = METADATA_EPOCH.get();
+        if (s != null && s.epoch == epoch && !ref.closed()) return s.dims;
+        long h = acquire();
+        try {
+            s = new CachedShape(Native.sizes(h), epoch);
+        } finally {
+            release();
         }
-        return s;
+        shape = s;
+        return s.dims;
+    }
+
+    /** An escape-hatch call may have changed some tensor's shape in place: every cached shape is read again. */
+    static void metadataMayHaveChanged() {
+        METADATA_EPOCH.incrementAndGet();
     }
 
     /** The number of dimensions. */
@@ -347,7 +372,7 @@ public final class Tensor implements AutoCloseable {
     /** The element type. */
     public DType dtype() {
         DType d = dtype;
-        if (d == null) {
+        if (d == null || ref.closed()) {
             long h = acquire();
             try {
                 d = DType.fromCode(Native.dtypeCode(h));
@@ -362,7 +387,7 @@ public final class Tensor implements AutoCloseable {
     /** The device the data lives on. */
     public Device device() {
         Device d = device;
-        if (d == null) {
+        if (d == null || ref.closed()) {
             long h = acquire();
             try {
                 d = Native.device(h);
@@ -408,9 +433,8 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Metadata of the cached kind may go stale only through the escape hatch's in-place ops. */
+    /** The escape hatch's in-place ops may change an argument's metadata (shapes: {@link #metadataMayHaveChanged}). */
     void forgetMetadata() {
-        shape = null;
         dtype = null;
         device = null;
     }
@@ -421,7 +445,8 @@ public final class Tensor implements AutoCloseable {
     }
 
     private String describeCached() {
-        return (dtype != null ? dtype.toString() : "") + Arrays.toString(shape);
+        CachedShape s = shape;
+        return (dtype != null ? dtype.toString() : "") + (s != null ? Arrays.toString(s.dims) : "");
     }
 
     @Override
@@ -1039,7 +1064,7 @@ public final class Tensor implements AutoCloseable {
             throw new TorchException("scaled_dot_product_attention: expected 4-d query, key, value, got "
                     + query.describe() + ", " + key.describe() + ", " + value.describe());
         }
-        if (k[1] != v[1] || k[2] != v[2] || q[3] != k[3] || q[0] != k[0] || q[1] % k[1] != 0) {
+        if (k[1] == 0 || k[1] != v[1] || k[2] != v[2] || q[3] != k[3] || q[0] != k[0] || q[1] % k[1] != 0) {
             throw new TorchException("scaled_dot_product_attention: shapes do not fit: query " + query.describe()
                     + ", key " + key.describe() + ", value " + value.describe());
         }
@@ -1269,6 +1294,14 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether this tensor is a leaf of the autograd graph: made by the user (or detached) rather than computed from
+     * tensors that require grad. Only leaves get a {@link #grad()} from backward.
+     */
+    public boolean isLeaf() {
+        return Ops.is_leaf(this);
+    }
+
     /** Marks this (leaf) tensor as needing a gradient. Returns this. */
     public Tensor requiresGrad(boolean requiresGrad) {
         if (requiresGrad && !dtype().isFloatingPoint()) {
@@ -1277,6 +1310,11 @@ public final class Tensor implements AutoCloseable {
         long h = acquire();
         try {
             Native.setRequiresGrad(h, requiresGrad, () -> "requires_grad_(" + describe() + ")");
+            if (!requiresGrad && Native.requiresGrad(h)) {
+                // libtorch takes the flag but a computed tensor still requires grad through its grad_fn (torch raises)
+                throw new TorchException("requires_grad_(false) on " + describe() + ": only a leaf tensor's flag can be "
+                        + "changed; this one was computed from tensors that require grad (use detach() for a copy outside the graph)");
+            }
         } finally {
             release();
         }

@@ -158,6 +158,32 @@ class AudioFilesTest {
         assertFails("head.flac", Arrays.copyOf(Files.readAllBytes(fixture("tone_16k_mono.flac")), 20), "truncated");
     }
 
+    /**
+     * Tags are not read: a VORBIS_COMMENT block claiming 2^31 - 16 comments (jFLAC allocated an array that size, an
+     * OutOfMemoryError from a 58-byte file) leaves the samples as they are; a block running past the end is an error.
+     */
+    @Test
+    void flacMetadataBeyondStreamInfoIsNotRead() throws IOException {
+        byte[] flac = Files.readAllBytes(fixture("tone_16k_mono.flac"));
+        assertEquals(0, flac[4] & 0x7F, "STREAMINFO first");
+        int afterStreamInfo = 4 + 4 + 34;
+        byte[] comment = {4, 0, 0, 8, /* vendor length */ 0, 0, 0, 0, /* comment count, little-endian */ (byte) 0xF0, -1, -1, 0x7F};
+        comment[0] |= (byte) (flac[4] & 0x80); // last if STREAMINFO was
+        byte[] tagged = new byte[flac.length + comment.length];
+        System.arraycopy(flac, 0, tagged, 0, afterStreamInfo);
+        tagged[4] &= 0x7F;
+        System.arraycopy(comment, 0, tagged, afterStreamInfo, comment.length);
+        System.arraycopy(flac, afterStreamInfo, tagged, afterStreamInfo + comment.length, flac.length - afterStreamInfo);
+        Path file = dir.resolve("tagged.flac");
+        Files.write(file, tagged);
+        assertArrayEquals(AudioFiles.read(fixture("tone_16k_mono.flac")).samples(), AudioFiles.read(file).samples());
+
+        byte[] overlong = Arrays.copyOf(flac, flac.length);
+        overlong[afterStreamInfo + 1] = 0x7F; // the block after STREAMINFO now claims 8 MB
+        assertFails("overlong.flac", overlong, "past the end of the file");
+        assertFails("comment-only.flac", Arrays.copyOf(tagged, afterStreamInfo + comment.length), "FLAC");
+    }
+
     @Test
     void flacFrameFailingItsCrcIsAnError() throws IOException {
         byte[] flac = Files.readAllBytes(fixture("tone_44k_stereo.flac"));

@@ -2,6 +2,7 @@ package io.higgs4j.higgs;
 
 import io.higgs4j.nn.Init;
 import io.higgs4j.torch.DType;
+import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Scope;
 import io.higgs4j.torch.Tensor;
 import io.higgs4j.torch.Torch;
@@ -108,7 +109,10 @@ class HiggsAudioModelTest {
         var json = HiggsAudioConfig.preset("tiny").toJson();
         assertEquals(HiggsAudioConfig.preset("tiny"), HiggsAudioConfig.fromJson(json), "toJson/fromJson round trip");
         for (var bad : new String[][] {{"audio_adapter_type", "\"moe\""}, {"use_rq_transformer", "true"},
-                {"use_audio_out_self_attention", "1"}, {"audio_decoder_proj_num_layers", "2"}, {"encode_whisper_embed", "true"}}) {
+                {"use_audio_out_self_attention", "1"}, {"audio_decoder_proj_num_layers", "2"}, {"encode_whisper_embed", "true"},
+                // the stream BOS and EOS are codes in [0, codebook size + 2) = [0, 1026), and two different ones
+                {"audio_stream_bos_id", "1026"}, {"audio_stream_eos_id", "-7"}, {"audio_stream_eos_id", "1024"},
+                {"audio_codebook_size", "2147483647"}}) {
             var copy = json.deepCopy();
             copy.set(bad[0], mapper.readTree(bad[1]));
             var e = assertThrows(HiggsAudioConfig.ConfigException.class, () -> HiggsAudioConfig.fromJson(copy));
@@ -118,6 +122,18 @@ class HiggsAudioModelTest {
         ((com.fasterxml.jackson.databind.node.ObjectNode) copy.get("text_config")).put("hidden_act", "gelu");
         assertTrue(assertThrows(HiggsAudioConfig.ConfigException.class, () -> HiggsAudioConfig.fromJson(copy))
                 .getMessage().contains("hidden_act"));
+    }
+
+    @Test
+    void aBatchWithoutTokensIsRefused() {
+        try (Scope s = Scope.open()) {
+            for (long[] shape : new long[][] {{1, 0}, {0, 4}}) {
+                Tensor ids = Tensor.zeros(shape, DType.INT64, Device.CPU);
+                var e = assertThrows(IllegalArgumentException.class,
+                        () -> new HiggsAudioBatch(ids, null, null, null, null, null, null, null));
+                assertTrue(e.getMessage().contains("input_ids") && e.getMessage().contains(java.util.Arrays.toString(shape)), e.getMessage());
+            }
+        }
     }
 
     /** encode_whisper_embed: each <|AUDIO|> becomes its Whisper tokens, then its code columns; gradients reach the tower. */

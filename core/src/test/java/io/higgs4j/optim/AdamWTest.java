@@ -60,8 +60,12 @@ class AdamWTest {
     void badOptionsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> new AdamW.Options(-1, 0.9, 0.999, 1e-8, 0));
         assertThrows(IllegalArgumentException.class, () -> new AdamW.Options(1e-3, 1.0, 0.999, 1e-8, 0));
-        try (Tensor noGrad = Tensor.ones(1)) {
+        try (Tensor noGrad = Tensor.ones(1); Tensor leaf = Tensor.ones(1).requiresGrad(true); Tensor computed = leaf.mul(2.0)) {
             assertThrows(IllegalArgumentException.class, () -> new AdamW(List.of(noGrad), AdamW.Options.defaults(1e-3)));
+            assertTrue(leaf.isLeaf());
+            assertFalse(computed.isLeaf(), "as torch: (x * 2).is_leaf is False for x requiring grad");
+            var e = assertThrows(IllegalArgumentException.class, () -> new AdamW(List.of(computed), AdamW.Options.defaults(1e-3)));
+            assertTrue(e.getMessage().contains("not a leaf"), e.getMessage());
         }
     }
 

@@ -169,6 +169,7 @@ class SafetensorsCheckpointTest {
         refused(index("{\"weight_map\":{\"a\":\"../" + S1 + "\"}}"), "a", "not a file name in the index's directory");
         refused(index("{\"weight_map\":{\"a\":\"/etc/" + S1 + "\"}}"), "a", "not a file name");
         refused(index("{\"weight_map\":{\"a\":1}}"), "a", "must be a shard file name");
+        refused(index("{\"weight_map\":{\"a\":\"x\\u0000y.safetensors\"}}"), "a", "not a valid file name");
         refused(index("{\"metadata\":{}}"), null, "no \"weight_map\"");
         refused(index("{\"weight_map\":"), null, "not valid JSON");
         refused(index("{\"metadata\":{\"total_size\":-3},\"weight_map\":{}}"), null, "total_size");

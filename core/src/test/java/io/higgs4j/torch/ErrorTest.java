@@ -86,4 +86,39 @@ class ErrorTest {
             assertThrows(TorchException.class, () -> i.requiresGrad(true));
         }
     }
+
+    @Test
+    void sizesAndRangesBeyondWhatFitsAreRefusedByName() {
+        assertMessageContains(assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(1L << 40, 1L << 40)),
+                "[1099511627776, 1099511627776]", "2^63");
+        // 2^64 - 1 values: end - start overflows a long; the count must not wrap to 0
+        assertMessageContains(assertThrows(IllegalArgumentException.class, () -> Tensor.arange(Long.MIN_VALUE, Long.MAX_VALUE, 1)),
+                "arange", "Java array");
+        assertMessageContains(assertThrows(IllegalArgumentException.class, () -> Tensor.arange(0, 3_000_000_000L, 1)), "arange");
+        assertMessageContains(assertThrows(IllegalArgumentException.class, () -> Tensor.arange(0.0, Double.NaN, 1.0)), "finite");
+        assertMessageContains(assertThrows(IllegalArgumentException.class, () -> Tensor.arange(0.0, Double.POSITIVE_INFINITY, 1.0)), "finite");
+        assertMessageContains(assertThrows(IllegalArgumentException.class, () -> Tensor.arange(0.0, 1e12, 1.0)), "arange");
+        try (Tensor r = Tensor.arange(Long.MAX_VALUE - 2, Long.MAX_VALUE, 1); Tensor d = Tensor.arange(5, -1, -2)) {
+            assertArrayEquals(new long[] {Long.MAX_VALUE - 2, Long.MAX_VALUE - 1}, r.toLongArray());
+            assertArrayEquals(new long[] {5, 3, 1}, d.toLongArray(), "as torch.arange(5, -1, -2)");
+        }
+    }
+
+    @Test
+    void attentionWithoutKeyHeadsIsRefused() {
+        try (Scope s = Scope.open()) {
+            Tensor q = Tensor.ones(1, 2, 3, 4), none = Tensor.ones(1, 0, 3, 4);
+            assertMessageContains(assertThrows(TorchException.class, () -> Tensor.scaledDotProductAttention(q, none, none, null, 0, true, null)),
+                    "scaled_dot_product_attention", "float32[1, 0, 3, 4]");
+        }
+    }
+
+    @Test
+    void aComputedTensorCannotDropRequiresGrad() {
+        try (Scope s = Scope.open()) {
+            Tensor leaf = Tensor.ones(2).requiresGrad(true), computed = leaf.mul(2.0);
+            assertMessageContains(assertThrows(TorchException.class, () -> computed.requiresGrad(false)), "leaf", "detach");
+            assertFalse(leaf.requiresGrad(false).requiresGrad(), "a leaf's flag changes");
+        }
+    }
 }

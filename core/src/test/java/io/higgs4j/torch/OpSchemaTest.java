@@ -103,4 +103,59 @@ class OpSchemaTest {
             assertEquals(before, Tensor.liveCount());
         }
     }
+
+    @Test
+    void anInPlaceShapeChangeReachesEveryHandleToTheTensor() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.zeros(1_000_000);
+            Tensor alias = x.share();
+            assertEquals(1_000_000, alias.numel()); // cached before the change
+            Aten.callVoid("aten::set_", "source_Tensor", x, Tensor.of(new float[] {7f, 8f}));
+            // Reading the alias by its old shape would copy 4 MB out of an 8-byte buffer.
+            assertArrayEquals(new long[] {2}, alias.shape());
+            assertArrayEquals(new float[] {7f, 8f}, alias.toFloatArray());
+            Aten.callVoid("aten::unsqueeze_", "", alias, 0L);
+            assertArrayEquals(new long[] {1, 2}, x.shape());
+        }
+    }
+
+    @Test
+    void aSchemaSaysWhetherTheOpWritesIntoAnArgument() {
+        assertTrue(OpSchema.parseSchema("aten::set_.source_Tensor(Tensor(a!) self, Tensor source) -> Tensor(a!)").mutatesArguments);
+        assertTrue(OpSchema.parseSchema("aten::_foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other) -> ()").mutatesArguments);
+        assertFalse(OpSchema.parseSchema("aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)").mutatesArguments);
+        assertFalse(OpSchema.parseSchema("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor").mutatesArguments);
+    }
+
+    @Test
+    void anUndefinedTensorResultIsNull() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        try (Scope s = Scope.open()) {
+            long before = Tensor.liveCount();
+            Tensor q = Tensor.randn(1, 3, 4);
+            // need_weights = false: the second result (the attention weights) is left undefined
+            List<Object> r = Aten.call("aten::_native_multi_head_attention", "", List.of(Aten.Ret.TENSOR, Aten.Ret.TENSOR),
+                    q, q, q, 4L, 2L, Tensor.randn(12, 4), Tensor.randn(12), Tensor.randn(4, 4), Tensor.randn(4),
+                    Aten.NONE, false, true, Aten.NONE);
+            assertArrayEquals(new long[] {1, 3, 4}, ((Tensor) r.get(0)).shape());
+            assertNull(r.get(1));
+            assertEquals(before + 6, Tensor.liveCount(), "q, four weights and the one defined result; the undefined one is freed");
+        }
+    }
+
+    @Test
+    void nullsAreRefusedByName() {
+        try (Tensor x = Tensor.ones(2)) {
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Aten.callTensor(null, "", x)).getMessage().contains("op name"));
+            List<Aten.Ret> withNull = new java.util.ArrayList<>();
+            withNull.add(null);
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Aten.call("aten::neg", "", withNull, x))
+                    .getMessage().contains("aten::neg"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Aten.call("aten::neg", "", null, x))
+                    .getMessage().contains("aten::neg"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Aten.call("aten::neg", "", List.of(), (Object[]) null))
+                    .getMessage().contains("aten::neg"));
+        }
+    }
 }

@@ -52,6 +52,51 @@ class ScopeTest {
     }
 
     @Test
+    void runKeepsOnlyWhatItsOwnScopeOwns() {
+        try (Scope outer = Scope.open()) {
+            Tensor keptInside, listedTwice, outers = Tensor.ones(1);
+            try (Scope middle = Scope.open()) {
+                keptInside = Scope.run(() -> Scope.keep(Tensor.ones(1)));   // kept by the body, then by run
+                listedTwice = Scope.run(() -> {
+                    Tensor t = Tensor.ones(1);
+                    return List.of(t, t);
+                }).getFirst();
+                assertSame(outers, Scope.run(() -> outers), "a result an outer scope owns stays there");
+            }
+            assertTrue(keptInside.isClosed(), "one keep too many would have moved it past the middle scope");
+            assertTrue(listedTwice.isClosed(), "listed twice, kept once: the middle scope owned it");
+            assertFalse(outers.isClosed(), "run left the outer scope's tensor with the outer scope");
+        }
+    }
+
+    @Test
+    void keepAndDisownRunOnTheScopesThread() throws Exception {
+        try (Scope s = Scope.open()) {
+            Tensor t = Tensor.ones(1);
+            Throwable[] thrown = new Throwable[2];
+            Thread other = new Thread(() -> {
+                try {
+                    Scope.disown(t);
+                } catch (Throwable e) {
+                    thrown[0] = e;
+                }
+                try {
+                    Scope.keep(t);
+                } catch (Throwable e) {
+                    thrown[1] = e;
+                }
+            });
+            other.start();
+            other.join();
+            for (Throwable e : thrown) {
+                assertInstanceOf(IllegalStateException.class, e);
+                assertTrue(e.getMessage().contains("thread " + Thread.currentThread().getName()), e.getMessage());
+            }
+            assertEquals(1, s.size(), "the scope still owns it");
+        }
+    }
+
+    @Test
     void disownedTensorsBelongToTheCaller() {
         Tensor t;
         try (Scope s = Scope.open()) {
@@ -64,11 +109,19 @@ class ScopeTest {
     @Test
     void useAfterCloseThrowsAndCloseTwiceIsHarmless() {
         Tensor t = Tensor.ones(2, 2);
+        assertArrayEquals(new long[] {2, 2}, t.shape()); // read now, so that what follows is the cached metadata
+        assertEquals(DType.FLOAT32, t.dtype());
+        assertEquals(Device.CPU, t.device());
         t.close();
         t.close();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.add(1.0));
         assertTrue(e.getMessage().contains("after close"), e.getMessage());
         assertThrows(IllegalStateException.class, t::toFloatArray);
+        // metadata too, though it was read (and kept) before the close
+        assertThrows(IllegalStateException.class, t::shape);
+        assertThrows(IllegalStateException.class, t::dim);
+        assertThrows(IllegalStateException.class, t::dtype);
+        assertThrows(IllegalStateException.class, t::device);
         Tensor u = Tensor.ones(2);
         Tensor closed = Tensor.ones(2);
         closed.close();
