@@ -61,6 +61,8 @@ public final class Aten {
         String ov = overload == null ? "" : overload;
         OpSchema schema = OpSchema.of(op, ov);
         if (schema != null) checkReturns(OpSchema.fullName(op, ov), schema, returns);
+        boolean inPlace = schema == null || schema.mutatesArguments; // without the schema to tell, assume it is
+        List<Runnable> restorers = inPlace ? layoutRestorers(args) : List.of();
         Call c = Call.begin(op, ov);
         try {
             for (int i = 0; i < args.length; i++) push(c, op, i, args[i]);
@@ -70,10 +72,18 @@ public final class Aten {
         }
         try {
             c.invoke();
+        } catch (RuntimeException e) {
+            for (Runnable r : restorers) {
+                try {
+                    r.run();
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
         } finally {
-            // An in-place op may have changed the shape of any handle to its tensors (a failed resize_ too);
-            // without the schema to tell, assume it did.
-            if (schema == null || schema.mutatesArguments) {
+            // An in-place op may have changed the shape of any handle to its tensors.
+            if (inPlace) {
                 Tensor.metadataMayHaveChanged();
                 for (Object a : args) forget(a);
             }
@@ -150,6 +160,18 @@ public final class Aten {
     /** Calls an op that returns nothing, or whose results are not wanted (tensor results are freed). */
     public static void callVoid(String op, String overload, Object... args) {
         call(op, overload, List.of(), args);
+    }
+
+    /** For an in-place op: what puts each tensor argument back where it lay, should the op fail halfway. */
+    private static List<Runnable> layoutRestorers(Object[] args) {
+        List<Runnable> restorers = new ArrayList<>();
+        for (Object a : args) {
+            Tensor t = a instanceof Tensor x ? x : a instanceof Some(Tensor x) ? x : null;
+            if (t == null || t.isClosed()) continue; // a closed one is refused by the call itself
+            Tensor.Layout before = t.layout();
+            restorers.add(() -> t.restoreLayout(before));
+        }
+        return restorers;
     }
 
     /** An in-place op's tensor arguments: drop the dtype and device the Java side cached for them. */

@@ -433,6 +433,31 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** Where a tensor lies in its storage, as libtorch has it now. */
+    record Layout(long[] sizes, long[] strides, long offset) {}
+
+    Layout layout() {
+        long h = acquire();
+        try {
+            return new Layout(Native.sizes(h), Native.strides(h), Native.storageOffset(h));
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Puts this tensor back where it lay before a failed in-place op moved it. libtorch's resize_ sets the new sizes
+     * before it allocates; when the allocation fails, the tensor is left claiming more elements than its storage holds,
+     * and the next op that reads it runs off the end (PyTorch itself segfaults there).
+     */
+    void restoreLayout(Layout before) {
+        Layout now = layout();
+        if (Arrays.equals(now.sizes, before.sizes) && Arrays.equals(now.strides, before.strides) && now.offset == before.offset) return;
+        try (var g = Torch.noGrad(); Tensor self = Ops.as_strided_(this, before.sizes, before.strides, before.offset)) {
+            // the op works on this tensor in place; its result is one more handle to it
+        }
+    }
+
     /** The escape hatch's in-place ops may change an argument's metadata (shapes: {@link #metadataMayHaveChanged}). */
     void forgetMetadata() {
         dtype = null;

@@ -121,6 +121,21 @@ class OpSchemaTest {
     }
 
     @Test
+    void aFailedResizeLeavesTheTensorAsItWas() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.of(new float[] {1, 2, 3, 4}).view(2, 2).transpose(0, 1);
+            // 2^40 x 2^20 floats cannot be allocated: libtorch sets the sizes, then fails to allocate (torch segfaults
+            // at the next read of such a tensor)
+            assertThrows(TorchException.class, () -> Aten.callVoid("aten::resize_", "", x, new long[] {1L << 40, 1L << 20}, Aten.NONE));
+            assertArrayEquals(new long[] {2, 2}, x.shape());
+            assertArrayEquals(new long[] {1, 2}, x.strides(), "the transposed view's strides, too");
+            assertArrayEquals(new float[] {1, 3, 2, 4}, x.toFloatArray());
+            assertEquals(10.0, x.sum().item(), 0.0);
+        }
+    }
+
+    @Test
     void aSchemaSaysWhetherTheOpWritesIntoAnArgument() {
         assertTrue(OpSchema.parseSchema("aten::set_.source_Tensor(Tensor(a!) self, Tensor source) -> Tensor(a!)").mutatesArguments);
         assertTrue(OpSchema.parseSchema("aten::_foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other) -> ()").mutatesArguments);
