@@ -144,7 +144,7 @@ public record HiggsAudioConfig(
         try {
             root = new ObjectMapper().readTree(p.toFile());
         } catch (IOException e) {
-            throw new ConfigException(p + " is not valid JSON: " + e.getMessage());
+            throw new ConfigException(p + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
         }
         try {
             return fromJson(root);

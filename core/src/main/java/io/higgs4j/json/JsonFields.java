@@ -25,6 +25,16 @@ public final class JsonFields {
         this.error = error;
     }
 
+    /**
+     * Why a file is not valid JSON, in one line: "Unexpected end-of-input in field name at line 7, column 7". Jackson's
+     * own message adds a second line about the source, which it does not name (REDACTED); the caller names the file.
+     */
+    public static String syntaxError(java.io.IOException e) {
+        if (!(e instanceof com.fasterxml.jackson.core.JsonProcessingException j)) return e.getMessage();
+        var at = j.getLocation();
+        return j.getOriginalMessage() + (at != null && at.getLineNr() > 0 ? " at line " + at.getLineNr() + ", column " + at.getColumnNr() : "");
+    }
+
     /** The fields of root, which must be a JSON object; error turns a message into the exception to throw. */
     public static JsonFields of(JsonNode root, Function<String, ? extends RuntimeException> error) {
         if (root == null || !root.isObject()) throw error.apply("must hold a JSON object, got " + describe(root));

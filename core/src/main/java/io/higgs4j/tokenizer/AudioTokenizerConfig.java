@@ -86,7 +86,7 @@ public record AudioTokenizerConfig(int encoderDim, int latentDim, int decoderDim
         try {
             c = new ObjectMapper().readTree(p.toFile());
         } catch (IOException e) {
-            throw new ConfigException(p + ": not valid JSON: " + e.getMessage());
+            throw new ConfigException(p + ": not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
         }
         try {
             return fromJson(c);

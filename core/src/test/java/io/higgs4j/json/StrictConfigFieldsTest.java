@@ -126,6 +126,12 @@ class StrictConfigFieldsTest {
         Files.writeString(file, c.toString());
         e = assertThrows(HiggsAudioConfig.ConfigException.class, () -> HiggsAudioConfig.fromFile(file));
         assertEquals(file + ": text_config.hidden_size must be an integer, got 64.5 (a number)", e.getMessage());
+        // Broken JSON: one line naming the file and where it breaks (the second line was Jackson's "REDACTED" source)
+        Files.writeString(file, "{\n  \"audio_num_codebooks\": 8,\n  \"audio_codebook");
+        e = assertThrows(HiggsAudioConfig.ConfigException.class, () -> HiggsAudioConfig.fromFile(file));
+        assertTrue(e.getMessage().startsWith(file + " is not valid JSON: "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("at line 3, column 18"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("REDACTED"), e.getMessage());
         // JSON null is "not set" (Hugging Face writes it): the default applies.
         c = HiggsAudioConfig.preset("tiny").toJson();
         ((ObjectNode) c.get("text_config")).putNull("rope_scaling");

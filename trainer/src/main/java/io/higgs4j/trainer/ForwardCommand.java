@@ -121,7 +121,11 @@ public final class ForwardCommand implements Callable<Integer> {
                 features = f.load("audio_features", DType.FLOAT32).to(device);
                 featureMask = f.load("audio_feature_attention_mask", DType.INT64).to(device);
             }
-            return new HiggsAudioBatch(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], features, featureMask);
+            try {
+                return new HiggsAudioBatch(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], features, featureMask);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--batch " + path + ": " + e.getMessage(), e);
+            }
         }
     }
 }

@@ -172,6 +172,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     void validate() {
         if ((modelPath == null) == (config == null)) throw bad("give either --model_path or --config");
+        if (rasWinLen != null && rasWinLen < 0) throw bad("--ras_win_len must be >= 0 (0 turns repetition-aware sampling off), got " + rasWinLen);
         if (modelPath != null && !Files.isDirectory(modelPath) && !io.higgs4j.trainer.hub.HubId.isHubId(modelPath.toString())) {
             throw bad("--model_path " + modelPath + " is not a directory (nor a Hugging Face id owner/name[@revision])");
         }

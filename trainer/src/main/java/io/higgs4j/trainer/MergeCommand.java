@@ -47,6 +47,7 @@ public final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (maxShardSize < 1) throw new IllegalArgumentException("--max_shard_size must be >= 1 byte, got " + maxShardSize);
         if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
             throw new IllegalArgumentException("--output_dir " + outputDir + " is a file, not a directory");
         }

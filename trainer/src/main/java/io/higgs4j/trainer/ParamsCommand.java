@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -66,7 +67,17 @@ public final class ParamsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         lora.validate(spec.commandLine());
-        boolean withLora = spec.commandLine().getParseResult().hasMatchedOption("--lora_r");
+        var parsed = spec.commandLine().getParseResult();
+        boolean withLora = parsed.hasMatchedOption("--lora_r");
+        if (!memory) {
+            for (String o : List.of("--batch_size", "--seq_len", "--gradient_checkpointing", "--dtype", "--finetune", "--device", "--nproc")) {
+                if (parsed.hasMatchedOption(o)) throw new picocli.CommandLine.ParameterException(spec.commandLine(), o + " is a --memory option: add --memory");
+            }
+        }
+        if (memory && (long) batchSize * seqLen > Integer.MAX_VALUE) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--batch_size " + batchSize + " x --seq_len " + seqLen
+                    + " is more than 2^31 tokens per micro-batch");
+        }
         HiggsAudioConfig c = HiggsAudioConfig.resolve(ModelLocator.locate(config, ModelLocator.Kind.MODEL_CONFIG));
         print(c, System.out, withLora ? "Base model parameters: " : "Total parameters: ");
         LoraConfig lc = lora.config(lora.modulesToSaveExpanded(), null);

@@ -27,6 +27,7 @@ import io.higgs4j.trainer.train.Progress;
 import io.higgs4j.trainer.train.StepMetrics;
 import io.higgs4j.trainer.train.ResumePoint;
 import io.higgs4j.trainer.train.Trainer;
+import io.higgs4j.trainer.train.TrainingArgs;
 import io.higgs4j.trainer.train.WhisperTowerCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,7 +54,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Option(names = "--demo", description = "train the tiny model on a synthetic voice-cloning set shipped in the jar (about a minute on 2 cores)")
+    @Option(names = "--demo", description = "train the tiny model on a synthetic voice-cloning set shipped in the jar (under a minute on 2 cores)")
     boolean demo;
 
     @Option(names = {"--data_path", "--data-path"}, description = "ChatML data: a JSON array or JSONL file")
@@ -233,9 +234,15 @@ public final class TrainCommand implements Callable<Integer> {
         if (numEpochs < 1) throw bad("--num_epochs must be >= 1, got " + numEpochs);
         if (gradientAccumulationSteps < 1) throw bad("--gradient_accumulation_steps must be >= 1, got " + gradientAccumulationSteps);
         if (warmupSteps < 0) throw bad("--warmup_steps must be >= 0, got " + warmupSteps);
-        if (weightDecay < 0) throw bad("--weight_decay must be >= 0, got " + weightDecay);
-        if (maxGradNorm < 0) throw bad("--max_grad_norm must be >= 0, got " + maxGradNorm);
+        // !(x >= 0) refuses NaN as well, which every comparison lets through
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw bad("--weight_decay must be a finite number >= 0, got " + weightDecay);
+        if (!(maxGradNorm >= 0) || !Double.isFinite(maxGradNorm)) {
+            throw bad("--max_grad_norm must be a finite number >= 0 (0 turns clipping off), got " + maxGradNorm);
+        }
+        if (!(textLossWeight >= 0) || !Double.isFinite(textLossWeight)) throw bad("--text_loss_weight must be a finite number >= 0, got " + textLossWeight);
         if (saveSteps < 0) throw bad("--save_steps must be >= 0, got " + saveSteps);
+        if (saveTotalLimit < 0) throw bad("--save_total_limit must be >= 0 (0 keeps every checkpoint), got " + saveTotalLimit);
+        if (loggingSteps < 1) throw bad("--logging_steps must be >= 1, got " + loggingSteps);
         lora.validate(spec.commandLine());
         if (maxSeqLen < 8) throw bad("--max_seq_len must be >= 8, got " + maxSeqLen);
         if (sampleSteps < 0) throw bad("--sample_steps must be >= 0, got " + sampleSteps);
@@ -275,9 +282,12 @@ public final class TrainCommand implements Callable<Integer> {
             throw bad(e.getMessage());
         }
         SharedOptions.checkDevice(device, this::bad);
+        if (finetuneChoice == MemoryPlan.Finetune.FULL && dtypeChoice == DType.BFLOAT16) {
+            throw bad("--finetune full trains float32 weights (their own master weights): --dtype bf16 is not supported with it; use --dtype fp32");
+        }
     }
 
-    /** --demo's own defaults, for the options not given on the command line: about a minute on 2 CPU cores. */
+    /** --demo's own defaults, for the options not given on the command line: under a minute on 2 CPU cores. */
     void applyDemoDefaults() {
         var parsed = spec.commandLine().getParseResult();
         if (!parsed.hasMatchedOption("--learning_rate")) learningRate = 3e-3;
@@ -296,7 +306,12 @@ public final class TrainCommand implements Callable<Integer> {
         validate();
         // The checkpoint to resume from is read and checked before anything is loaded or written.
         resumePoint = resume == null ? null : ResumePoint.read(resumePath());
+        checkOutputDirHistory();
         if (resumePoint != null) {
+            if (resumePoint.state().seed() != seed) {
+                throw bad("--seed " + seed + " differs from the seed of " + resumePoint.checkpoint() + " (" + resumePoint.state().seed()
+                        + "): a resumed run must use the same seed");
+            }
             resumePoint.checkFinetune(finetuneChoice == MemoryPlan.Finetune.FULL);
             resumePoint.checkOptions(lora.r, lora.alpha, lora.useRslora, LoraConfig.targets(lora.targets));
             if (maxSteps > 0 && resumePoint.finished(maxSteps)) {
@@ -323,9 +338,6 @@ public final class TrainCommand implements Callable<Integer> {
     private Integer train(Device dev, ProcessGroup group) throws Exception {
         MemoryPlan.Finetune finetuned = finetuneChoice;
         boolean full = finetuned == MemoryPlan.Finetune.FULL;
-        if (full && dtypeChoice == DType.BFLOAT16) {
-            throw bad("--finetune full trains float32 weights (their own master weights): --dtype bf16 is not supported with it; use --dtype fp32");
-        }
         boolean bf16 = dtypeChoice != null ? dtypeChoice == DType.BFLOAT16 : dev.type() == Device.Type.CUDA && !full;
         DType baseDtype = bf16 ? DType.BFLOAT16 : DType.FLOAT32;
         Files.createDirectories(outputDir);
@@ -373,7 +385,10 @@ public final class TrainCommand implements Callable<Integer> {
                         saveSteps, saveTotalLimit, loggingSteps, seed, outputDir,
                         new HiggsAudioLoss.Options(textLossWeight, HiggsAudioLoss.AudioReduction.valueOf(audioLossReduction.toUpperCase(Locale.ROOT))),
                         dev, 5, gradientCheckpointing);
-                Trainer trainer = new Trainer(model, trained, opt, batches, settings, Progress.forConsole(), group);
+                TrainingArgs args = new TrainingArgs(batchSize, gradientAccumulationSteps, group.worldSize(), batches.batchesPerEpoch(),
+                        learningRate, lrScheduler, warmupSteps, weightDecay, maxGradNorm, textLossWeight, audioLossReduction);
+                if (resumePoint != null) checkResumedArgs(args);
+                Trainer trainer = new Trainer(model, trained, opt, batches, settings, Progress.forConsole(), group).recordArgs(args);
                 if (prepared.evalSamples() != null) {
                     Evaluation evaluation = new Evaluation(prepared.evalSamples(), evalBatchSize > 0 ? evalBatchSize : batchSize,
                             new io.higgs4j.trainer.data.Collator(c), settings.loss(), c.audioNumCodebooks());
@@ -461,6 +476,61 @@ public final class TrainCommand implements Callable<Integer> {
         LOG.info("Whisper cache on: the frozen tower's output per clip, up to {} MB in memory{}", whisperCacheMb,
                 dir == null ? "" : ", then in " + cache.dir());
         return cache;
+    }
+
+    /**
+     * Checkpoints in --output_dir from another run, or from later in this one, would mix with this run's: pruning keeps
+     * the highest steps, so they would outlive this run's own, and a later --resume would pick them. A new run needs a
+     * folder without checkpoints; the demo, alone in its own folder (it holds demo-model/), starts over there. A resumed
+     * run needs a folder without checkpoints past the one it resumes from.
+     */
+    private void checkOutputDirHistory() throws java.io.IOException {
+        CheckpointStore store = new CheckpointStore(outputDir, saveTotalLimit);
+        if (resumePoint == null) {
+            List<String> earlier = new java.util.ArrayList<>(store.list().stream().map(p -> p.getFileName().toString()).toList());
+            if (Files.exists(outputDir.resolve(CheckpointStore.BEST))) earlier.add(CheckpointStore.BEST);
+            if (earlier.isEmpty()) return;
+            if (demo && Files.isDirectory(outputDir.resolve(DemoModel.DIR))) {
+                if (ProcessGroups.launch(System.getenv()).rank() != 0) return; // the first rank clears it
+                LOG.info("--demo starts over in {}: removing the earlier demo run's {}", outputDir, String.join(", ", earlier));
+                store.clear();
+                return;
+            }
+            throw bad("--output_dir " + outputDir + " holds checkpoints of an earlier run (" + String.join(", ", earlier)
+                    + "): continue that run with --resume, or give another --output_dir");
+        }
+        long from = resumePoint.state().globalStep();
+        List<String> later = store.list().stream().filter(p -> CheckpointStore.stepOf(p) > from)
+                .map(p -> p.getFileName().toString()).toList();
+        if (!later.isEmpty()) {
+            throw bad("--resume " + resumePoint.checkpoint() + " is at step " + from + ", but --output_dir " + outputDir
+                    + " also holds later checkpoints (" + String.join(", ", later) + "), which this run's would mix with:"
+                    + " resume from the latest, move them away, or give another --output_dir");
+        }
+    }
+
+    /**
+     * A resumed run continues the checkpoint's only on the same batches: a different data layout is refused. Other
+     * settings may change on purpose; the run then differs from the uninterrupted one, which is said.
+     */
+    private void checkResumedArgs(TrainingArgs now) throws java.io.IOException {
+        Path checkpoint = resumePoint.checkpoint();
+        var saved = TrainingArgs.read(checkpoint);
+        if (saved.isEmpty()) {
+            LOG.warn("--resume {}: it has no {} (an older checkpoint), so this run's options cannot be compared with its own",
+                    checkpoint, TrainingArgs.FILE);
+            return;
+        }
+        List<String> layout = now.layoutDifferences(saved.get());
+        if (!layout.isEmpty()) {
+            throw bad("--resume " + checkpoint + ": the batches differ from the run that wrote it: " + String.join("; ", layout)
+                    + ". Its epoch and batch index count those batches: resume with the same data and options, or start a new run");
+        }
+        List<String> settings = now.settingDifferences(saved.get());
+        if (!settings.isEmpty()) {
+            LOG.warn("--resume {}: these options differ from its run, so this run will not repeat the uninterrupted one: {}",
+                    checkpoint, String.join("; ", settings));
+        }
     }
 
     private Path resumePath() throws java.io.IOException {

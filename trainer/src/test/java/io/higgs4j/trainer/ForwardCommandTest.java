@@ -113,5 +113,16 @@ class ForwardCommandTest {
                 "--grads", "no.such.weight"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("no.such.weight"), err.toString(StandardCharsets.UTF_8));
         assertFalse(Files.exists(out), "nothing written on failure");
+        // a batch without tokens (this was "/ by zero")
+        Path empty = dir.resolve("empty.safetensors");
+        try (Scope s = Scope.open()) {
+            Tensor none = Tensor.zeros(new long[] {1, 0}, DType.INT64, io.higgs4j.torch.Device.CPU);
+            SafetensorsWriter.write(empty, Map.of("input_ids", none, "attention_mask", none));
+        }
+        err.reset();
+        assertEquals(1, run(err, "forward", "--model_path", model.toString(), "--batch", empty.toString(), "--output", out.toString()));
+        String message = err.toString(StandardCharsets.UTF_8);
+        assertTrue(message.contains("--batch " + empty) && message.contains("input_ids must hold at least one token"), message);
+        assertFalse(Files.exists(out), "nothing written on failure");
     }
 }

@@ -178,6 +178,7 @@ class GenerateCommandTest {
                 "wrong.npy: expected codes of 8 codebooks");
         assertRefused(concat(base, "--codes_output", codes.toString(), "--prompt_layout", "chat"), "--prompt_layout must be official or train");
         assertRefused(concat(base, "--codes_output", codes.toString(), "--top_p", "0"), "top_p");
+        assertRefused(concat(base, "--codes_output", codes.toString(), "--ras_win_len", "-1"), "--ras_win_len must be >= 0");
         assertRefused(concat(base, "--codes_output", codes.toString(), "--input_ids", "1,2"), "does not combine with --text");
         // One step only opens a clip: no audio, so nothing is written and the run fails.
         assertRefused(concat(base, "--codes_output", codes.toString(), "--max_new_tokens", "1"), "generated no audio");

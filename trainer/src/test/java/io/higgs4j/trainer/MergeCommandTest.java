@@ -108,6 +108,9 @@ class MergeCommandTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         var cl = Main.commandLine();
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        assertEquals(1, cl.execute("merge", "--model_path", base.toString(), "--adapter", adapter.toString(), "--output_dir", merged.toString(),
+                "--max_shard_size", "0"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--max_shard_size must be >= 1 byte, got 0"), err.toString(StandardCharsets.UTF_8));
         assertEquals(1, cl.execute("merge", "--model_path", base.toString(), "--adapter", adapter.toString(), "--output_dir", merged.toString()));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("missing keys"), err.toString(StandardCharsets.UTF_8));
         assertFalse(Files.exists(merged));

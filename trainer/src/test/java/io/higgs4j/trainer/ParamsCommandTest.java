@@ -138,6 +138,13 @@ class ParamsCommandTest {
         bad = run("params", "--config", "tiny", "--memory", "--dtype", "fp16");
         assertEquals("2", bad[0]);
         assertTrue(bad[2].contains("--dtype must be bf16 or fp32, got 'fp16'"), bad[2]);
+        bad = run("params", "--config", "tiny", "--batch_size", "8");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("--batch_size is a --memory option"), bad[2]);
+        // 4 x 10^18 tokens: the byte counts overflowed to a negative total before
+        bad = run("params", "--config", "tiny", "--memory", "--batch_size", "2000000000", "--seq_len", "2000000000");
+        assertEquals("2", bad[0]);
+        assertTrue(bad[2].contains("more than 2^31 tokens"), bad[2]);
         for (String command : new String[] {"params", "train"}) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             var cl = Main.commandLine();

@@ -202,6 +202,12 @@ class TrainCommandTest {
                 new String[] {"train", "--demo", "--output_dir", o, "--whisper_cache_mb", "64"},
                 new String[] {"train", "--demo", "--output_dir", o, "--encode_whisper_embed", "--whisper_cache", "maybe"},
                 new String[] {"train", "--demo", "--output_dir", o, "--encode_whisper_embed", "--whisper_cache_mb", "-1"},
+                // NaN passes every comparison: each would have been taken silently (clipping off, decay NaN, ...)
+                new String[] {"train", "--demo", "--output_dir", o, "--max_grad_norm", "NaN"},
+                new String[] {"train", "--demo", "--output_dir", o, "--weight_decay", "NaN"},
+                new String[] {"train", "--demo", "--output_dir", o, "--text_loss_weight", "NaN"},
+                new String[] {"train", "--demo", "--output_dir", o, "--save_total_limit", "-1"},
+                new String[] {"train", "--demo", "--output_dir", o, "--logging_steps", "0"},
                 new String[] {"train", "--demo"})) {
             Run r = run(args);
             assertEquals(2, r.rc(), String.join(" ", args) + " -> " + r.err());
@@ -214,6 +220,52 @@ class TrainCommandTest {
         r = run("train", "--demo", "--output_dir", o, "--resume");
         assertEquals(2, r.rc());
         assertTrue(r.err().contains("no checkpoint"), r.err());
+    }
+
+    /**
+     * One --output_dir, one run: a new run does not start among another's checkpoints (pruning would keep the old,
+     * higher steps and delete its own), a resumed run does not start behind later checkpoints, and a resumed run keeps
+     * its batches. The demo starts over in its own folder.
+     */
+    @Test
+    void aRunKeepsItsOutputDirToItself(@TempDir Path out) throws Exception {
+        String o = out.toString();
+        Run r = run("train", "--demo", "--output_dir", o, "--max_steps", "4", "--save_steps", "2", "--sample_steps", "0");
+        assertEquals(0, r.rc(), r.err());
+        List<String> before = listing(out);
+        assertTrue(before.containsAll(List.of("checkpoint-2", "checkpoint-4")), before.toString());
+        String data = out.resolve("demo-data").resolve("demo.jsonl").toString(), model = out.resolve("demo-model").toString();
+        assertTrue(Files.exists(Path.of(data)) && Files.isDirectory(Path.of(model)), listing(out).toString());
+
+        r = run("train", "--data_path", data, "--model_path", model, "--output_dir", o, "--max_steps", "2");
+        assertEquals(2, r.rc(), r.err());
+        assertTrue(r.err().contains("holds checkpoints of an earlier run (checkpoint-2, checkpoint-4)"), r.err());
+        r = run("train", "--demo", "--output_dir", o, "--max_steps", "4", "--resume", out.resolve("checkpoint-2").toString());
+        assertEquals(2, r.rc(), r.err());
+        assertTrue(r.err().contains("later checkpoints (checkpoint-4)"), r.err());
+        r = run("train", "--demo", "--output_dir", o, "--max_steps", "6", "--save_steps", "2", "--batch_size", "2", "--resume");
+        assertEquals(2, r.rc(), r.err());
+        assertTrue(r.err().contains("--batch_size 2 (the checkpoint's run: 4)"), r.err());
+        assertEquals(before, listing(out), "the refused runs changed nothing");
+        assertEquals(4, metrics(out).size());
+
+        // another learning rate is allowed on resume (said in a warning)
+        r = run("train", "--demo", "--output_dir", o, "--max_steps", "6", "--save_steps", "2", "--learning_rate", "1e-3",
+                "--sample_steps", "0", "--resume");
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(6, metrics(out).getLast().get("step").asInt());
+        // the demo starts over in its own folder
+        r = run("train", "--demo", "--output_dir", o, "--max_steps", "2", "--save_steps", "2", "--sample_steps", "0");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(Files.exists(out.resolve("checkpoint-2")));
+        assertFalse(Files.exists(out.resolve("checkpoint-4")) || Files.exists(out.resolve("checkpoint-6")), listing(out).toString());
+        assertEquals(2, metrics(out).size());
+    }
+
+    private static List<String> listing(Path dir) throws java.io.IOException {
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     @Test

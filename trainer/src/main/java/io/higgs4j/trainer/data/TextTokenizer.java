@@ -122,7 +122,7 @@ public final class TextTokenizer implements AutoCloseable {
                     if (v.isObject()) v = v.path("content");
                     if (v.isTextual() && !v.asText().isEmpty()) return v.asText();
                 } catch (IOException e) {
-                    throw new TokenizerException(p + " is not valid JSON: " + e.getMessage());
+                    throw new TokenizerException(p + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
                 }
             }
         }

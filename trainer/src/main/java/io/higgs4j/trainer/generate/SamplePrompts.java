@@ -85,7 +85,7 @@ public final class SamplePrompts {
                 try {
                     n = json.readTree(lines.get(i));
                 } catch (IOException e) {
-                    throw new IllegalArgumentException(where + " is not valid JSON: " + e.getMessage());
+                    throw new IllegalArgumentException(where + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
                 }
                 if (n == null || !n.isObject()) throw new IllegalArgumentException(where + " must be a JSON object");
                 String name = string(n, "name", where, true);

@@ -225,7 +225,7 @@ public final class ModelLocator {
         try {
             root = JSON.readTree(index.toFile());
         } catch (IOException e) {
-            throw new HubException(index + " is not valid JSON: " + e.getMessage(), e);
+            throw new HubException(index + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e), e);
         }
         Set<String> shards = new LinkedHashSet<>();
         JsonNode map = root == null ? null : root.get("weight_map");

@@ -82,6 +82,13 @@ public final class CheckpointStore {
         return target;
     }
 
+    /** Removes every checkpoint and best/: for a run that starts over in a folder it alone writes (the demo's). */
+    public void clear() throws IOException {
+        for (Path p : list()) deleteTree(p);
+        Path best = outputDir.resolve(BEST);
+        if (Files.exists(best)) deleteTree(best);
+    }
+
     /** Every complete checkpoint, oldest first. */
     public List<Path> list() throws IOException {
         if (!Files.isDirectory(outputDir)) return List.of();

@@ -45,7 +45,7 @@ public record EvalState(double bestLoss, long bestStep, int sinceBest, long last
         try {
             json = new ObjectMapper().readTree(f.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(f + " is not valid JSON: " + e.getMessage());
+            throw new IllegalArgumentException(f + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
         }
         JsonFields n = JsonFields.of(json, m -> new IllegalArgumentException(f + ": " + m));
         long bestStep = n.requiredLong("best_step");

@@ -116,6 +116,13 @@ public final class Trainer {
     private StepListener listener;
     private Evaluation evaluation;
     private int evalEvery, patience;
+    private TrainingArgs args;
+
+    /** Writes args into every checkpoint ({@link TrainingArgs#FILE}), for a resumed run to compare itself with. */
+    public Trainer recordArgs(TrainingArgs args) {
+        this.args = args;
+        return this;
+    }
 
     /**
      * Evaluates on held-out data every evalEvery steps and at the end (each rank its share), appends the metrics to
@@ -366,6 +373,7 @@ public final class Trainer {
         SafetensorsWriter.write(dir.resolve(OPTIMIZER_FILE), optimizer.stateDict(), Map.of("step", Long.toString(optimizer.stepCount())));
         state.write(dir);
         evalState.write(dir);
+        if (args != null) args.write(dir);
     }
 
     /** One evaluation on every rank; on the main rank its record, its log line and, when it is the best, best/. */

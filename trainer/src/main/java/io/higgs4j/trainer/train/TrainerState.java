@@ -41,7 +41,7 @@ public record TrainerState(long globalStep, int epoch, int batchIndex, long micr
         try {
             json = new ObjectMapper().readTree(f.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(f + " is not valid JSON: " + e.getMessage());
+            throw new IllegalArgumentException(f + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
         }
         JsonFields n = JsonFields.of(json, m -> new IllegalArgumentException(f + ": " + m));
         return new TrainerState(count(n, "global_step", n.requiredLong("global_step")), count(n, "epoch", n.requiredInt("epoch")),
