@@ -19,14 +19,17 @@ import java.util.concurrent.Callable;
 @Command(name = "encode-audio", mixinStandardHelpOptions = true,
         description = {"Encode audio into Higgs audio codes (8 x T at 25 Hz) with the audio tokenizer and write them beside each audio file "
                 + "as NAME.codes.npy, where training looks for them. Audio that already has its codes file is skipped.",
-                "--data_path is a ChatML .json/.jsonl file or directory (every audio_url without audio_codes), or a directory of .wav files.",
+                "--data_path is a ChatML .json/.jsonl file or directory (every audio_url without audio_codes), or a directory "
+                        + "searched, with its sub-folders, for audio files: wav, flac and mp3 (by extension, in any letter case).",
+                "Two audio files that would share a codes file (x.wav and x.mp3 in one folder) stop the run before anything is "
+                        + "encoded, each pair named.",
                 "Exit status: 0 when every file was encoded or skipped, 1 when any failed (each failure is named)."})
 public final class EncodeAudioCommand implements Callable<Integer> {
 
     @Mixin
     AudioTokenizerOptions tokenizer;
 
-    @Option(names = {"--data_path", "--data-path"}, required = true, paramLabel = "PATH", description = "ChatML data, or a directory of .wav files")
+    @Option(names = {"--data_path", "--data-path"}, required = true, paramLabel = "PATH", description = "ChatML data, or a directory of audio files (.wav, .flac, .mp3)")
     Path dataPath;
 
     @Spec
@@ -52,7 +55,7 @@ public final class EncodeAudioCommand implements Callable<Integer> {
         return summary.failures().isEmpty() ? 0 : 1;
     }
 
-    /** A directory holding ChatML files is data; any other directory is searched for .wav files. */
+    /** A directory holding ChatML files is data; any other directory is searched for audio files. */
     static List<CodesEncoder.Job> jobs(Path dataPath) throws java.io.IOException {
         boolean chatMl = Files.isRegularFile(dataPath);
         if (!chatMl) {

@@ -6,9 +6,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.audio.Audio;
 import io.higgs4j.higgs.HiggsAudioConfig;
+import io.higgs4j.tokenizer.AudioTokenizerConfig;
 import io.higgs4j.tokenizer.AudioTokenizerLoader;
 import io.higgs4j.tokenizer.HiggsAudioTokenizer;
 import io.higgs4j.torch.Device;
+import io.higgs4j.trainer.data.AtomicFile;
 import io.higgs4j.trainer.data.DataValidator;
 import io.higgs4j.trainer.data.TextTokenizer;
 import io.higgs4j.trainer.data.PromptLayout;
@@ -26,6 +28,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,8 +40,11 @@ import java.util.concurrent.Callable;
 @Command(name = "prepare-data", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn a folder of audio files with .txt/.lab transcripts, an LJSpeech metadata.csv, or JSONL "
                 + "{\"audio\", \"text\", \"speaker\"} lines into ChatML voice-cloning samples with their codes.",
-                "Writes OUT/train.jsonl (and OUT/eval.jsonl with --eval_ratio), OUT/codes/SPEAKER/NAME.codes.npy and OUT/report.json; "
-                        + "a re-run skips the clips already encoded."})
+                "Writes OUT/codes/SPEAKER/NAME-HASH.codes.npy (HASH: of the audio file's path, size and time; a re-run skips the "
+                        + "clips already encoded), then, once every clip is done, OUT/train.jsonl (and OUT/eval.jsonl with --eval_ratio) "
+                        + "and OUT/report.json.",
+                "An id or audio file listed twice, a .txt and a .lab transcript that differ, or two audio files of one name "
+                        + "(a wav and an mp3) sharing one transcript stop the run before anything is encoded, each named."})
 public final class PrepareDataCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -91,6 +97,8 @@ public final class PrepareDataCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        // Everything that can be checked is checked before the first clip is encoded (which can take hours), and
+        // nothing but codes is written until the end: a run that fails leaves no train.jsonl or report.json of its own.
         // Hugging Face ids become their snapshots in the Hugging Face cache (downloaded on a miss)
         audioTokenizerPath = io.higgs4j.trainer.hub.ModelLocator.locate(audioTokenizerPath, io.higgs4j.trainer.hub.ModelLocator.Kind.AUDIO_TOKENIZER);
         modelPath = io.higgs4j.trainer.hub.ModelLocator.locate(modelPath, io.higgs4j.trainer.hub.ModelLocator.Kind.MODEL_CONFIG);
@@ -98,42 +106,62 @@ public final class PrepareDataCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--audio_tokenizer_path " + audioTokenizerPath
                     + " has no config.json (expected the audio tokenizer's directory)");
         }
+        try {
+            AudioTokenizerConfig.load(audioTokenizerPath);  // its weights are loaded only when a clip needs encoding
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException("--audio_tokenizer_path " + audioTokenizerPath + ": " + e.getMessage(), e);
+        }
         if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--output_dir " + outputDir + " is a file, not a directory");
         }
-        List<Skipped> skipped = new ArrayList<>();
-        List<Clip> clips = ClipSources.read(input, skipped);
-        out.printf(Locale.ROOT, "%d clips of %d speakers in %s%s%n", clips.size(), clips.stream().map(Clip::speaker).distinct().count(), input,
-                skipped.isEmpty() ? "" : " (" + skipped.size() + " left out: " + skipped.getFirst().message() + (skipped.size() > 1 ? ", ..." : "") + ")");
-        Files.createDirectories(outputDir);
-        Device dev = SharedOptions.device(device, 0);
-        DataPreparer.Result r;
-        try (LazyTokenizer codec = new LazyTokenizer(audioTokenizerPath, dev)) {
-            r = new DataPreparer(codec, options, System.err).prepare(clips, skipped, outputDir);
-        }
-        ObjectNode report = report(r, layout);
-        if (modelPath != null) {
-            HiggsAudioConfig config = HiggsAudioConfig.fromFile(modelPath);
-            try (TextTokenizer tok = TextTokenizer.load(modelPath)) {
-                ValidationOptions vo = ValidationOptions.defaults().withPromptLayout(layout);
-                ValidationReport v = new DataValidator(config, tok, vo).validate(outputDir.resolve("train.jsonl"), null).report();
+        DataValidator validator = null;
+        TextTokenizer textTokenizer = null;
+        try {
+            if (modelPath != null) {
+                try {
+                    HiggsAudioConfig config = HiggsAudioConfig.fromFile(modelPath);
+                    textTokenizer = TextTokenizer.load(modelPath);
+                    validator = new DataValidator(config, textTokenizer, ValidationOptions.defaults().withPromptLayout(layout));
+                } catch (IOException | RuntimeException e) {
+                    throw new IllegalArgumentException("--model_path " + modelPath + ": " + e.getMessage(), e);
+                }
+            }
+            List<Skipped> skipped = new ArrayList<>();
+            List<Clip> clips = ClipSources.read(input, skipped);
+            out.printf(Locale.ROOT, "%d clips of %d speakers in %s%s%n", clips.size(), clips.stream().map(Clip::speaker).distinct().count(), input,
+                    skipped.isEmpty() ? "" : " (" + skipped.size() + " left out: " + skipped.getFirst().message() + (skipped.size() > 1 ? ", ..." : "") + ")");
+            Device dev = SharedOptions.device(device, 0);
+            DataPreparer.Result r;
+            try (LazyTokenizer codec = new LazyTokenizer(audioTokenizerPath, dev)) {
+                r = new DataPreparer(codec, options, System.err).prepare(clips, skipped, outputDir);
+            }
+            ObjectNode report = report(r, layout);
+            Path train = outputDir.resolve("train.jsonl"), eval = outputDir.resolve("eval.jsonl"), reportFile = outputDir.resolve("report.json");
+            if (validator != null) {
+                ValidationReport v = validator.validateLines(train, r.trainLines(), null).report();
                 report.set("validation", v.toJson());
                 v.print(out);
             }
+            // Each file is written whole (AtomicFile); report.json goes last, so that a train.jsonl never sits
+            // beside the report of another run. A previous run's eval split must not linger.
+            Files.deleteIfExists(reportFile);
+            if (r.evalLines().isEmpty()) Files.deleteIfExists(eval);
+            else AtomicFile.write(eval, tmp -> Files.write(tmp, r.evalLines(), StandardCharsets.UTF_8));
+            AtomicFile.write(train, tmp -> Files.write(tmp, r.trainLines(), StandardCharsets.UTF_8));
+            AtomicFile.write(reportFile, tmp -> new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), report));
+            out.printf(Locale.ROOT, "%d clips of %d speakers used (%.3f h); %d train samples%s; %.3f h target, %.3f h reference audio%n",
+                    r.clipsUsed(), r.speakers(), r.secondsUsed() / 3600, r.trainSamples(),
+                    r.evalSamples() > 0 ? ", " + r.evalSamples() + " eval samples" : "", r.targetSeconds() / 3600, r.referenceSeconds() / 3600);
+            if (!r.skipped().isEmpty()) out.println("skipped: " + r.skippedByReason() + " (every one is listed in report.json)");
+            if (r.encoded() > 0) {
+                out.printf(Locale.ROOT, "encoded %d clips (%.1f s of audio) in %.1f s: %.2f hours of audio per hour%n", r.encoded(), r.encodedSeconds(),
+                        r.encodeWallSeconds(), r.encodedSeconds() / Math.max(r.encodeWallSeconds(), 1e-9));
+            }
+            out.println("wrote " + train + (r.evalSamples() > 0 ? ", " + eval : "") + " and " + reportFile);
+            return 0;
+        } finally {
+            if (textTokenizer != null) textTokenizer.close();
         }
-        io.higgs4j.trainer.data.AtomicFile.write(outputDir.resolve("report.json"),
-                tmp -> new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), report));
-        out.printf(Locale.ROOT, "%d clips of %d speakers used (%.3f h); %d train samples%s; %.3f h target, %.3f h reference audio%n",
-                r.clipsUsed(), r.speakers(), r.secondsUsed() / 3600, r.trainSamples(),
-                r.evalSamples() > 0 ? ", " + r.evalSamples() + " eval samples" : "", r.targetSeconds() / 3600, r.referenceSeconds() / 3600);
-        if (!r.skipped().isEmpty()) out.println("skipped: " + r.skippedByReason() + " (every one is listed in report.json)");
-        if (r.encoded() > 0) {
-            out.printf(Locale.ROOT, "encoded %d clips (%.1f s of audio) in %.1f s: %.2f hours of audio per hour%n", r.encoded(), r.encodedSeconds(),
-                    r.encodeWallSeconds(), r.encodedSeconds() / Math.max(r.encodeWallSeconds(), 1e-9));
-        }
-        out.println("wrote " + outputDir.resolve("train.jsonl") + (r.evalSamples() > 0 ? ", " + outputDir.resolve("eval.jsonl") : "")
-                + " and " + outputDir.resolve("report.json"));
-        return 0;
     }
 
     private ObjectNode report(DataPreparer.Result r, PromptLayout layout) {

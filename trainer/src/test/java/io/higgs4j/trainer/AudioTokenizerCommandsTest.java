@@ -117,6 +117,46 @@ class AudioTokenizerCommandsTest {
     }
 
     @Test
+    void twoAudioFilesThatWouldShareACodesFileAreRefusedBeforeAnyIsEncoded(@TempDir Path tmp) throws Exception {
+        Path tok = tinyTokenizer(tmp.resolve("tok"));
+        Path dir = Files.createDirectories(tmp.resolve("clips"));
+        WavWriter.write(dir.resolve("x.wav"), tone(24000, 24000, 220), 24000);
+        WavWriter.write(dir.resolve("x.mp3"), tone(72000, 24000, 440), 24000);  // WAV content: the reader goes by content
+        WavWriter.write(dir.resolve("y.wav"), tone(24000, 24000, 330), 24000);
+        Cli.Run r = run("encode-audio", "--audio_tokenizer_path", tok.toString(), "--data_path", dir.toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains(dir.resolve("x.mp3") + " and " + dir.resolve("x.wav") + " -> " + dir.resolve("x.codes.npy")), r.err());
+        try (var s = Files.list(dir)) {
+            assertEquals(List.of("x.mp3", "x.wav", "y.wav"), s.map(p -> p.getFileName().toString()).sorted().toList(), "nothing encoded");
+        }
+        // ChatML data naming both, without their own audio_codes, is refused the same way
+        Files.writeString(tmp.resolve("data.jsonl"), "{\"messages\": [{\"role\": \"assistant\", \"content\": {\"type\": \"audio\", \"audio_url\": \"clips/x.wav\"}}]}\n"
+                + "{\"messages\": [{\"role\": \"assistant\", \"content\": {\"type\": \"audio\", \"audio_url\": \"clips/x.mp3\"}}]}\n");
+        r = run("encode-audio", "--audio_tokenizer_path", tok.toString(), "--data_path", tmp.resolve("data.jsonl").toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains(dir.resolve("x.wav").toAbsolutePath() + " and " + dir.resolve("x.mp3").toAbsolutePath()), r.err());
+        assertFalse(Files.exists(dir.resolve("x.codes.npy")));
+    }
+
+    @Test
+    void aDirectoryIsSearchedForEveryAudioKindItsHelpNames(@TempDir Path tmp) throws Exception {
+        String help = run("encode-audio", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("wav, flac and mp3 (by extension, in any letter case)") && help.contains("sub-folders"), help);
+        Path tok = tinyTokenizer(tmp.resolve("tok"));
+        Path fixtures = Path.of("../core/src/test/resources/audio").toAbsolutePath().normalize();
+        Path dir = Files.createDirectories(tmp.resolve("clips").resolve("sub"));
+        Files.copy(fixtures.resolve("tone_16k_mono.wav"), tmp.resolve("clips").resolve("A.WAV"));
+        Files.copy(fixtures.resolve("tone_16k_mono.flac"), dir.resolve("b.Flac"));
+        Files.copy(fixtures.resolve("tone_44k_stereo.mp3"), dir.resolve("c.mp3"));
+        Cli.Run r = run("encode-audio", "--audio_tokenizer_path", tok.toString(), "--data_path", tmp.resolve("clips").toString());
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().contains("3 audio files: 3 encoded"), r.out());
+        for (Path codes : List.of(tmp.resolve("clips/A.codes.npy"), dir.resolve("b.codes.npy"), dir.resolve("c.codes.npy"))) {
+            assertEquals(8, Npy.readHeader(codes).shape()[0], codes.toString());
+        }
+    }
+
+    @Test
     void theAudioTokenizerIsRequiredAndOnlyItsNewSpellingIsShown(@TempDir Path tmp) throws Exception {
         for (String command : List.of("encode-audio", "decode-audio")) {
             Cli.Run r = command.equals("encode-audio") ? run(command, "--data_path", tmp.toString())

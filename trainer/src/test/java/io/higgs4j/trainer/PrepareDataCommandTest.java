@@ -162,7 +162,186 @@ class PrepareDataCommandTest {
         assertEquals(0, r.rc(), r.err());
         assertEquals(3, lines(tmp.resolve("out").resolve("train.jsonl")).size());
         // The FLAC is the WAV losslessly: the same codes.
-        assertArrayEquals(Npy.read(tmp.resolve("out/codes/mix/c.codes.npy")).rows(), Npy.read(tmp.resolve("out/codes/mix/a.codes.npy")).rows());
+        assertArrayEquals(Npy.read(codesOf(tmp.resolve("out/codes/mix"), "c")).rows(), Npy.read(codesOf(tmp.resolve("out/codes/mix"), "a")).rows());
+    }
+
+    /** The one codes file of a clip stem in a speaker's codes folder: STEM-XXXXXXXX.codes.npy. */
+    static Path codesOf(Path speakerCodes, String stem) throws Exception {
+        try (Stream<Path> s = Files.list(speakerCodes)) {
+            List<Path> found = s.filter(p -> p.getFileName().toString().matches(java.util.regex.Pattern.quote(stem) + "-[0-9a-f]{8}\\.codes\\.npy")).toList();
+            assertEquals(1, found.size(), stem + " in " + speakerCodes + ": " + found);
+            return found.getFirst();
+        }
+    }
+
+    /** Each sample's target audio file -> the frame count of its codes file. */
+    static java.util.Map<String, Long> targetFrames(Path out) throws Exception {
+        java.util.Map<String, Long> m = new java.util.TreeMap<>();
+        for (JsonNode n : lines(out.resolve("train.jsonl"))) {
+            JsonNode audio = n.get("messages").get(2).get("content").get(0);  // train layout: system, user, assistant
+            m.put(Path.of(audio.get("audio_url").asText()).getFileName().toString(), Npy.readHeader(out.resolve(audio.get("audio_codes").asText())).shape()[1]);
+        }
+        return m;
+    }
+
+    @Test
+    void clipsWhoseNamesLookAlikeKeepTheirOwnCodesAcrossRuns(@TempDir Path tmp) throws Exception {
+        Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
+        Path spk = tmp.resolve("in").resolve("spk");
+        // frames = seconds x 25 (whole frames of 960 samples at 24 kHz): 0.4 s -> 10, 0.8 s -> 20, ...
+        wav(spk.resolve("a_b.wav"), 0.8, 200);
+        wav(spk.resolve("مرحبا.wav"), 0.4, 300);
+        wav(spk.resolve("سلامو.wav"), 1.2, 400);
+        for (String n : List.of("a_b", "مرحبا", "سلامو")) Files.writeString(spk.resolve(n + ".txt"), "clip " + n);
+        Path out = tmp.resolve("out");
+        String[] args = {"prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir", out.toString(), "--audio_tokenizer_path", tok.toString()};
+        Cli.Run r = Cli.run(args);
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(java.util.Map.of("a_b.wav", 20L, "مرحبا.wav", 10L, "سلامو.wav", 30L), targetFrames(out));
+        codesOf(out.resolve("codes/spk"), "مرحبا");  // the Arabic name stays readable
+
+        // A new clip whose old-style name (a_b) was taken: encoded, with its own codes; the others are reused.
+        wav(spk.resolve("a b.wav"), 1.6, 500);
+        Files.writeString(spk.resolve("a b.txt"), "clip a b");
+        r = Cli.run(args);
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(1, new ObjectMapper().readTree(out.resolve("report.json").toFile()).get("encoded_clips").asInt());
+        assertEquals(java.util.Map.of("a b.wav", 40L, "a_b.wav", 20L, "مرحبا.wav", 10L, "سلامو.wav", 30L), targetFrames(out));
+
+        // A clip rewritten in place is encoded again: its old codes are not taken for the new audio.
+        wav(spk.resolve("a_b.wav"), 2.0, 600);
+        Files.setLastModifiedTime(spk.resolve("a_b.wav"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        r = Cli.run(args);
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(1, new ObjectMapper().readTree(out.resolve("report.json").toFile()).get("encoded_clips").asInt());
+        assertEquals(50L, targetFrames(out).get("a_b.wav"));
+    }
+
+    @Test
+    void aBadModelPathFailsBeforeAnythingIsEncodedOrWritten(@TempDir Path tmp) throws Exception {
+        Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
+        Path in = tmp.resolve("in").resolve("spk");
+        for (String n : List.of("one", "two")) {
+            wav(in.resolve(n + ".wav"), 0.4, 200);
+            Files.writeString(in.resolve(n + ".txt"), n);
+        }
+        Path bad = Files.createDirectories(tmp.resolve("bad"));
+        Files.writeString(bad.resolve("config.json"), "{\"text_config\": ");
+        Path out = tmp.resolve("out");
+        Cli.Run r = Cli.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir", out.toString(),
+                "--audio_tokenizer_path", tok.toString(), "--model_path", bad.toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains("--model_path " + bad) && r.err().contains("config.json"), r.err());
+        assertFalse(Files.exists(out), "nothing encoded or written");
+
+        // A config without its tokenizer is refused as early.
+        Path noTokenizer = tinyModel(tmp.resolve("model"));
+        Files.delete(noTokenizer.resolve("tokenizer.json"));
+        r = Cli.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir", out.toString(),
+                "--audio_tokenizer_path", tok.toString(), "--model_path", noTokenizer.toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains("--model_path " + noTokenizer) && r.err().contains("tokenizer.json"), r.err());
+        assertFalse(Files.exists(out), "nothing encoded or written");
+    }
+
+    @Test
+    void aCodesFileThatCannotBeWrittenStopsTheRunInsteadOfSkippingTheClip(@TempDir Path tmp) throws Exception {
+        Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
+        Path in = tmp.resolve("in").resolve("spk");
+        for (String n : List.of("one", "two")) {
+            wav(in.resolve(n + ".wav"), 0.4, 200);
+            Files.writeString(in.resolve(n + ".txt"), n);
+        }
+        Path out = tmp.resolve("out");
+        Files.createDirectories(out.resolve("codes"));
+        Files.writeString(out.resolve("codes").resolve("spk"), "a file where the speaker's codes folder goes");
+        Cli.Run r = Cli.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir", out.toString(),
+                "--audio_tokenizer_path", tok.toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains(out.resolve("codes").resolve("spk").toAbsolutePath().toString()) && !r.err().contains("no usable clip"), r.err());
+        assertFalse(Files.exists(out.resolve("train.jsonl")) || Files.exists(out.resolve("report.json")));
+    }
+
+    @Test
+    void ambiguousInputIsRefusedWithEveryCaseNamed(@TempDir Path tmp) throws Exception {
+        Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
+        Path out = tmp.resolve("out");
+        // LJSpeech: an id twice would be two clips of one recording, one sample taking it as its own reference
+        Path lj = tmp.resolve("LJ");
+        for (int i = 0; i < 3; i++) wav(lj.resolve("wavs").resolve("LJ" + i + ".wav"), 0.4, 200 + 50 * i);
+        Files.writeString(lj.resolve("metadata.csv"), "LJ0|zero|zero\nLJ1|one|one\nLJ2|two|two\nLJ0|zero again|zero again\n");
+        Cli.Run r = Cli.run("prepare-data", "--input", lj.toString(), "--output_dir", out.toString(), "--audio_tokenizer_path", tok.toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains(lj.resolve("metadata.csv") + ": id LJ0 is on line 1 and again on line 4"), r.err());
+        assertFalse(Files.exists(out));
+
+        // JSONL: two lines naming one audio file
+        Files.writeString(lj.resolve("list.jsonl"), "{\"audio\": \"wavs/LJ0.wav\", \"text\": \"a\"}\n{\"audio\": \"wavs/LJ1.wav\", \"text\": \"b\"}\n"
+                + "{\"audio\": \"wavs/../wavs/LJ0.wav\", \"text\": \"c\"}\n");
+        r = Cli.run("prepare-data", "--input", lj.resolve("list.jsonl").toString(), "--output_dir", out.toString(), "--audio_tokenizer_path", tok.toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains("lines 1 and 3 both name the audio " + lj.resolve("wavs/LJ0.wav").toAbsolutePath()), r.err());
+        assertFalse(Files.exists(out));
+
+        // A folder: .txt and .lab that differ, and x.wav + x.mp3 sharing x.txt; all named in one message
+        Path spk = tmp.resolve("in").resolve("spk");
+        for (String n : List.of("a", "b", "c")) wav(spk.resolve(n + ".wav"), 0.4, 300);
+        Files.writeString(spk.resolve("a.txt"), "the right text");
+        Files.writeString(spk.resolve("a.lab"), "another text");
+        Files.writeString(spk.resolve("b.txt"), "same text\n");
+        Files.writeString(spk.resolve("b.lab"), "same text");  // agreeing transcripts are fine
+        Files.writeString(spk.resolve("c.txt"), "c");
+        Files.copy(spk.resolve("c.wav"), spk.resolve("c.mp3"));
+        r = Cli.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir", out.toString(), "--audio_tokenizer_path", tok.toString());
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains("ambiguous in 2 places"), r.err());
+        assertTrue(r.err().contains(spk.resolve("a.txt") + " and a.lab are both transcripts of a.wav and differ"), r.err());
+        assertTrue(r.err().contains(spk.resolve("c.mp3") + " and c.wav share one transcript"), r.err());
+        assertFalse(r.err().contains("b.wav"), r.err());
+        assertFalse(Files.exists(out));
+
+        Files.delete(spk.resolve("a.lab"));
+        Files.delete(spk.resolve("c.mp3"));
+        r = Cli.run("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir", out.toString(), "--audio_tokenizer_path", tok.toString());
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(3, lines(out.resolve("train.jsonl")).size());
+    }
+
+    @Test
+    void optionsAreCheckedAndTheirMessagesNameWhatExists(@TempDir Path tmp) throws Exception {
+        Path tok = AudioTokenizerCommandsTest.tinyTokenizer(tmp.resolve("tok"));
+        Path spk = tmp.resolve("in").resolve("spk");
+        for (String n : List.of("a", "b", "c")) {
+            wav(spk.resolve(n + ".wav"), 0.4, 300);
+            Files.writeString(spk.resolve(n + ".txt"), n);
+        }
+        Path out = tmp.resolve("out");
+        List<String> base = List.of("prepare-data", "--input", tmp.resolve("in").toString(), "--output_dir", out.toString(), "--audio_tokenizer_path", tok.toString());
+        String[][] cases = {
+                {"--min_seconds", "-1", "--min_seconds must be a finite number >= 0"},
+                {"--max_seconds", "NaN", "--max_seconds must be a finite number >= 0"},
+                {"--max_seconds", "Infinity", "--max_seconds must be a finite number >= 0"},
+                {"--min_seconds", "NaN", "--min_seconds must be a finite number >= 0"},
+        };
+        for (String[] c : cases) {
+            List<String> args = new ArrayList<>(base);
+            args.add(c[0]);
+            args.add(c[1]);
+            Cli.Run r = Cli.run(args.toArray(String[]::new));
+            assertEquals(2, r.rc(), String.join(" ", c));
+            assertTrue(r.err().contains(c[2]), r.err());
+        }
+        List<String> args = new ArrayList<>(base);
+        args.addAll(List.of("--eval_ratio", "0.5"));
+        Cli.Run r = Cli.run(args.toArray(String[]::new));
+        assertEquals(1, r.rc(), r.out());
+        assertTrue(r.err().contains("--eval_ratio holds out whole speakers") && r.err().contains("'spk'"), r.err());
+        // every option the message names is prepare-data's, or is said to be train's
+        Set<String> options = new HashSet<>();
+        Main.commandLine().getSubcommands().get("prepare-data").getCommandSpec().options().forEach(o -> options.addAll(List.of(o.names())));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\S+ )?(--[a-z_]+)").matcher(r.err());
+        while (m.find()) assertTrue(options.contains(m.group(2)) || "train ".equals(m.group(1)), m.group() + " in: " + r.err());
+        assertFalse(Files.exists(out), "nothing encoded or written");
     }
 
     @Test

@@ -73,6 +73,27 @@ public final class ChatMlReader {
         return new Result(raw.samples().stream().map(s -> voiceCloning(s, layout)).toList(), raw.failures());
     }
 
+    /**
+     * The samples of JSONL lines not yet written to file: read as if they were its content (ids "NAME line N", paths
+     * relative to its folder), so that data can be checked before it is written.
+     */
+    public static Result readLines(Path file, List<String> lines, PromptLayout layout) {
+        Path base = file.toAbsolutePath().getParent();
+        String name = file.getFileName().toString();
+        List<ChatMlSample> samples = new ArrayList<>();
+        List<Failure> failures = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) continue;
+            String id = name + " line " + (i + 1);
+            try {
+                add(JSON.readTree(lines.get(i)), id, base, samples, failures);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                failures.add(new Failure(id, Reason.UNPARSEABLE, "not valid JSON: " + jsonMessage(e)));
+            }
+        }
+        return new Result(samples.stream().map(s -> voiceCloning(s, layout)).toList(), failures);
+    }
+
     private static Result readRaw(Path path) throws IOException {
         if (Files.isDirectory(path)) {
             List<Path> files;

@@ -50,17 +50,35 @@ public final class CodesEncoder {
                 out.putIfAbsent(audio, new Job(audio, AudioCodes.codesPath(s.baseDir(), a)));
             }
         }
-        return new ArrayList<>(out.values());
+        return requireOwnCodesFile(new ArrayList<>(out.values()), "; or give the samples their own \"audio_codes\"");
     }
 
-    /** The jobs of every audio file (.wav, .flac, .mp3) under a directory, sorted by path. */
+    /** The jobs of every audio file (.wav, .flac, .mp3, any letter case) under a directory, sorted by path. */
     public static List<Job> jobsInDirectory(Path dir) throws IOException {
         try (var files = Files.walk(dir)) {
-            return files.filter(p -> Files.isRegularFile(p) && io.higgs4j.audio.AudioFiles.isAudioFile(p))
+            return requireOwnCodesFile(files.filter(p -> Files.isRegularFile(p) && io.higgs4j.audio.AudioFiles.isAudioFile(p))
                     .sorted()
                     .map(p -> new Job(p, p.resolveSibling(AudioCodes.siblingCodesName(p.getFileName().toString()))))
-                    .toList();
+                    .toList(), "");
         }
+    }
+
+    /**
+     * The jobs, refused (every case named) where two audio files would get one codes file: x.wav and x.mp3 both have
+     * x.codes.npy, the file training reads for either, so the second would overwrite the first or be taken as its
+     * codes.
+     */
+    static List<Job> requireOwnCodesFile(List<Job> jobs, String hint) {
+        Map<Path, Path> audioOf = new LinkedHashMap<>();
+        List<String> clashes = new ArrayList<>();
+        for (Job j : jobs) {
+            Path first = audioOf.putIfAbsent(j.codes(), j.audio());
+            if (first != null) clashes.add(first + " and " + j.audio() + " -> " + j.codes());
+        }
+        if (clashes.isEmpty()) return jobs;
+        throw new IllegalArgumentException(clashes.size() + " codes file" + (clashes.size() > 1 ? "s" : "") + " would be shared by "
+                + "two audio files (codes go beside the audio, named after it without its extension); nothing was encoded. "
+                + "Rename or move one of each pair" + hint + ":\n  " + String.join("\n  ", clashes));
     }
 
     /** Encodes every job whose codes file does not exist yet; progress goes to out (a rewritten line on a terminal). */

@@ -69,7 +69,15 @@ public final class DataValidator {
 
     /** Validates a data file or directory, writing warnings for invalid samples to warnings (may be null). */
     public Result validate(Path dataPath, PrintWriter warnings) throws IOException {
-        ChatMlReader.Result read = ChatMlReader.read(dataPath, options.promptLayout());
+        return validate(ChatMlReader.read(dataPath, options.promptLayout()), warnings);
+    }
+
+    /** Validates JSONL lines before they are written to file (prepare-data), as {@link #validate(Path, PrintWriter)} would the file. */
+    public Result validateLines(Path file, List<String> lines, PrintWriter warnings) {
+        return validate(ChatMlReader.readLines(file, lines, options.promptLayout()), warnings);
+    }
+
+    private Result validate(ChatMlReader.Result read, PrintWriter warnings) {
         List<ValidationReport.Invalid> invalid = new ArrayList<>();
         for (ChatMlReader.Failure f : read.failures()) invalid.add(new ValidationReport.Invalid(f.id(), f.reason(), f.message()));
         List<EncodedSample> valid = new ArrayList<>();

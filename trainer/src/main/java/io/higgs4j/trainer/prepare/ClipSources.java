@@ -5,10 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -25,7 +28,13 @@ import java.util.stream.Stream;
  *   <li>JSONL lines {@code {"audio": path, "text": ..., "speaker": ...}} (paths relative to the file; without
  *       "speaker", one speaker named after the file).</li>
  * </ul>
- * Problems of single clips are collected as {@link Skipped}; an input that is none of these is an error.
+ * Problems of single clips are collected as {@link Skipped}; an input that is none of these is an error, and so is an
+ * ambiguous one, with every case named: an id or audio file listed twice, a clip whose .txt and .lab transcripts
+ * differ, or two audio files (x.wav, x.mp3) sharing one transcript.
+ * <p>
+ * A clip's name (its codes file's) is its file name's stem, with only the characters unsafe in file names replaced,
+ * then a hash of the audio file's absolute path, size and modification time: so clips whose stems look alike
+ * ({@code a b}, {@code a_b}) never share codes, and a re-run reuses codes only for the same, unchanged file.
  */
 public final class ClipSources {
 
@@ -34,15 +43,27 @@ public final class ClipSources {
     private ClipSources() { }
 
     public static List<Clip> read(Path input, List<Skipped> skipped) throws IOException {
+        List<String> ambiguous = new ArrayList<>();
+        List<Clip> clips;
         if (Files.isRegularFile(input)) {
             String n = input.getFileName().toString().toLowerCase(Locale.ROOT);
-            if (n.endsWith(".csv")) return metadataCsv(input, skipped);
-            if (n.endsWith(".jsonl")) return jsonl(input, skipped);
-            throw new IllegalArgumentException("--input " + input + ": expected a folder, a metadata.csv or a .jsonl file");
+            if (n.endsWith(".csv")) clips = metadataCsv(input, skipped, ambiguous);
+            else if (n.endsWith(".jsonl")) clips = jsonl(input, skipped, ambiguous);
+            else throw new IllegalArgumentException("--input " + input + ": expected a folder, a metadata.csv or a .jsonl file");
+        } else if (!Files.isDirectory(input)) {
+            throw new IllegalArgumentException("--input " + input + " does not exist");
+        } else if (Files.isRegularFile(input.resolve("metadata.csv"))) {
+            clips = metadataCsv(input.resolve("metadata.csv"), skipped, ambiguous);
+        } else {
+            clips = folder(input, skipped, ambiguous);
         }
-        if (!Files.isDirectory(input)) throw new IllegalArgumentException("--input " + input + " does not exist");
-        if (Files.isRegularFile(input.resolve("metadata.csv"))) return metadataCsv(input.resolve("metadata.csv"), skipped);
-        return folder(input, skipped);
+        // Every case at once, so that a large input is mended in one go rather than one error per run.
+        if (!ambiguous.isEmpty()) {
+            throw new IllegalArgumentException("--input " + input + " is ambiguous in " + ambiguous.size() + " place" + (ambiguous.size() > 1 ? "s" : "")
+                    + " (nothing was encoded or written):\n  " + String.join("\n  ", ambiguous.subList(0, Math.min(20, ambiguous.size())))
+                    + (ambiguous.size() > 20 ? "\n  ... and " + (ambiguous.size() - 20) + " more" : ""));
+        }
+        return clips;
     }
 
     static boolean isAudio(Path p) {
@@ -56,7 +77,7 @@ public final class ClipSources {
         return dot > 0 ? n.substring(0, dot) : n;
     }
 
-    private static List<Clip> folder(Path dir, List<Skipped> skipped) throws IOException {
+    private static List<Clip> folder(Path dir, List<Skipped> skipped, List<String> ambiguous) throws IOException {
         List<Path> audio;
         try (Stream<Path> s = Files.walk(dir)) {
             audio = s.filter(p -> Files.isRegularFile(p) && isAudio(p)).sorted().toList();
@@ -64,31 +85,43 @@ public final class ClipSources {
         if (audio.isEmpty()) throw new IllegalArgumentException("--input " + dir + " holds no .wav, .flac or .mp3 file (nor a metadata.csv)");
         String single = dir.toAbsolutePath().normalize().getFileName().toString();
         List<Clip> out = new ArrayList<>();
-        Names names = new Names();
+        Map<Path, Path> byStem = new HashMap<>();  // folder/stem -> the first audio file with it
         for (Path a : audio) {
             Path rel = dir.relativize(a);
             String speaker = rel.getNameCount() > 1 ? rel.getName(0).toString() : single;
             Path txt = a.resolveSibling(stem(a) + ".txt"), lab = a.resolveSibling(stem(a) + ".lab");
-            Path t = Files.isRegularFile(txt) ? txt : Files.isRegularFile(lab) ? lab : null;
-            if (t == null) {
+            Path first = byStem.putIfAbsent(a.resolveSibling(stem(a)), a);
+            if (first != null) {
+                // x.wav and x.mp3 would both take x.txt: most likely one recording twice, then its own reference
+                ambiguous.add(first + " and " + a.getFileName() + " share one transcript (" + txt.getFileName() + " or "
+                        + lab.getFileName() + "); keep one of them, or rename one with its own transcript");
+                continue;
+            }
+            boolean hasTxt = Files.isRegularFile(txt), hasLab = Files.isRegularFile(lab);
+            if (!hasTxt && !hasLab) {
                 skipped.add(new Skipped(a.toString(), Skipped.Reason.NO_TRANSCRIPT, "no " + txt.getFileName() + " or " + lab.getFileName() + " beside it"));
                 continue;
             }
+            Path t = hasTxt ? txt : lab;
             String text = Files.readString(t, StandardCharsets.UTF_8).strip();
+            if (hasTxt && hasLab && !text.equals(Files.readString(lab, StandardCharsets.UTF_8).strip())) {
+                ambiguous.add(txt + " and " + lab.getFileName() + " are both transcripts of " + a.getFileName() + " and differ; keep the right one");
+                continue;
+            }
             if (text.isEmpty()) {
                 skipped.add(new Skipped(a.toString(), Skipped.Reason.EMPTY_TRANSCRIPT, t + " is empty"));
                 continue;
             }
-            out.add(new Clip(a, text, speaker, names.unique(speaker, stem(a))));
+            out.add(new Clip(a, text, speaker, codesName(a)));
         }
         return out;
     }
 
-    private static List<Clip> metadataCsv(Path csv, List<Skipped> skipped) throws IOException {
+    private static List<Clip> metadataCsv(Path csv, List<Skipped> skipped, List<String> ambiguous) throws IOException {
         Path base = csv.toAbsolutePath().getParent();
         String speaker = base.getFileName().toString();
         List<Clip> out = new ArrayList<>();
-        Names names = new Names();
+        Map<String, Integer> lineOfId = new HashMap<>();
         List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
@@ -99,29 +132,38 @@ public final class ClipSources {
                 skipped.add(new Skipped(where, Skipped.Reason.BAD_LINE, "expected id|text[|normalized text], got " + f.length + " fields"));
                 continue;
             }
-            String text = (f.length == 3 && !f[2].isBlank() ? f[2] : f[1]).strip();
-            Path audio = null;
-            for (String ext : AUDIO) {
-                Path p = base.resolve("wavs").resolve(f[0].strip() + ext);
-                if (Files.isRegularFile(p)) audio = p;
+            String id = f[0].strip();
+            Integer firstLine = lineOfId.putIfAbsent(id, i + 1);
+            if (firstLine != null) {
+                ambiguous.add(csv + ": id " + id + " is on line " + firstLine + " and again on line " + (i + 1) + "; keep one");
+                continue;
             }
-            if (audio == null) {
-                skipped.add(new Skipped(where, Skipped.Reason.MISSING_AUDIO, "no wavs/" + f[0].strip() + ".wav (.flac, .mp3) beside " + csv.getFileName()));
+            String text = (f.length == 3 && !f[2].isBlank() ? f[2] : f[1]).strip();
+            List<Path> found = new ArrayList<>();
+            for (String ext : AUDIO) {
+                Path p = base.resolve("wavs").resolve(id + ext);
+                if (Files.isRegularFile(p)) found.add(p);
+            }
+            if (found.size() > 1) {
+                ambiguous.add(where + ": id " + id + " has " + found.size() + " audio files ("
+                        + String.join(", ", found.stream().map(p -> "wavs/" + p.getFileName()).toList()) + "); keep one");
+            } else if (found.isEmpty()) {
+                skipped.add(new Skipped(where, Skipped.Reason.MISSING_AUDIO, "no wavs/" + id + ".wav (.flac, .mp3) beside " + csv.getFileName()));
             } else if (text.isEmpty()) {
-                skipped.add(new Skipped(where, Skipped.Reason.EMPTY_TRANSCRIPT, "the text of " + f[0].strip() + " is empty"));
+                skipped.add(new Skipped(where, Skipped.Reason.EMPTY_TRANSCRIPT, "the text of " + id + " is empty"));
             } else {
-                out.add(new Clip(audio, text, speaker, names.unique(speaker, f[0].strip())));
+                out.add(new Clip(found.getFirst(), text, speaker, codesName(found.getFirst())));
             }
         }
         return out;
     }
 
-    private static List<Clip> jsonl(Path file, List<Skipped> skipped) throws IOException {
+    private static List<Clip> jsonl(Path file, List<Skipped> skipped, List<String> ambiguous) throws IOException {
         Path base = file.toAbsolutePath().getParent();
         String single = stem(file);
         ObjectMapper json = new ObjectMapper();
         List<Clip> out = new ArrayList<>();
-        Names names = new Names();
+        Map<Path, Integer> lineOfAudio = new HashMap<>();
         List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         for (int i = 0; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) continue;
@@ -140,25 +182,47 @@ public final class ClipSources {
             }
             Path audio = base.resolve(n.get("audio").asText()).normalize();
             String text = n.get("text").asText().strip(), speaker = n.has("speaker") ? n.get("speaker").asText() : single;
-            if (!Files.isRegularFile(audio)) {
+            Integer firstLine = lineOfAudio.putIfAbsent(audio, i + 1);
+            if (firstLine != null) {
+                // one recording as two clips: a sample could take it as its own reference
+                ambiguous.add(file + ": lines " + firstLine + " and " + (i + 1) + " both name the audio " + audio + "; keep one");
+            } else if (!Files.isRegularFile(audio)) {
                 skipped.add(new Skipped(where, Skipped.Reason.MISSING_AUDIO, audio + " does not exist"));
             } else if (text.isEmpty()) {
                 skipped.add(new Skipped(where, Skipped.Reason.EMPTY_TRANSCRIPT, "\"text\" is empty"));
             } else {
-                out.add(new Clip(audio, text, speaker, names.unique(speaker, stem(audio))));
+                out.add(new Clip(audio, text, speaker, codesName(audio)));
             }
         }
         return out;
     }
 
-    /** Names unique within a speaker: a repeated stem gets -2, -3, ... in input order (stable across runs). */
-    private static final class Names {
-        private final Map<String, Integer> seen = new HashMap<>();
-
-        String unique(String speaker, String stem) {
-            String safe = stem.replaceAll("[^A-Za-z0-9._-]", "_");
-            int n = seen.merge(speaker + "/" + safe, 1, Integer::sum);
-            return n == 1 ? safe : safe + "-" + n;
+    /**
+     * The name of a clip's codes file (without .codes.npy): the audio's stem made safe, then 8 hex digits of the
+     * SHA-256 of its absolute path, size and modification time. Unique per file (a stem alone is not: {@code a b} and
+     * {@code a_b}, or two stems in another script, once became the same name), the same on every run while the file
+     * is unchanged, and different once it is moved or rewritten, so stale codes are never taken for its own.
+     */
+    static String codesName(Path audio) throws IOException {
+        Path abs = audio.toAbsolutePath().normalize();
+        String key = abs + "\n" + Files.size(abs) + "\n" + Files.getLastModifiedTime(abs).toMillis();
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return safeName(stem(abs)) + "-" + HexFormat.of().formatHex(h, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
         }
+    }
+
+    /**
+     * A name as a file or folder name: letters and digits of every script stay, as do spaces and most punctuation;
+     * only what file systems refuse or hide is replaced by _ (path separators, {@code :*?"<>|}, control and invisible
+     * format characters, a leading dot or dash), and it is cut to 150 bytes of UTF-8 (file names allow 255).
+     */
+    public static String safeName(String name) {
+        String s = name.replaceAll("[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}/\\\\:*?\"<>|]", "_");
+        if (s.isEmpty() || s.startsWith(".") || s.startsWith("-")) s = "_" + s;
+        while (s.getBytes(StandardCharsets.UTF_8).length > 150) s = s.substring(0, s.offsetByCodePoints(s.length(), -1));
+        return s;
     }
 }

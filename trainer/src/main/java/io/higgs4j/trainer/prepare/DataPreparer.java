@@ -16,7 +16,6 @@ import io.higgs4j.trainer.data.PromptLayout;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,8 +29,8 @@ import java.util.TreeMap;
 /**
  * From clips to a training set: each clip's codes (written once to {@code OUT/codes/SPEAKER/NAME.codes.npy}, so a
  * re-run skips what is done), the duration filter, an optional held-out split by speaker, and one voice-cloning
- * sample per clip whose reference is another clip of the same speaker (seeded), laid out as the prompt layout says,
- * in {@code OUT/train.jsonl} (and {@code OUT/eval.jsonl}), each written whole or not at all.
+ * sample per clip whose reference is another clip of the same speaker (seeded), laid out as the prompt layout says:
+ * the lines of {@code train.jsonl} (and {@code eval.jsonl}), which the caller writes once everything else succeeded.
  */
 public final class DataPreparer {
 
@@ -51,17 +50,43 @@ public final class DataPreparer {
 
     public record Options(PromptLayout layout, double evalRatio, double minSeconds, double maxSeconds, long seed) {
         public Options {
-            if (minSeconds < 0 || maxSeconds < 0 || (maxSeconds > 0 && minSeconds > maxSeconds)) {
+            // !(x >= 0) also refuses NaN, which every comparison below would otherwise read as "no limit"
+            if (!(minSeconds >= 0) || Double.isInfinite(minSeconds)) {
+                throw new IllegalArgumentException("--min_seconds must be a finite number >= 0 (0: no limit), got " + minSeconds);
+            }
+            if (!(maxSeconds >= 0) || Double.isInfinite(maxSeconds)) {
+                throw new IllegalArgumentException("--max_seconds must be a finite number >= 0 (0: no limit), got " + maxSeconds);
+            }
+            if (maxSeconds > 0 && minSeconds > maxSeconds) {
                 throw new IllegalArgumentException("--min_seconds " + minSeconds + " and --max_seconds " + maxSeconds + " do not make a range");
             }
             if (evalRatio != 0 && !(evalRatio > 0 && evalRatio < 1)) throw new IllegalArgumentException("--eval_ratio must be in (0, 1), got " + evalRatio);
         }
+
+        /** Refuses --eval_ratio over fewer than two speakers (the split holds out whole speakers). */
+        public void checkSplit(List<Clip> clips) {
+            if (evalRatio == 0) return;
+            List<String> speakers = clips.stream().map(Clip::speaker).distinct().toList();
+            if (speakers.size() < 2) {
+                throw new IllegalArgumentException("--eval_ratio holds out whole speakers, and every usable clip is of speaker '"
+                        + (speakers.isEmpty() ? "" : speakers.getFirst()) + "'; leave --eval_ratio out, or prepare the held-out "
+                        + "speakers with their own prepare-data --input and --output_dir and give that train.jsonl to train --eval_data_path");
+            }
+        }
     }
 
     /** What a run made; seconds are of audio, wallSeconds the time it took, encodedSeconds the audio encoded by this run. */
-    public record Result(int clipsFound, int clipsUsed, int speakers, double secondsUsed, int trainSamples, int evalSamples,
+    public record Result(int clipsFound, int clipsUsed, int speakers, double secondsUsed, List<String> trainLines, List<String> evalLines,
                          double referenceSeconds, double targetSeconds, List<Skipped> skipped, int encoded, double encodedSeconds,
                          double encodeWallSeconds) {
+
+        public int trainSamples() {
+            return trainLines.size();
+        }
+
+        public int evalSamples() {
+            return evalLines.size();
+        }
 
         public Map<String, Integer> skippedByReason() {
             Map<String, Integer> m = new TreeMap<>();
@@ -82,7 +107,15 @@ public final class DataPreparer {
         this.progress = progress;
     }
 
+    /** Encodes what has no codes yet and lays out the samples; writes only codes files, under out/codes. */
     public Result prepare(List<Clip> clips, List<Skipped> skippedBefore, Path out) throws IOException {
+        options.checkSplit(clips);
+        Map<Path, Clip> byCodes = new LinkedHashMap<>();
+        for (Clip c : clips) {
+            Clip other = byCodes.putIfAbsent(codesFile(out, c), c);
+            // names carry a hash of the audio's path; two equal ones would be the same file listed twice
+            if (other != null) throw new IllegalArgumentException(other.audio() + " and " + c.audio() + " would share the codes file " + codesFile(out, c));
+        }
         List<Skipped> skipped = new ArrayList<>(skippedBefore);
         List<Encoded> kept = new ArrayList<>();
         int encoded = 0;
@@ -90,26 +123,30 @@ public final class DataPreparer {
         long t0 = System.nanoTime();
         for (int i = 0; i < clips.size(); i++) {
             Clip c = clips.get(i);
-            Path codes = out.resolve("codes").resolve(safe(c.speaker())).resolve(c.name() + ".codes.npy");
+            Path codes = codesFile(out, c);
             double seconds;
+            long[][] made = null;
             try {
                 if (Files.isRegularFile(codes)) {
                     seconds = Npy.readHeader(codes).shape()[1] / AudioCodes.FRAMES_PER_SECOND;
                 } else {
                     Audio a = codec.read(c.audio());
                     seconds = a.seconds();
-                    if (inRange(seconds)) {
-                        long[][] k = codec.encode(a);
-                        io.higgs4j.trainer.data.AtomicFile.write(codes, tmp -> Npy.write(tmp, k, "<i8"));
-                        encoded++;
-                        encodedSeconds += seconds;
-                    }
+                    if (inRange(seconds)) made = codec.encode(a);
                 }
             } catch (CodecException e) {
                 throw e;
             } catch (IOException | RuntimeException e) {
                 skipped.add(new Skipped(c.audio().toString(), Skipped.Reason.UNREADABLE_AUDIO, e.getMessage()));
                 continue;
+            }
+            if (made != null) {
+                long[][] k = made;
+                // outside the catch above: a codes file that cannot be written (full disk, no permission) is no fault
+                // of the clip, and stops the run rather than skipping every clip as unreadable
+                io.higgs4j.trainer.data.AtomicFile.write(codes, tmp -> Npy.write(tmp, k, "<i8"));
+                encoded++;
+                encodedSeconds += seconds;
             }
             if (options.minSeconds() > 0 && seconds < options.minSeconds()) {
                 skipped.add(new Skipped(c.audio().toString(), Skipped.Reason.TOO_SHORT, String.format(Locale.ROOT, "%.2f s < %.2f s", seconds, options.minSeconds())));
@@ -143,6 +180,7 @@ public final class DataPreparer {
         }
         List<Encoded> train = usable, eval = List.of();
         if (options.evalRatio() > 0) {
+            options.checkSplit(usable.stream().map(Encoded::clip).toList());  // the filters may have left one speaker
             EvalSplit.Parts<Encoded> parts = EvalSplit.split(usable, e -> e.clip().speaker(), options.evalRatio(), options.seed());
             train = parts.train();
             eval = parts.eval();
@@ -150,12 +188,14 @@ public final class DataPreparer {
         Random rnd = new Random(options.seed());
         double[] refTarget = new double[2];
         List<String> trainLines = samples(train, out, rnd, refTarget), evalLines = samples(eval, out, rnd, refTarget);
-        write(out.resolve("train.jsonl"), trainLines);
-        if (!eval.isEmpty()) write(out.resolve("eval.jsonl"), evalLines);
-        else Files.deleteIfExists(out.resolve("eval.jsonl"));  // a previous run's split must not linger
         double used = usable.stream().mapToDouble(Encoded::seconds).sum();
         return new Result(clips.size() + skippedBefore.size(), usable.size(), (int) usable.stream().map(e -> e.clip().speaker()).distinct().count(),
-                used, trainLines.size(), evalLines.size(), refTarget[0], refTarget[1], skipped, encoded, encodedSeconds, encodeWall);
+                used, trainLines, evalLines, refTarget[0], refTarget[1], skipped, encoded, encodedSeconds, encodeWall);
+    }
+
+    /** OUT/codes/SPEAKER/NAME.codes.npy. */
+    static Path codesFile(Path out, Clip c) {
+        return out.resolve("codes").resolve(ClipSources.safeName(c.speaker())).resolve(c.name() + ".codes.npy");
     }
 
     private boolean inRange(double seconds) {
@@ -209,15 +249,5 @@ public final class DataPreparer {
         if (s.startIndex() != null) n.put("start_index", s.startIndex());
         n.put("speaker", s.speaker());
         return n;
-    }
-
-    private static void write(Path file, List<String> lines) throws IOException {
-        io.higgs4j.trainer.data.AtomicFile.write(file, tmp -> Files.write(tmp, lines, StandardCharsets.UTF_8));
-    }
-
-    /** A speaker name as a folder name. */
-    static String safe(String speaker) {
-        String s = speaker.replaceAll("[^A-Za-z0-9._-]", "_");
-        return s.isEmpty() || s.startsWith(".") ? "_" + s : s;
     }
 }
