@@ -9,6 +9,8 @@ import io.higgs4j.trainer.data.ChatMlSample.Content;
 import io.higgs4j.trainer.data.ChatMlSample.Message;
 import io.higgs4j.trainer.data.ChatMlSample.Role;
 import io.higgs4j.trainer.data.ChatMlSample.Text;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -37,6 +39,8 @@ import java.util.stream.Stream;
  * </ul>
  */
 public final class ChatMlReader {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChatMlReader.class);
 
     public static final String VOICE_CLONING_SYSTEM_PROMPT =
             "You are a helpful assistant capable of generating speech in the voice of the provided reference audio.";
@@ -102,6 +106,21 @@ public final class ChatMlReader {
                         .sorted().toList();
             }
             if (files.isEmpty()) throw new DataException("data directory " + path + " holds no .json or .jsonl file");
+            // prepare-data's output: its eval.jsonl would be trained on and its report.json read as samples
+            if (Files.isRegularFile(path.resolve("train.jsonl")) && Files.isRegularFile(path.resolve("report.json"))) {
+                throw new DataException("data directory " + path + " is prepare-data's output (train.jsonl, report.json): give --data_path "
+                        + path.resolve("train.jsonl") + (Files.isRegularFile(path.resolve("eval.jsonl"))
+                        ? " and --eval_data_path " + path.resolve("eval.jsonl") : ""));
+            }
+            List<Path> nested;
+            try (Stream<Path> s = Files.walk(path)) {
+                nested = s.filter(p -> !p.getParent().equals(path) && Files.isRegularFile(p)
+                        && (p.toString().endsWith(".json") || p.toString().endsWith(".jsonl"))).sorted().toList();
+            }
+            if (!nested.isEmpty()) {
+                LOG.warn("data directory {}: only its own .json and .jsonl files are read, not the {} in its subfolders ({}{})", path,
+                        nested.size(), path.relativize(nested.getFirst()), nested.size() > 1 ? ", ..." : "");
+            }
             List<ChatMlSample> samples = new ArrayList<>();
             List<Failure> failures = new ArrayList<>();
             for (Path f : files) {

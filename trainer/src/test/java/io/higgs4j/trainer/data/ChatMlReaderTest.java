@@ -177,6 +177,14 @@ class ChatMlReaderTest {
         assertTrue(assertThrows(DataException.class, () -> ChatMlReader.read(empty)).getMessage().contains("is empty"));
         Files.createDirectories(dir.resolve("nothing"));
         assertThrows(DataException.class, () -> ChatMlReader.read(dir.resolve("nothing")));
+
+        // prepare-data's output folder: its eval.jsonl would be trained on, its report.json read as samples
+        Fixtures.write(dir.resolve("prepared/train.jsonl"), CLONING.replace("\n", " ") + "\n");
+        Fixtures.write(dir.resolve("prepared/eval.jsonl"), CLONING.replace("\n", " ") + "\n");
+        Fixtures.write(dir.resolve("prepared/report.json"), "{}");
+        e = assertThrows(DataException.class, () -> ChatMlReader.read(dir.resolve("prepared")));
+        assertTrue(e.getMessage().contains("give --data_path " + dir.resolve("prepared/train.jsonl") + " and --eval_data_path "
+                + dir.resolve("prepared/eval.jsonl")), e.getMessage());
     }
 
     @Test
