@@ -36,7 +36,9 @@ public final class DecodeAudioCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         tokenizer.check();
-        if (!Files.isRegularFile(codes)) throw new IllegalArgumentException("--codes " + codes + " does not exist");
+        if (!Files.isRegularFile(codes)) {
+            throw new IllegalArgumentException("--codes " + codes + (Files.isDirectory(codes) ? " is a directory, not a .npy file" : " does not exist"));
+        }
         if (Files.isDirectory(output)) throw new IllegalArgumentException("--output " + output + " is a directory; give the WAV file to write");
         Npy.LongArray a = Npy.read(codes);
         if (a.dim() != 2) throw new IllegalArgumentException(codes + ": expected codes K x T, got shape " + Arrays.toString(a.shape()));

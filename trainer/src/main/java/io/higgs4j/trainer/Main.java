@@ -41,7 +41,9 @@ public final class Main implements Runnable {
         if (ex instanceof java.nio.file.FileSystemException f) {
             String what = switch (f) {
                 case java.nio.file.NoSuchFileException e -> "does not exist (or a folder on its path does not)";
-                case java.nio.file.FileAlreadyExistsException e -> "already exists";
+                // createDirectories(a/b) where a is a file says only "a"
+                case java.nio.file.FileAlreadyExistsException e -> f.getFile() != null && java.nio.file.Files.isRegularFile(java.nio.file.Path.of(f.getFile()))
+                        ? "already exists as a file" : "already exists";
                 case java.nio.file.NotDirectoryException e -> "is not a directory";
                 case java.nio.file.DirectoryNotEmptyException e -> "is a directory that is not empty";
                 case java.nio.file.AccessDeniedException e -> "permission denied";

@@ -54,6 +54,20 @@ class BadPathsAndFilesTest {
     }
 
     @Test
+    void aFileOnTheOutputsPathAndADirectoryForCodesAreNamedAsSuch(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("afile"), "x"), codes = Files.createDirectories(dir.resolve("codes.npy"));
+        Npy.write(dir.resolve("c.npy"), new long[][] {{1, 2, 3}}, "<i8");
+        // the decoder writes into a folder under a file: the JDK says only "<file>" (it was "already exists")
+        assertEquals(file + ": already exists as a file", Main.describe(new java.nio.file.FileAlreadyExistsException(file.toString())));
+        assertEquals(dir + ": already exists", Main.describe(new java.nio.file.FileAlreadyExistsException(dir.toString())));
+        Cli.Run r = Cli.run("decode-audio", "--audio_tokenizer_path", dir.resolve("tok").toString(), "--codes", codes.toString(),
+                "--output", dir.resolve("x.wav").toString());
+        assertEquals(1, r.rc());
+        assertTrue(r.err().contains("--codes " + codes + " is a directory, not a .npy file"), r.err());
+        assertEquals("x", Files.readString(file));
+    }
+
+    @Test
     void fileSystemErrorsSayWhatIsWrongWithThePath() {
         assertEquals("/a/b: does not exist (or a folder on its path does not)", Main.describe(new NoSuchFileException("/a/b")));
         assertEquals("/a/b: is not a directory", Main.describe(new NotDirectoryException("/a/b")));
