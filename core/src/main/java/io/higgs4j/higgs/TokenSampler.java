@@ -19,6 +19,12 @@ final class TokenSampler {
     /** One token per row. */
     static long[] next(Tensor logits, GenerationConfig c) {
         try (Scope s = Scope.open()) {
+            // NaN or inf logits come from broken weights: the argmax would pick a NaN silently, multinomial fail obscurely
+            double largest = logits.abs().max().item();
+            if (!Double.isFinite(largest)) {
+                throw new IllegalStateException("the model's logits hold " + largest + ": its weights (or the adapter's) are not"
+                        + " finite numbers; check them, e.g. with the checkpoint a training run saved before its loss turned NaN");
+            }
             if (!c.doSample()) return logits.argmax(-1, false).toLongArray();
             Tensor probs = warp(logits, c).softmax(-1);
             return multinomial(probs, false);
