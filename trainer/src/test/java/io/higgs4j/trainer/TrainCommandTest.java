@@ -262,6 +262,21 @@ class TrainCommandTest {
         assertEquals(2, metrics(out).size());
     }
 
+    /** A prompts file's errors name its file, line and keys (they named generate's options). */
+    @Test
+    void samplePromptErrorsNameTheFileLineAndKey(@TempDir Path dir) throws Exception {
+        Path prompts = dir.resolve("prompts.jsonl");
+        for (String[] c : new String[][] {
+                {"{\"name\": \"a\", \"text\": \"hi\", \"ref_text\": \"x\"}", "line 1: \"ref_text\" is given without a reference clip (\"ref_audio\" or \"ref_codes\")"},
+                {"{\"name\": \"b\", \"text\": \"hi\", \"ref_text\": \"x\", \"ref_codes\": \"missing.npy\"}", "line 1: \"ref_codes\" " + dir.resolve("missing.npy") + " is not a file"}}) {
+            Files.writeString(prompts, c[0] + "\n");
+            Run r = run("train", "--demo", "--output_dir", dir.resolve("out").toString(), "--max_steps", "1", "--sample_prompts", prompts.toString(),
+                    "--sample_steps", "1");
+            assertEquals(1, r.rc(), r.err());
+            assertTrue(r.err().contains(prompts + " " + c[1]), r.err());
+        }
+    }
+
     private static List<String> listing(Path dir) throws java.io.IOException {
         try (var s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();

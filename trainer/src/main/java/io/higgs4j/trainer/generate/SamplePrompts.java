@@ -110,7 +110,15 @@ public final class SamplePrompts {
                         ref = GeneratedOutput.readCodes(codes, config);
                     }
                 }
-                if (refCodes != null) ref = GeneratedOutput.readCodes(base.resolve(refCodes), config);
+                if (refCodes != null) {
+                    Path codes = base.resolve(refCodes);
+                    if (!Files.isRegularFile(codes)) throw new IllegalArgumentException(where + ": \"ref_codes\" " + codes + " is not a file");
+                    try {
+                        ref = GeneratedOutput.readCodes(codes, config);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(where + ": \"ref_codes\": " + e.getMessage(), e);
+                    }
+                }
                 int maxNew = n.has("max_new_tokens") ? integer(n, "max_new_tokens", where) : 750;
                 long seed = n.has("seed") ? integer(n, "seed", where) : 0;
                 GenerationPrompt.Request request = new GenerationPrompt.Request(string(n, "text", where, true),
@@ -119,7 +127,8 @@ public final class SamplePrompts {
                 try {
                     batch = GenerationPrompt.build(tokenizer, config, request);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(where + ": " + e.getMessage());
+                    // GenerationPrompt names generate's options; the prompts file has keys of the same names
+                    throw new IllegalArgumentException(where + ": " + e.getMessage().replaceAll("--(text|ref_text|ref_audio|ref_codes|scene)\\b", "\"$1\""));
                 }
                 out.add(new Prompt(name, owned(batch),
                         GenerationConfig.officialSampling(maxNew, seed, sp.eot(), sp.endOfText())));
