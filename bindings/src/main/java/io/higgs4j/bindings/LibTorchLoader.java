@@ -140,13 +140,16 @@ public final class LibTorchLoader {
     }
 
     private static Loaded loadFrom(String source, Path dir, List<Path> order) {
-        for (Path lib : order) {
-            try {
-                System.load(lib.toAbsolutePath().toString());
-            } catch (UnsatisfiedLinkError e) {
-                throw new LibTorchNotFoundException("could not load " + lib + " (from " + source + "): " + e.getMessage(), e);
+        // a SIGTERM during libtorch_cpu.so's initializers would otherwise crash the JVM (see ExitGuard)
+        ExitGuard.holdExitDuring("libtorch", () -> {
+            for (Path lib : order) {
+                try {
+                    System.load(lib.toAbsolutePath().toString());
+                } catch (UnsatisfiedLinkError e) {
+                    throw new LibTorchNotFoundException("could not load " + lib + " (from " + source + "): " + e.getMessage(), e);
+                }
             }
-        }
+        });
         SymbolLookup lookup = SymbolLookup.loaderLookup();
         if (lookup.find("torch_call_dispatcher").isEmpty()) {
             throw new LibTorchNotFoundException("the libtorch in " + dir + " is older than " + MIN_MAJOR + "." + MIN_MINOR

@@ -145,7 +145,7 @@ public final class NcclLoader {
     }
 
     private static int systemLoad(Path library) {
-        System.load(library.toAbsolutePath().toString());
+        ExitGuard.holdExitDuring("NCCL", () -> System.load(library.toAbsolutePath().toString())); // as libtorch, see ExitGuard
         if (SymbolLookup.loaderLookup().find("ncclGetVersion").isEmpty()) {
             throw new NcclNotFoundException(library + " loaded but has no ncclGetVersion: it is not NCCL");
         }

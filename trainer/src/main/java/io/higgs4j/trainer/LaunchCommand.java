@@ -19,12 +19,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code higgs4j launch --nproc_per_node N [--master_port P] train ...}: torchrun for one machine. Starts N worker JVMs
  * (this JVM's java and class path) running {@code higgs4j train ... --backend cpu} with RANK, LOCAL_RANK, WORLD_SIZE,
  * MASTER_ADDR and MASTER_PORT set, prints their output prefixed by {@code [rank N]}, and when one worker fails stops
- * the others (terminate, then kill after a grace period) and exits with that worker's code; 0 when all succeed.
+ * the others (terminate, then kill after a grace period) and exits with that worker's code; 0 when all succeed. A
+ * SIGTERM or Ctrl-C to the launcher stops every worker it started the same way before it exits.
  */
 @Command(name = "launch", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Run a command (train) as N data-parallel worker processes on this machine, like torchrun.")
@@ -41,7 +43,7 @@ public final class LaunchCommand implements Callable<Integer> {
     String backend;
 
     @Option(names = {"--grace_seconds", "--grace-seconds"}, defaultValue = "15",
-            description = "when a worker fails, how long the others get to exit before they are killed (default: ${DEFAULT-VALUE})")
+            description = "when a worker fails or the launcher is terminated, how long the workers get to exit before they are killed (default: ${DEFAULT-VALUE})")
     int graceSeconds;
 
     @Option(names = "--worker_main", hidden = true, defaultValue = "io.higgs4j.trainer.Main")
@@ -93,10 +95,15 @@ public final class LaunchCommand implements Callable<Integer> {
     }
 
     private int run(List<String> cmd, int port) throws InterruptedException {
-        List<Process> workers = new ArrayList<>();
+        Workers workers = new Workers();
         List<Thread> forwarders = new ArrayList<>();
-        Thread hook = new Thread(() -> stopAll(workers, -1), "higgs4j-launch-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
+        // SIGTERM or Ctrl-C: the JVM runs this hook and exits when it returns, so the workers go first
+        Thread hook = new Thread(() -> workers.stop(-1, "[launch] terminated: stopping the workers"), "higgs4j-launch-stop");
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            return 1; // terminated before any worker started
+        }
         try {
             for (int r = 0; r < nproc; r++) {
                 ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
@@ -109,33 +116,34 @@ public final class LaunchCommand implements Callable<Integer> {
                 env.put("MASTER_PORT", Integer.toString(port));
                 Process p;
                 try {
-                    p = pb.start();
+                    p = workers.start(pb);
                 } catch (IOException e) {
-                    out.println("[launch] cannot start rank " + r + ": " + e.getMessage());
-                    stopAll(workers, -1);
+                    workers.stop(-1, "[launch] cannot start rank " + r + ": " + e.getMessage());
                     return 1;
                 }
-                workers.add(p);
+                if (p == null) return 1; // the hook is stopping the workers; the JVM exits when it is done
                 forwarders.add(forward(p, r));
             }
-            out.println("[launch] started " + nproc + " workers; rank 0 listens at " + MASTER_ADDR + ":" + port);
+            if (!workers.say("[launch] started " + nproc + " workers; rank 0 listens at " + MASTER_ADDR + ":" + port)) return 1;
+            List<Process> started = workers.started();
             int failed = -1, code = 0;
-            while (failed < 0) {
+            while (true) {
                 boolean allDone = true;
-                for (int r = 0; r < workers.size() && failed < 0; r++) {
-                    Process p = workers.get(r);
+                for (int r = 0; r < started.size() && failed < 0; r++) {
+                    Process p = started.get(r);
                     if (p.isAlive()) allDone = false;
                     else if (p.exitValue() != 0) {
                         failed = r;
                         code = p.exitValue();
                     }
                 }
-                if (allDone && failed < 0) break;
-                if (failed < 0) Thread.sleep(50);
+                // checked after the scan: a worker that the hook terminated is not reported as a failure
+                if (workers.stopping()) return 1;
+                if (failed >= 0 || allDone) break;
+                Thread.sleep(50);
             }
             if (failed >= 0) {
-                out.println("[launch] rank " + failed + " exited with code " + code + ": stopping the other workers");
-                stopAll(workers, failed);
+                workers.stop(failed, "[launch] rank " + failed + " exited with code " + code + ": stopping the other workers");
             }
             for (Thread t : forwarders) t.join(5_000);
             if (failed >= 0) {
@@ -168,27 +176,78 @@ public final class LaunchCommand implements Callable<Integer> {
         return t;
     }
 
-    /** Terminates the live workers but skip, waits up to the grace period, then kills what is left. */
-    private void stopAll(List<Process> workers, int skip) {
-        for (int r = 0; r < workers.size(); r++) {
-            Process p = workers.get(r);
-            if (r != skip && p.isAlive()) p.destroy();
+    /**
+     * The worker processes, shared by run() and the shutdown hook. Starting and the start of stopping exclude each
+     * other, so once stop begins no worker starts and stop sees every worker that did.
+     */
+    private final class Workers {
+        private final List<Process> started = new ArrayList<>();
+        private boolean stopping;
+
+        /** Starts a worker, or returns null once stopping has begun. */
+        synchronized Process start(ProcessBuilder pb) throws IOException {
+            if (stopping) return null;
+            Process p = pb.start();
+            started.add(p);
+            return p;
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(graceSeconds).toNanos();
-        for (Process p : workers) {
-            try {
-                long left = deadline - System.nanoTime();
-                if (left > 0) p.waitFor(left, java.util.concurrent.TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
+
+        synchronized List<Process> started() {
+            return List.copyOf(started);
+        }
+
+        synchronized boolean stopping() {
+            return stopping;
+        }
+
+        /** Prints line unless stopping has begun, so that it never follows a stop's message; returns whether it did. */
+        synchronized boolean say(String line) {
+            if (!stopping) out.println(line);
+            return !stopping;
+        }
+
+        /**
+         * Prints why, then stops every worker but the one at index skip, and stops any more from starting: terminates
+         * them, waits up to the grace period, then kills what is left and waits for that too.
+         */
+        void stop(int skip, String why) {
+            List<Process> ps;
+            synchronized (this) {
+                stopping = true;
+                ps = List.copyOf(started);
+                out.println(why);
             }
-        }
-        for (Process p : workers) {
-            if (p.isAlive()) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
+            List<Process> running = new ArrayList<>();
+            for (int r = 0; r < ps.size(); r++) {
+                if (r != skip && ps.get(r).isAlive()) running.add(ps.get(r));
+            }
+            running.forEach(Process::destroy);
+            long deadline = System.nanoTime() + Duration.ofSeconds(graceSeconds).toNanos();
+            try {
+                for (Process p : running) {
+                    long left = deadline - System.nanoTime();
+                    if (left > 0) p.waitFor(left, TimeUnit.NANOSECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // kill them now
+            }
+            for (Process p : running) {
+                if (p.isAlive()) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                }
+            }
+            for (Process p : running) {
+                try {
+                    p.waitFor(KILL_WAIT_SECONDS, TimeUnit.SECONDS); // a killed process ends at once; this reaps it
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
             }
         }
     }
+
+    /** How long stop waits for killed workers to be gone (they go at once unless the kernel is stuck on them). */
+    private static final int KILL_WAIT_SECONDS = 10;
 }

@@ -10,6 +10,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -48,5 +50,40 @@ class LaunchTest {
         assertEquals(2, Files.readAllLines(dir.resolve("metrics.jsonl")).size(), out);
         assertTrue(Files.exists(dir.resolve("adapter_model.safetensors")), out);
         assertTrue(out.contains("[launch] all 2 workers finished"), out);
+    }
+
+    /**
+     * SIGTERM to a launcher (a child JVM) while it starts its workers: every worker it started is stopped, the
+     * stubborn ones killed after the 1 s grace period, and no stack trace is printed. The tester's run left 5 of 40
+     * workers running after a ConcurrentModificationException in the shutdown hook.
+     */
+    @Test
+    void aTerminatedLauncherLeavesNoWorkerRunning(@TempDir Path dir) throws Exception {
+        String marker = dir.resolve("launch-stop-marker").toString(); // in each worker's arguments, to find them
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process launcher = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "io.higgs4j.trainer.Main",
+                "launch", "--nproc_per_node", "8", "--master_port", "0", "--grace_seconds", "1",
+                "--worker_main", StubbornWorker.class.getName(), "train", "--output_dir", marker)
+                .redirectErrorStream(true).redirectOutput(dir.resolve("launcher.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (launcher.descendants().findAny().isEmpty() && System.nanoTime() < deadline) Thread.sleep(1);
+            launcher.destroy(); // SIGTERM, as soon as the first worker exists
+            assertTrue(launcher.waitFor(30, TimeUnit.SECONDS));
+            String out = Files.readString(dir.resolve("launcher.log"));
+            assertEquals(List.of(), workersOf(marker), "workers left running after the launcher exited: " + out);
+            assertEquals(143, launcher.exitValue(), out);
+            assertFalse(out.contains("Exception") || out.contains("\tat "), out);
+            assertTrue(out.contains("[launch] terminated: stopping the workers"), out);
+        } finally {
+            launcher.destroyForcibly();
+            workersOf(marker).forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    private static List<ProcessHandle> workersOf(String marker) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains(marker)).orElse(false))
+                .filter(ProcessHandle::isAlive).toList();
     }
 }
