@@ -17,7 +17,25 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int rc;
+        try {
+            rc = commandLine().execute(args);
+        } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
+            // libtorch failed to load in a class's static initializer: an Error, which picocli's handler never sees
+            System.err.println("higgs4j: " + initializerFailure(e));
+            if (System.getenv("HIGGS4J_DEBUG") != null) e.printStackTrace();
+            rc = 1;
+        }
+        System.exit(rc);
+    }
+
+    /** The reason under a failed class initialisation (the first time, or "Could not initialize class" after). */
+    static String initializerFailure(Throwable e) {
+        Throwable cause = e;
+        while ((cause instanceof ExceptionInInitializerError || cause instanceof NoClassDefFoundError) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return describe(cause);
     }
 
     /** The command line, with failures reported as one line naming the command (HIGGS4J_DEBUG=1 adds the trace). */

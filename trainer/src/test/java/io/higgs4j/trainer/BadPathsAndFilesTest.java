@@ -74,6 +74,12 @@ class BadPathsAndFilesTest {
         assertEquals("/a/b: permission denied", Main.describe(new AccessDeniedException("/a/b")));
         assertEquals("/a/b: Not a directory", Main.describe(new FileSystemException("/a/b", null, "Not a directory")));
         assertEquals("plain", Main.describe(new IllegalArgumentException("plain")));
+        // libtorch not found while a class initialises: the reason, not the Error around it (that was a stack trace)
+        var first = new ExceptionInInitializerError(new IllegalStateException("LIBTORCH=/x holds no libc10.so"));
+        assertEquals("LIBTORCH=/x holds no libc10.so", Main.initializerFailure(first));
+        var later = new NoClassDefFoundError("Could not initialize class io.higgs4j.torch.Native");
+        later.initCause(first);
+        assertEquals("LIBTORCH=/x holds no libc10.so", Main.initializerFailure(later));
     }
 
     /** A 16-bit mono WAV whose header declares rate Hz. */
