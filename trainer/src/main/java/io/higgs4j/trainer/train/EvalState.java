@@ -1,6 +1,5 @@
 package io.higgs4j.trainer.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.json.JsonFields;
@@ -41,13 +40,7 @@ public record EvalState(double bestLoss, long bestStep, int sinceBest, long last
     public static EvalState read(Path checkpoint) throws IOException {
         Path f = checkpoint.resolve(FILE);
         if (!Files.isRegularFile(f)) return NONE;
-        JsonNode json;
-        try {
-            json = new ObjectMapper().readTree(f.toFile());
-        } catch (IOException e) {
-            throw new IllegalArgumentException(f + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
-        }
-        JsonFields n = JsonFields.of(json, m -> new IllegalArgumentException(f + ": " + m));
+        JsonFields n = CheckpointJson.read(f);
         long bestStep = n.requiredLong("best_step");
         int sinceBest = n.requiredInt("evaluations_since_best");
         long lastEval = n.requiredLong("last_eval_step");

@@ -1,6 +1,5 @@
 package io.higgs4j.trainer.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.json.JsonFields;
@@ -37,13 +36,7 @@ public record TrainerState(long globalStep, int epoch, int batchIndex, long micr
     public static TrainerState read(Path checkpoint) throws IOException {
         Path f = checkpoint.resolve(FILE);
         if (!Files.isRegularFile(f)) throw new IllegalArgumentException(checkpoint + " has no " + FILE + ": not a checkpoint");
-        JsonNode json;
-        try {
-            json = new ObjectMapper().readTree(f.toFile());
-        } catch (IOException e) {
-            throw new IllegalArgumentException(f + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
-        }
-        JsonFields n = JsonFields.of(json, m -> new IllegalArgumentException(f + ": " + m));
+        JsonFields n = CheckpointJson.read(f);
         return new TrainerState(count(n, "global_step", n.requiredLong("global_step")), count(n, "epoch", n.requiredInt("epoch")),
                 count(n, "batch_index", n.requiredInt("batch_index")), count(n, "micro_step", n.requiredLong("micro_step")),
                 n.requiredLong("seed"), count(n, "total_steps", n.longOr("total_steps", 0)),

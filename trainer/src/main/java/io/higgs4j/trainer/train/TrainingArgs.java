@@ -1,6 +1,5 @@
 package io.higgs4j.trainer.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.higgs4j.json.JsonFields;
@@ -45,13 +44,7 @@ public record TrainingArgs(int batchSize, int gradientAccumulationSteps, int wor
     public static Optional<TrainingArgs> read(Path checkpoint) throws IOException {
         Path f = checkpoint.resolve(FILE);
         if (!Files.isRegularFile(f)) return Optional.empty();
-        JsonNode json;
-        try {
-            json = new ObjectMapper().readTree(f.toFile());
-        } catch (IOException e) {
-            throw new IllegalArgumentException(f + " is not valid JSON: " + io.higgs4j.json.JsonFields.syntaxError(e));
-        }
-        JsonFields n = JsonFields.of(json, m -> new IllegalArgumentException(f + ": " + m));
+        JsonFields n = CheckpointJson.read(f);
         return Optional.of(new TrainingArgs(n.requiredInt("batch_size"), n.requiredInt("gradient_accumulation_steps"),
                 n.requiredInt("world_size"), n.requiredLong("batches_per_epoch"), n.requiredDouble("learning_rate"),
                 n.requiredString("lr_scheduler"), n.requiredLong("warmup_steps"), n.requiredDouble("weight_decay"),
