@@ -1,6 +1,7 @@
 package io.higgs4j.trainer;
 
 import io.higgs4j.trainer.dist.Backend;
+import io.higgs4j.trainer.dist.LauncherWatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -114,6 +115,7 @@ public final class LaunchCommand implements Callable<Integer> {
                 env.put("LOCAL_WORLD_SIZE", Integer.toString(nproc));
                 env.put("MASTER_ADDR", MASTER_ADDR);
                 env.put("MASTER_PORT", Integer.toString(port));
+                env.put(LauncherWatch.LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
                 Process p;
                 try {
                     p = workers.start(pb);

@@ -13,6 +13,7 @@ import io.higgs4j.torch.Device;
 import io.higgs4j.torch.Torch;
 import io.higgs4j.trainer.dist.Backend;
 import io.higgs4j.trainer.dist.ProcessGroup;
+import io.higgs4j.trainer.dist.LauncherWatch;
 import io.higgs4j.trainer.dist.ProcessGroups;
 import io.higgs4j.trainer.generate.SamplePrompts;
 import io.higgs4j.trainer.train.CheckpointStore;
@@ -324,6 +325,7 @@ public final class TrainCommand implements Callable<Integer> {
         whisperModel = io.higgs4j.trainer.hub.ModelLocator.locate(whisperModel, io.higgs4j.trainer.hub.ModelLocator.Kind.WHISPER);
         audioTokenizerPath = io.higgs4j.trainer.hub.ModelLocator.locate(audioTokenizerPath, io.higgs4j.trainer.hub.ModelLocator.Kind.AUDIO_TOKENIZER);
         ProcessGroups.Launch launch = ProcessGroups.launch(System.getenv());
+        LauncherWatch.startIfLaunched(System.getenv());
         int localRank = launch.distributed() ? launch.localRank() : 0;
         Device dev = SharedOptions.device(device, localRank);
         Backend be = backendChoice != null ? backendChoice : Backend.defaultFor(dev);

@@ -81,6 +81,31 @@ class LaunchTest {
         }
     }
 
+    /** SIGKILL gives the launcher no chance to stop its workers: they see it gone and stop themselves. */
+    @Test
+    void aKilledLaunchersWorkersStopThemselves(@TempDir Path dir) throws Exception {
+        String marker = dir.resolve("launch-kill-marker").toString();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process launcher = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "io.higgs4j.trainer.Main",
+                "launch", "--nproc_per_node", "2", "--master_port", "0",
+                "--worker_main", WatchingWorker.class.getName(), "train", "--output_dir", marker)
+                .redirectErrorStream(true).redirectOutput(dir.resolve("launcher.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (workersOf(marker).size() < 2 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertEquals(2, workersOf(marker).size(), Files.readString(dir.resolve("launcher.log")));
+            Thread.sleep(1000); // the workers have started their watch
+            launcher.destroyForcibly(); // SIGKILL
+            assertTrue(launcher.waitFor(30, TimeUnit.SECONDS));
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!workersOf(marker).isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
+            assertEquals(List.of(), workersOf(marker), "workers outlived their killed launcher");
+        } finally {
+            launcher.destroyForcibly();
+            workersOf(marker).forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
     private static List<ProcessHandle> workersOf(String marker) {
         return ProcessHandle.allProcesses()
                 .filter(p -> p.info().arguments().map(a -> List.of(a).contains(marker)).orElse(false))
