@@ -62,7 +62,16 @@ public final class Aten {
         OpSchema schema = OpSchema.of(op, ov);
         if (schema != null) checkReturns(OpSchema.fullName(op, ov), schema, returns);
         boolean inPlace = schema == null || schema.mutatesArguments; // without the schema to tell, assume it is
-        List<Runnable> restorers = inPlace ? layoutRestorers(args) : List.of();
+        List<Before> before = inPlace ? snapshots(args) : List.of();
+        try {
+            return invoke(op, ov, schema, returns, args, inPlace, before);
+        } finally {
+            before.forEach(Before::close);
+        }
+    }
+
+    private static List<Object> invoke(String op, String ov, OpSchema schema, List<Ret> returns, Object[] args, boolean inPlace,
+                                       List<Before> before) {
         Call c = Call.begin(op, ov);
         try {
             for (int i = 0; i < args.length; i++) push(c, op, i, args[i]);
@@ -73,26 +82,23 @@ public final class Aten {
         try {
             c.invoke();
         } catch (RuntimeException e) {
-            for (Runnable r : restorers) {
+            for (Before b : before) {
                 try {
-                    r.run();
+                    b.restore();
                 } catch (RuntimeException again) {
                     e.addSuppressed(again);
                 }
             }
             throw e;
         } finally {
-            // An in-place op may have changed the shape of any handle to its tensors.
-            if (inPlace) {
-                Tensor.metadataMayHaveChanged();
-                for (Object a : args) forget(a);
-            }
+            // An in-place op may have changed the metadata of any handle to its tensors.
+            if (inPlace) Tensor.metadataMayHaveChanged();
         }
         List<Object> out = new ArrayList<>(returns.size());
         for (int i = 0; i < returns.size(); i++) {
             out.add(switch (returns.get(i)) {
                 case TENSOR -> definedOrNull(c.resultTensor(i));
-                case TENSOR_LIST -> c.resultTensorList(i);
+                case TENSOR_LIST -> c.resultTensorList(i).stream().map(Aten::definedOrNull).toList();
                 case INT -> c.resultLong(i);
                 case FLOAT -> c.resultDouble(i);
                 case BOOL -> c.resultBool(i);
@@ -162,22 +168,44 @@ public final class Aten {
         call(op, overload, List.of(), args);
     }
 
-    /** For an in-place op: what puts each tensor argument back where it lay, should the op fail halfway. */
-    private static List<Runnable> layoutRestorers(Object[] args) {
-        List<Runnable> restorers = new ArrayList<>();
-        for (Object a : args) {
-            Tensor t = a instanceof Tensor x ? x : a instanceof Some(Tensor x) ? x : null;
-            if (t == null || t.isClosed()) continue; // a closed one is refused by the call itself
-            Tensor.Layout before = t.layout();
-            restorers.add(() -> t.restoreLayout(before));
+    /** A tensor argument of an in-place op as it was before the op ({@link Tensor#snapshot}), to put back if it fails. */
+    private record Before(Tensor tensor, Tensor snapshot) implements AutoCloseable {
+        void restore() {
+            tensor.restore(snapshot);
         }
-        return restorers;
+
+        @Override
+        public void close() {
+            snapshot.close();
+        }
     }
 
-    /** An in-place op's tensor arguments: drop the dtype and device the Java side cached for them. */
-    private static void forget(Object a) {
-        if (a instanceof Tensor t) t.forgetMetadata();
-        else if (a instanceof Some s) forget(s.value());
+    /** For an in-place op: each open tensor argument (lists included) as it is now, owned by the caller. */
+    private static List<Before> snapshots(Object[] args) {
+        List<Before> before = new ArrayList<>();
+        for (Object a : args) {
+            for (Tensor t : tensorsIn(a)) {
+                if (t.isClosed()) continue; // refused by the call itself
+                Tensor snapshot;
+                try {
+                    snapshot = Scope.disown(t.snapshot());
+                } catch (TorchException e) {
+                    continue; // a tensor without a strided storage (sparse): nothing a failed resize could leave half-done
+                }
+                before.add(new Before(t, snapshot));
+            }
+        }
+        return before;
+    }
+
+    private static List<Tensor> tensorsIn(Object a) {
+        return switch (a) {
+            case Tensor t -> List.of(t);
+            case Some(Tensor t) -> List.of(t);
+            case Tensor[] ts -> Arrays.asList(ts);
+            case Collection<?> c -> c.stream().filter(o -> o instanceof Tensor).map(o -> (Tensor) o).toList();
+            case null, default -> List.of();
+        };
     }
 
     private static void push(Call c, String op, int i, Object a) {

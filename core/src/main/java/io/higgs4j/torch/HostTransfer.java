@@ -48,6 +48,10 @@ final class HostTransfer {
      * past the tensor's memory.
      */
     private static MemorySegment hostBytes(DType as, long hostHandle) {
+        if (Native.dtypeCode(hostHandle) != Native.dtypeCode(as) || Native.device(hostHandle).type() != Device.Type.CPU) {
+            // only a tensor changed in place while this thread read it gets here: never read it as another kind of memory
+            throw new IllegalStateException("the tensor changed dtype or device while it was read");
+        }
         long bytes = Math.multiplyExact(Tensor.numel(Native.sizes(hostHandle)), as.elementSize());
         if (bytes == 0) return MemorySegment.NULL;
         return Native.ptr(Native.dataPtr(hostHandle)).reinterpret(bytes);

@@ -145,16 +145,6 @@ final class Ops {
         return argmax(self, null, false);
     }
 
-    /** {@code as_strided_(Tensor(a!) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a!)} */
-    static Tensor as_strided_(Tensor self, long[] size, long[] stride, Long storage_offset) {
-        return Call.begin("aten::as_strided_", "").tensor(self).ints(size).ints(stride).optI64(storage_offset).tensorResult();
-    }
-
-    /** {@link #as_strided_} with the schema's defaults from storage_offset on. */
-    static Tensor as_strided_(Tensor self, long[] size, long[] stride) {
-        return as_strided_(self, size, stride, null);
-    }
-
     /** {@code avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=0, bool ceil_mode=False, bool count_include_pad=True) -> Tensor} */
     static Tensor avg_pool1d(Tensor self, long[] kernel_size, long[] stride, long[] padding, boolean ceil_mode, boolean count_include_pad) {
         return Call.begin("aten::avg_pool1d", "").tensor(self).ints(kernel_size).ints(stride).ints(padding).bool(ceil_mode).bool(count_include_pad).tensorResult();
@@ -870,6 +860,11 @@ final class Ops {
     /** {@code select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)} */
     static Tensor select_int(Tensor self, long dim, long index) {
         return Call.begin("aten::select", "int").tensor(self).i64(dim).i64(index).tensorResult();
+    }
+
+    /** {@code set_.source_Tensor(Tensor(a!) self, Tensor source) -> Tensor(a!)} */
+    static Tensor set__source_Tensor(Tensor self, Tensor source) {
+        return Call.begin("aten::set_", "source_Tensor").tensor(self).tensor(source).tensorResult();
     }
 
     /** {@code sigmoid(Tensor self) -> Tensor} */

@@ -8,7 +8,7 @@ import java.lang.ref.Reference;
 import java.math.BigInteger;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A libtorch tensor. Each instance owns one native handle and frees it on {@link #close()}; a {@link Scope} closes
@@ -31,15 +31,16 @@ public final class Tensor implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
     Scope scope;
     /**
-     * The shape, read once and kept: the typed ops never change a tensor's shape in place. The escape hatch's in-place
-     * ops can ({@code aten::set_}, {@code resize_}, {@code squeeze_}, ...), on every handle to the tensor, {@link #share}d
-     * ones included; each such call moves {@link #METADATA_EPOCH}, and a shape read under an older one is read again.
+     * Shape, dtype and device, read once and kept: the typed ops never change them in place. The escape hatch's in-place
+     * ops can ({@code aten::set_}, {@code set_data}, {@code resize_}, {@code squeeze_}, ...), on every handle to the
+     * tensor, {@link #share}d ones included; each such call moves {@link #METADATA_EPOCH}, and what was read under an
+     * older one is read again.
      */
-    private CachedShape shape;
-    private record CachedShape(long[] dims, int epoch) {}
-    private static final AtomicInteger METADATA_EPOCH = new AtomicInteger();
-    private DType dtype;
-    private Device device;
+    private Cached<long[]> shape;
+    private Cached<DType> dtype;
+    private Cached<Device> device;
+    private record Cached<T>(T value, long epoch) {}
+    private static final AtomicLong METADATA_EPOCH = new AtomicLong();
 
     private Tensor(long handle, Object keepAlive) {
         this(handle, keepAlive, true);
@@ -335,20 +336,20 @@ public final class Tensor implements AutoCloseable {
 
     /** The shape itself, not a copy: for reading in this package only. Throws once the tensor is closed. */
     long[] shapeRef() {
-        CachedShape s = shape;
-        int epoch = METADATA_EPOCH.get();
-        if (s != null && s.epoch == epoch && !ref.closed()) return s.dims;
+        Cached<long[]> s = shape;
+        long epoch = METADATA_EPOCH.get();
+        if (s != null && s.epoch == epoch && !ref.closed()) return s.value;
         long h = acquire();
         try {
-            s = new CachedShape(Native.sizes(h), epoch);
+            s = new Cached<>(Native.sizes(h), epoch);
         } finally {
             release();
         }
         shape = s;
-        return s.dims;
+        return s.value;
     }
 
-    /** An escape-hatch call may have changed some tensor's shape in place: every cached shape is read again. */
+    /** An escape-hatch call may have changed some tensor in place: every cached shape, dtype and device is read again. */
     static void metadataMayHaveChanged() {
         METADATA_EPOCH.incrementAndGet();
     }
@@ -371,32 +372,32 @@ public final class Tensor implements AutoCloseable {
 
     /** The element type. */
     public DType dtype() {
-        DType d = dtype;
-        if (d == null || ref.closed()) {
-            long h = acquire();
-            try {
-                d = DType.fromCode(Native.dtypeCode(h));
-            } finally {
-                release();
-            }
-            dtype = d;
+        Cached<DType> d = dtype;
+        long epoch = METADATA_EPOCH.get();
+        if (d != null && d.epoch == epoch && !ref.closed()) return d.value;
+        long h = acquire();
+        try {
+            d = new Cached<>(DType.fromCode(Native.dtypeCode(h)), epoch);
+        } finally {
+            release();
         }
-        return d;
+        dtype = d;
+        return d.value;
     }
 
     /** The device the data lives on. */
     public Device device() {
-        Device d = device;
-        if (d == null || ref.closed()) {
-            long h = acquire();
-            try {
-                d = Native.device(h);
-            } finally {
-                release();
-            }
-            device = d;
+        Cached<Device> d = device;
+        long epoch = METADATA_EPOCH.get();
+        if (d != null && d.epoch == epoch && !ref.closed()) return d.value;
+        long h = acquire();
+        try {
+            d = new Cached<>(Native.device(h), epoch);
+        } finally {
+            release();
         }
-        return d;
+        device = d;
+        return d.value;
     }
 
     /** The strides of every dimension, in elements. */
@@ -433,35 +434,26 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Where a tensor lies in its storage, as libtorch has it now. */
-    record Layout(long[] sizes, long[] strides, long offset) {}
-
-    Layout layout() {
-        long h = acquire();
-        try {
-            return new Layout(Native.sizes(h), Native.strides(h), Native.storageOffset(h));
-        } finally {
-            release();
+    /**
+     * A handle to what this tensor is now (its storage, offset, sizes and strides), for {@link #restore}: a new handle
+     * on the same TensorImpl would follow the tensor's changes; an alias keeps its own.
+     */
+    Tensor snapshot() {
+        try (var g = Torch.noGrad()) {
+            return Ops.alias(this);
         }
     }
 
     /**
-     * Puts this tensor back where it lay before a failed in-place op moved it. libtorch's resize_ sets the new sizes
-     * before it allocates; when the allocation fails, the tensor is left claiming more elements than its storage holds,
-     * and the next op that reads it runs off the end (PyTorch itself segfaults there).
+     * Makes this tensor again what snapshot was taken of, after a failed in-place op changed it. libtorch's resize_
+     * sets the new sizes before it allocates, and set_ may swap in a storage first: when the allocation fails, the
+     * tensor is left claiming more elements than its storage holds, and the next op that reads it runs off the end
+     * (PyTorch itself segfaults there).
      */
-    void restoreLayout(Layout before) {
-        Layout now = layout();
-        if (Arrays.equals(now.sizes, before.sizes) && Arrays.equals(now.strides, before.strides) && now.offset == before.offset) return;
-        try (var g = Torch.noGrad(); Tensor self = Ops.as_strided_(this, before.sizes, before.strides, before.offset)) {
+    void restore(Tensor snapshot) {
+        try (var g = Torch.noGrad(); Tensor self = Ops.set__source_Tensor(this, snapshot)) {
             // the op works on this tensor in place; its result is one more handle to it
         }
-    }
-
-    /** The escape hatch's in-place ops may change an argument's metadata (shapes: {@link #metadataMayHaveChanged}). */
-    void forgetMetadata() {
-        dtype = null;
-        device = null;
     }
 
     String describe() {
@@ -470,8 +462,9 @@ public final class Tensor implements AutoCloseable {
     }
 
     private String describeCached() {
-        CachedShape s = shape;
-        return (dtype != null ? dtype.toString() : "") + (s != null ? Arrays.toString(s.dims) : "");
+        Cached<long[]> s = shape;
+        Cached<DType> d = dtype;
+        return (d != null ? d.value.toString() : "") + (s != null ? Arrays.toString(s.value) : "");
     }
 
     @Override

@@ -136,6 +136,38 @@ class OpSchemaTest {
     }
 
     @Test
+    void anInPlaceDtypeChangeReachesEveryHandleToo() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.ones(4), alias = x.share();
+            assertEquals(DType.FLOAT32, alias.dtype()); // cached before the change
+            Tensor half = Tensor.of(new float[] {1, 2}).to(DType.FLOAT16);
+            Aten.callVoid("aten::set_data", "", x, half);
+            // read as float32 by its old dtype, the alias's 4 bytes of float16 would be followed by 4 bytes of heap
+            assertEquals(DType.FLOAT16, alias.dtype());
+            assertArrayEquals(new float[] {1, 2}, alias.toFloatArray());
+        }
+    }
+
+    @Test
+    void aFailedSetPutsTheStorageBackToo() {
+        assumeTrue(OpSchema.available(), "needs libtorch's dispatcher symbols");
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.of(new float[] {1, 2, 3, 4}), small = Tensor.of(new float[] {7, 8});
+            long live = Tensor.liveCount();
+            // set_ takes small's storage, then fails to grow it to 2^60 elements
+            assertThrows(TorchException.class, () -> Aten.callVoid("aten::set_", "source_Tensor_storage_offset", x, small, 0L,
+                    new long[] {1L << 40, 1L << 20}, new long[] {1L << 20, 1}));
+            assertArrayEquals(new long[] {4}, x.shape());
+            assertArrayEquals(new float[] {1, 2, 3, 4}, x.toFloatArray(), "its own storage again");
+            assertArrayEquals(new float[] {7, 8}, small.toFloatArray());
+            assertEquals(live, Tensor.liveCount(), "the snapshot taken before the op is freed");
+            Aten.callVoid("aten::unsqueeze_", "", x, 0L); // and after an op that succeeds
+            assertEquals(live, Tensor.liveCount());
+        }
+    }
+
+    @Test
     void aSchemaSaysWhetherTheOpWritesIntoAnArgument() {
         assertTrue(OpSchema.parseSchema("aten::set_.source_Tensor(Tensor(a!) self, Tensor source) -> Tensor(a!)").mutatesArguments);
         assertTrue(OpSchema.parseSchema("aten::_foreach_mul_.Tensor(Tensor(a!)[] self, Tensor other) -> ()").mutatesArguments);
