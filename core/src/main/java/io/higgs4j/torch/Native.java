@@ -195,7 +195,7 @@ final class Native {
     }
 
     static TorchException error(String what) {
-        return new TorchException(what + " failed" + failureReason());
+        return error(() -> what);
     }
 
     /** As {@link #error(String)}, claiming libtorch's reason before what is built: building it may itself fail. */

@@ -9,6 +9,7 @@ import java.math.BigInteger;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
 
 /**
  * A libtorch tensor. Each instance owns one native handle and frees it on {@link #close()}; a {@link Scope} closes
@@ -337,16 +338,24 @@ public final class Tensor implements AutoCloseable {
     /** The shape itself, not a copy: for reading in this package only. Throws once the tensor is closed. */
     long[] shapeRef() {
         Cached<long[]> s = shape;
-        long epoch = METADATA_EPOCH.get();
-        if (s != null && s.epoch == epoch && !ref.closed()) return s.value;
+        if (!valid(s)) shape = s = read(Native::sizes);
+        return s.value;
+    }
+
+    /** Whether c was read under the present epoch, and this tensor is still open (a closed one throws on reading). */
+    private boolean valid(Cached<?> c) {
+        return c != null && c.epoch == METADATA_EPOCH.get() && !ref.closed();
+    }
+
+    /** reader's value for this tensor's handle, stamped with the epoch it was read under. */
+    private <T> Cached<T> read(LongFunction<T> reader) {
+        long epoch = METADATA_EPOCH.get(); // before the read: a change during it leaves the value stale under an old epoch
         long h = acquire();
         try {
-            s = new Cached<>(Native.sizes(h), epoch);
+            return new Cached<>(reader.apply(h), epoch);
         } finally {
             release();
         }
-        shape = s;
-        return s.value;
     }
 
     /** An escape-hatch call may have changed some tensor in place: every cached shape, dtype and device is read again. */
@@ -373,30 +382,14 @@ public final class Tensor implements AutoCloseable {
     /** The element type. */
     public DType dtype() {
         Cached<DType> d = dtype;
-        long epoch = METADATA_EPOCH.get();
-        if (d != null && d.epoch == epoch && !ref.closed()) return d.value;
-        long h = acquire();
-        try {
-            d = new Cached<>(DType.fromCode(Native.dtypeCode(h)), epoch);
-        } finally {
-            release();
-        }
-        dtype = d;
+        if (!valid(d)) dtype = d = read(h -> DType.fromCode(Native.dtypeCode(h)));
         return d.value;
     }
 
     /** The device the data lives on. */
     public Device device() {
         Cached<Device> d = device;
-        long epoch = METADATA_EPOCH.get();
-        if (d != null && d.epoch == epoch && !ref.closed()) return d.value;
-        long h = acquire();
-        try {
-            d = new Cached<>(Native.device(h), epoch);
-        } finally {
-            release();
-        }
-        device = d;
+        if (!valid(d)) device = d = read(Native::device);
         return d.value;
     }
 

@@ -64,6 +64,10 @@ public final class ParamsCommand implements Callable<Integer> {
         Presets() { super(HiggsAudioConfig.PRESETS); }
     }
 
+    private picocli.CommandLine.ParameterException bad(String message) {
+        return new picocli.CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
     @Override
     public Integer call() throws Exception {
         lora.validate(spec.commandLine());
@@ -71,11 +75,11 @@ public final class ParamsCommand implements Callable<Integer> {
         boolean withLora = parsed.hasMatchedOption("--lora_r");
         if (!memory) {
             for (String o : List.of("--batch_size", "--seq_len", "--gradient_checkpointing", "--dtype", "--finetune", "--device", "--nproc")) {
-                if (parsed.hasMatchedOption(o)) throw new picocli.CommandLine.ParameterException(spec.commandLine(), o + " is a --memory option: add --memory");
+                if (parsed.hasMatchedOption(o)) throw bad(o + " is a --memory option: add --memory");
             }
         }
         if (memory && (long) batchSize * seqLen > Integer.MAX_VALUE) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--batch_size " + batchSize + " x --seq_len " + seqLen
+            throw bad("--batch_size " + batchSize + " x --seq_len " + seqLen
                     + " is more than 2^31 tokens per micro-batch");
         }
         HiggsAudioConfig c = HiggsAudioConfig.resolve(ModelLocator.locate(config, ModelLocator.Kind.MODEL_CONFIG));
@@ -89,10 +93,10 @@ public final class ParamsCommand implements Callable<Integer> {
                 f = MemoryPlan.Finetune.parse(finetune);
                 d = SharedOptions.dtype(dtype);
             } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+                throw bad(e.getMessage());
             }
             if (!device.equals("cuda") && !device.equals("cpu")) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--device must be cuda or cpu, got '" + device + "'");
+                throw bad("--device must be cuda or cpu, got '" + device + "'");
             }
             MemoryPlan.Request r = new MemoryPlan.Request(c, f, lc, d, batchSize, seqLen, gradientCheckpointing, nproc, device.equals("cuda"));
             System.out.print(MemoryPlan.estimate(r).describe(r));

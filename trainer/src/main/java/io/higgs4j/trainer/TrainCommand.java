@@ -235,12 +235,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (numEpochs < 1) throw bad("--num_epochs must be >= 1, got " + numEpochs);
         if (gradientAccumulationSteps < 1) throw bad("--gradient_accumulation_steps must be >= 1, got " + gradientAccumulationSteps);
         if (warmupSteps < 0) throw bad("--warmup_steps must be >= 0, got " + warmupSteps);
-        // !(x >= 0) refuses NaN as well, which every comparison lets through
-        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw bad("--weight_decay must be a finite number >= 0, got " + weightDecay);
-        if (!(maxGradNorm >= 0) || !Double.isFinite(maxGradNorm)) {
-            throw bad("--max_grad_norm must be a finite number >= 0 (0 turns clipping off), got " + maxGradNorm);
-        }
-        if (!(textLossWeight >= 0) || !Double.isFinite(textLossWeight)) throw bad("--text_loss_weight must be a finite number >= 0, got " + textLossWeight);
+        requireFiniteNonNegative("--weight_decay", weightDecay, "");
+        requireFiniteNonNegative("--max_grad_norm", maxGradNorm, " (0 turns clipping off)");
+        requireFiniteNonNegative("--text_loss_weight", textLossWeight, "");
         if (saveSteps < 0) throw bad("--save_steps must be >= 0, got " + saveSteps);
         if (saveTotalLimit < 0) throw bad("--save_total_limit must be >= 0 (0 keeps every checkpoint), got " + saveTotalLimit);
         if (loggingSteps < 1) throw bad("--logging_steps must be >= 1, got " + loggingSteps);
@@ -286,6 +283,11 @@ public final class TrainCommand implements Callable<Integer> {
         if (finetuneChoice == MemoryPlan.Finetune.FULL && dtypeChoice == DType.BFLOAT16) {
             throw bad("--finetune full trains float32 weights (their own master weights): --dtype bf16 is not supported with it; use --dtype fp32");
         }
+    }
+
+    /** Refuses value unless it is a finite number >= 0; !(x >= 0) refuses NaN, which every comparison lets through. */
+    private void requireFiniteNonNegative(String option, double value, String note) {
+        if (!(value >= 0) || !Double.isFinite(value)) throw bad(option + " must be a finite number >= 0" + note + ", got " + value);
     }
 
     /** --demo's own defaults, for the options not given on the command line: under a minute on 2 CPU cores. */

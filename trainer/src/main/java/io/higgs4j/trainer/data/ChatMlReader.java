@@ -87,13 +87,7 @@ public final class ChatMlReader {
         List<ChatMlSample> samples = new ArrayList<>();
         List<Failure> failures = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
-            if (lines.get(i).isBlank()) continue;
-            String id = name + " line " + (i + 1);
-            try {
-                add(JSON.readTree(lines.get(i)), id, base, samples, failures);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                failures.add(new Failure(id, Reason.UNPARSEABLE, "not valid JSON: " + jsonMessage(e)));
-            }
+            if (!lines.get(i).isBlank()) addLine(lines.get(i), name + " line " + (i + 1), base, samples, failures);
         }
         return new Result(samples.stream().map(s -> voiceCloning(s, layout)).toList(), failures);
     }
@@ -172,22 +166,25 @@ public final class ChatMlReader {
             while ((line = in.readLine()) != null) {
                 n++;
                 if (n == 1 && line.startsWith("\uFEFF")) line = line.substring(1);
-                if (line.isBlank()) continue;
-                String id = name + " line " + n;
-                JsonNode node;
-                try {
-                    node = JSON.readTree(line);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    failures.add(new Failure(id, Reason.UNPARSEABLE, "not valid JSON: " + jsonMessage(e)
-                            + (e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr())));
-                    continue;
-                }
-                add(node, id, base, samples, failures);
+                if (!line.isBlank()) addLine(line, name + " line " + n, base, samples, failures);
             }
         } catch (java.nio.charset.CharacterCodingException e) {
             throw notText(file);
         }
         return new Result(samples, failures);
+    }
+
+    /** One JSONL line's sample, or its failure: a line that is not JSON says where it breaks. */
+    private static void addLine(String line, String id, Path base, List<ChatMlSample> samples, List<Failure> failures) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(line);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            failures.add(new Failure(id, Reason.UNPARSEABLE, "not valid JSON: " + jsonMessage(e)
+                    + (e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr())));
+            return;
+        }
+        add(node, id, base, samples, failures);
     }
 
     /** A file that is not UTF-8 text (a binary file given by mistake, or text in another encoding). */
